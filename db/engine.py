@@ -1,0 +1,91 @@
+"""Engines and sessions: one engine per database URL per process, never shipped between processes.
+
+SQLite gets WAL, a 30 s busy timeout and foreign keys, so readers never block the tick's single
+writer. `postgresql://` URLs use psycopg 3. A URL that cannot be parsed, or names a driver
+ysim does not support, raises `DatabaseURLError` naming it before anything is opened.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import Session, sessionmaker
+
+from db.models import Base
+
+SQLITE_BUSY_TIMEOUT_S = 30
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+URL_EXAMPLES = "sqlite:///ysim.db or postgresql://user:password@host:5432/dbname"
+
+
+class DatabaseURLError(ValueError):
+    """The database URL is malformed or names an unsupported backend."""
+
+
+def normalize_url(url: str) -> str:
+    """Validate `url` and pick ysim's driver (psycopg 3 for PostgreSQL)."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        raise DatabaseURLError(f"database URL {url!r} is not a valid URL; expected e.g. {URL_EXAMPLES}") from None
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED_BACKENDS:
+        raise DatabaseURLError(f"database URL {url!r}: backend {backend!r} is not supported; "
+                               f"use one of {', '.join(SUPPORTED_BACKENDS)} ({URL_EXAMPLES})")
+    if backend == "postgresql":
+        if parsed.get_driver_name() not in ("psycopg", "psycopg2") or parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        if not parsed.database:
+            raise DatabaseURLError(f"database URL {url!r} names no database; expected e.g. {URL_EXAMPLES}")
+    elif backend == "sqlite" and not parsed.database:
+        raise DatabaseURLError(f"database URL {url!r} names no file; an in-memory SQLite database "
+                               f"cannot be shared with Ray workers ({URL_EXAMPLES})")
+    return parsed.render_as_string(hide_password=False)
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file behind a SQLite URL, or None for other backends."""
+    parsed = make_url(normalize_url(url))
+    return parsed.database if parsed.get_backend_name() == "sqlite" else None
+
+
+_ENGINES: dict[str, Engine] = {}
+
+
+def get_engine(url: str) -> Engine:
+    """The process's engine for `url` (created on first use)."""
+    url = normalize_url(url)
+    if url not in _ENGINES:
+        if make_url(url).get_backend_name() == "sqlite":
+            engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+            event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+        _ENGINES[url] = engine
+    return _ENGINES[url]
+
+
+def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def session_factory(url: str) -> sessionmaker[Session]:
+    return sessionmaker(get_engine(url), expire_on_commit=False)
+
+
+def create_schema(url: str) -> None:
+    """Create missing tables (idempotent)."""
+    Base.metadata.create_all(get_engine(url))
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection of this process (tests, forks)."""
+    for engine in _ENGINES.values():
+        engine.dispose()
+    _ENGINES.clear()

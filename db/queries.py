@@ -1,0 +1,136 @@
+"""Read and bookkeeping queries. Each takes the caller's session and never commits."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from agent_models import AgentData
+from db.converters import agent_to_row, row_to_agent
+from db.models import (
+    ActionRow, AgentRow, FollowRow, LLMCallRow, PostRow, ReactionRow, RunRow, TickRow,
+)
+
+
+def latest_run(session: Session) -> RunRow | None:
+    return session.scalars(select(RunRow).order_by(RunRow.id.desc()).limit(1)).first()
+
+
+def create_run(session: Session, *, name: str, seed: int, total_ticks: int, config: dict[str, Any],
+               agents: Sequence[AgentData]) -> int:
+    """Insert a run and its starting population; returns the run id."""
+    run = RunRow(name=name, seed=seed, total_ticks=total_ticks, config=config)
+    session.add(run)
+    session.flush()
+    session.add_all(agent_to_row(agent, run.id) for agent in agents)
+    session.flush()
+    return run.id
+
+
+def set_total_ticks(session: Session, run_id: int, total_ticks: int) -> None:
+    session.execute(update(RunRow).where(RunRow.id == run_id).values(total_ticks=total_ticks))
+
+
+def committed_ticks(session: Session, run_id: int) -> list[int]:
+    return list(session.scalars(select(TickRow.tick).where(TickRow.run_id == run_id).order_by(TickRow.tick)))
+
+
+def first_uncommitted_tick(session: Session, run_id: int) -> int:
+    expected = 0
+    for tick in committed_ticks(session, run_id):
+        if tick != expected:
+            break
+        expected += 1
+    return expected
+
+
+def is_tick_committed(session: Session, run_id: int, tick: int) -> bool:
+    return session.scalar(select(TickRow.id).where(TickRow.run_id == run_id, TickRow.tick == tick)) is not None
+
+
+def agents_present(session: Session, run_id: int, tick: int) -> list[AgentData]:
+    """Agents that have joined and not left by `tick`, in id order."""
+    rows = session.scalars(
+        select(AgentRow)
+        .where(AgentRow.run_id == run_id, AgentRow.joined_on <= tick,
+               or_(AgentRow.left_on.is_(None), AgentRow.left_on > tick))
+        .order_by(AgentRow.agent_id))
+    return [row_to_agent(row) for row in rows]
+
+
+def current_followees(session: Session, follower_ids: Iterable[int]) -> dict[int, set[int]]:
+    """Whom each agent follows now: the last follow/unfollow event per pair wins."""
+    ids = list(follower_ids)
+    state: dict[tuple[int, int], str] = {}
+    if ids:
+        rows = session.execute(
+            select(FollowRow.follower_id, FollowRow.followee_id, FollowRow.action)
+            .where(FollowRow.follower_id.in_(ids)).order_by(FollowRow.id))
+        for follower, followee, action in rows:
+            state[(follower, followee)] = action
+    followees: dict[int, set[int]] = defaultdict(set)
+    for (follower, followee), action in state.items():
+        if action == "follow":
+            followees[follower].add(followee)
+    return followees
+
+
+def threads(session: Session, post_ids: Iterable[int], max_length: int) -> dict[int, list[tuple[str, str]]]:
+    """For each post, the last `max_length` messages of its thread up to it, as (author, text)."""
+    ids = set(post_ids)
+    if not ids:
+        return {}
+    roots = dict(session.execute(select(PostRow.id, PostRow.thread_id).where(PostRow.id.in_(ids))).all())
+    messages = session.execute(
+        select(PostRow.id, PostRow.thread_id, AgentRow.name, PostRow.text)
+        .join(AgentRow, AgentRow.agent_id == PostRow.author_id)
+        .where(PostRow.thread_id.in_(set(roots.values()))).order_by(PostRow.id)).all()
+    by_thread: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
+    for post_id, thread_id, author, text in messages:
+        by_thread[thread_id].append((post_id, author, text))
+    return {pid: [(a, t) for mid, a, t in by_thread[roots[pid]] if mid <= pid][-max_length:]
+            for pid in ids if pid in roots}
+
+
+def post_authors_and_texts(session: Session, post_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+    """post id -> (author name, text)."""
+    ids = set(post_ids)
+    if not ids:
+        return {}
+    rows = session.execute(select(PostRow.id, AgentRow.name, PostRow.text)
+                           .join(AgentRow, AgentRow.agent_id == PostRow.author_id).where(PostRow.id.in_(ids)))
+    return {pid: (author, text) for pid, author, text in rows}
+
+
+def run_status(session: Session, run: RunRow) -> dict[str, Any]:
+    """The counts `ysim status` reports for a run."""
+    rid = run.id
+
+    def count(model: type, *where: Any) -> int:
+        return session.scalar(select(func.count()).select_from(model).where(model.run_id == rid, *where)) or 0
+
+    tokens = session.execute(
+        select(func.coalesce(func.sum(LLMCallRow.prompt_tokens), 0),
+               func.coalesce(func.sum(LLMCallRow.completion_tokens), 0))
+        .where(LLMCallRow.run_id == rid)).one()
+    return {
+        "run_id": rid,
+        "name": run.name,
+        "seed": run.seed,
+        "ticks_committed": count(TickRow),
+        "ticks_total": run.total_ticks,
+        "agents": count(AgentRow),
+        "posts": count(PostRow, PostRow.comment_to.is_(None)),
+        "comments": count(PostRow, PostRow.comment_to.is_not(None)),
+        "reactions": count(ReactionRow),
+        "follows": count(FollowRow, FollowRow.action == "follow"),
+        "actions": count(ActionRow),
+        "llm_calls": count(LLMCallRow),
+        "llm_errors": count(LLMCallRow, LLMCallRow.outcome != "ok"),
+        "prompt_tokens": int(tokens[0]),
+        "completion_tokens": int(tokens[1]),
+    }

@@ -1,0 +1,135 @@
+"""The single writer: validates a tick's intents and writes them with the tick's ledger row.
+
+`write_tick` runs inside the caller's transaction. The ledger row goes in first, under a unique
+(run, tick) constraint, so a tick that is already committed (or being committed by a racing
+retry) writes nothing. Intents are applied in (agent, round) order so that the same intents
+always give the same rows. An intent the platform rules refuse (a comment on a post that does
+not exist, following oneself or someone already followed) is not written; its action is
+recorded as `rejected` with the reason.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from agent_models import (
+    BatchResult, CommentIntent, FollowIntent, HOURS_PER_DAY, Intent, PostIntent, ReactionIntent,
+)
+from db.models import (
+    ActionRow, FollowRow, LLMCallRow, PostRow, ReactionRow, RecommendationRow, TickRow,
+)
+from db.queries import current_followees, is_tick_committed
+
+_INTENT_ORDER = {PostIntent: 0, CommentIntent: 1, ReactionIntent: 2, FollowIntent: 3}
+
+
+@dataclass(slots=True, frozen=True)
+class ServedFeed:
+    agent_id: int
+    recommender: str
+    post_ids: tuple[int, ...]
+
+
+@dataclass(slots=True)
+class TickWrite:
+    """What a committed tick wrote."""
+
+    tick: int
+    already_committed: bool = False
+    written: Counter[str] = field(default_factory=Counter)
+    rejected: int = 0
+
+
+def write_tick(session: Session, *, run_id: int, tick: int, active_agents: int, result: BatchResult,
+               feeds: Sequence[ServedFeed] = ()) -> TickWrite:
+    if is_tick_committed(session, run_id, tick):
+        return TickWrite(tick, already_committed=True)
+    session.add(TickRow(run_id=run_id, tick=tick, day=tick // HOURS_PER_DAY, hour=tick % HOURS_PER_DAY,
+                        active_agents=active_agents))
+    session.flush()  # a concurrent commit of the same tick fails here, before any data is written
+
+    outcome = TickWrite(tick)
+    rejected: dict[tuple[int, int], str] = {}
+    intents = sorted(result.intents, key=lambda i: (i.agent_id, i.round_index, _INTENT_ORDER[type(i)]))
+    _write_posts(session, run_id, tick, [i for i in intents if isinstance(i, PostIntent)], outcome)
+    _write_comments_and_reactions(session, run_id, tick, intents, outcome, rejected)
+    _write_follows(session, run_id, tick, [i for i in intents if isinstance(i, FollowIntent)], outcome, rejected)
+
+    session.add_all(
+        ActionRow(run_id=run_id, tick=tick, agent_id=a.agent_id, round_index=a.round_index, action=a.action,
+                  status="rejected" if (a.agent_id, a.round_index) in rejected else a.status,
+                  detail=rejected.get((a.agent_id, a.round_index), a.detail))
+        for a in sorted(result.actions, key=lambda a: (a.agent_id, a.round_index)))
+    session.add_all(
+        LLMCallRow(run_id=run_id, tick=tick, agent_id=c.agent_id, round_index=c.round_index,
+                   function=c.function, model=c.model, prompt_tokens=c.prompt_tokens,
+                   completion_tokens=c.completion_tokens, latency_ms=c.latency_ms, outcome=c.outcome,
+                   error=c.error)
+        for c in sorted(result.llm_calls, key=lambda c: (c.agent_id, c.round_index, c.function)))
+    session.add_all(
+        RecommendationRow(run_id=run_id, tick=tick, agent_id=f.agent_id, recommender=f.recommender,
+                          post_ids=list(f.post_ids))
+        for f in sorted(feeds, key=lambda f: f.agent_id))
+    outcome.rejected = len(rejected)
+    session.flush()
+    return outcome
+
+
+def _write_posts(session: Session, run_id: int, tick: int, posts: list[PostIntent], outcome: TickWrite) -> None:
+    rows = [PostRow(run_id=run_id, author_id=p.agent_id, tick=tick, text=p.text) for p in posts]
+    session.add_all(rows)
+    session.flush()
+    for row in rows:
+        row.thread_id = row.id  # a root post starts its own thread
+    outcome.written["posts"] += len(rows)
+
+
+def _write_comments_and_reactions(session: Session, run_id: int, tick: int, intents: list[Intent],
+                                  outcome: TickWrite, rejected: dict[tuple[int, int], str]) -> None:
+    targets = {i.post_id for i in intents if isinstance(i, (CommentIntent, ReactionIntent))}
+    threads = dict(session.execute(
+        select(PostRow.id, PostRow.thread_id).where(PostRow.run_id == run_id, PostRow.id.in_(targets),
+                                                    PostRow.tick < tick)).all()) if targets else {}
+    reaction_counts: Counter[int] = Counter()
+    for intent in intents:
+        if not isinstance(intent, (CommentIntent, ReactionIntent)):
+            continue
+        if intent.post_id not in threads:
+            rejected[(intent.agent_id, intent.round_index)] = f"post {intent.post_id} is not visible"
+            continue
+        if isinstance(intent, CommentIntent):
+            session.add(PostRow(run_id=run_id, author_id=intent.agent_id, tick=tick, text=intent.text,
+                                comment_to=intent.post_id, thread_id=threads[intent.post_id]))
+            outcome.written["comments"] += 1
+        else:
+            session.add(ReactionRow(run_id=run_id, tick=tick, agent_id=intent.agent_id,
+                                    post_id=intent.post_id, kind=intent.kind))
+            reaction_counts[intent.post_id] += 1
+            outcome.written["reactions"] += 1
+    for post_id, n in sorted(reaction_counts.items()):
+        session.execute(update(PostRow).where(PostRow.id == post_id)
+                        .values(reaction_count=PostRow.reaction_count + n))
+
+
+def _write_follows(session: Session, run_id: int, tick: int, follows: list[FollowIntent], outcome: TickWrite,
+                   rejected: dict[tuple[int, int], str]) -> None:
+    state = current_followees(session, {f.agent_id for f in follows})
+    for intent in follows:
+        mine = state.setdefault(intent.agent_id, set())
+        key = (intent.agent_id, intent.round_index)
+        if intent.target_id == intent.agent_id:
+            rejected[key] = "an agent cannot follow itself"
+        elif intent.action == "follow" and intent.target_id in mine:
+            rejected[key] = f"already follows {intent.target_id}"
+        elif intent.action == "unfollow" and intent.target_id not in mine:
+            rejected[key] = f"does not follow {intent.target_id}"
+        else:
+            session.add(FollowRow(run_id=run_id, tick=tick, follower_id=intent.agent_id,
+                                  followee_id=intent.target_id, action=intent.action))
+            (mine.add if intent.action == "follow" else mine.discard)(intent.target_id)
+            outcome.written["follows" if intent.action == "follow" else "unfollows"] += 1

@@ -1,0 +1,192 @@
+"""The `ysim` command line: `ysim run` and `ysim status`.
+
+Every failure the user can cause (a bad option, configuration, database URL or LLM server)
+ends in one line on stderr and a non-zero exit, before the database is touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from typer._click.exceptions import ClickException  # typer vendors click; no public alias
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+app = typer.Typer(add_completion=False, help="ysim: LLM-agent social-media simulations on Prefect and Ray.")
+console = Console(stderr=True)
+
+
+class UserError(Exception):
+    """A problem with the user's input or environment, reported in one line."""
+
+
+@app.command()
+def run(
+    config: Annotated[Optional[Path], typer.Option("--config", help="Run configuration (YAML or JSON).")] = None,
+    agents: Annotated[Optional[int], typer.Option("--agents", help="Agents generated at the start.")] = None,
+    days: Annotated[Optional[int], typer.Option("--days", help="Total length in simulated days.")] = None,
+    ticks: Annotated[Optional[int], typer.Option("--ticks", help="Total length in ticks (hours).")] = None,
+    db: Annotated[Optional[str], typer.Option("--db", help="Database URL (default sqlite:///ysim.db).")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of every random draw.")] = None,
+    llm_url: Annotated[Optional[str], typer.Option("--llm-url", help="OpenAI-compatible base URL.")] = None,
+    llm_model: Annotated[Optional[str], typer.Option("--llm-model", help="Model name on that server.")] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Agents per task run.")] = None,
+    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Ray cluster to join.")] = None,
+) -> None:
+    """Run a simulation, or resume the one the database holds, up to its total length."""
+    from db import DatabaseURLError, normalize_url
+    from flows import config_loader
+    from tasks.run_state import DatabaseUnavailableError, find_run
+
+    started = time.perf_counter()
+    try:
+        length = config_loader.total_ticks(days, ticks)
+        base = config_loader.load_file(config) if config else {}
+        overrides = {"simulation.ticks": length, "simulation.seed": seed, "agents.count": agents,
+                     "database.url": db, "llm.url": llm_url, "llm.model": llm_model,
+                     "ray.batch_size": batch_size, "ray.address": ray_address}
+        cfg = config_loader.build(base, overrides)
+        normalize_url(cfg.database.url)
+        stored = find_run(cfg.database.url)
+        if stored is not None:
+            config_loader.check_resume(stored.config, overrides)
+            total = length if length is not None else stored.total_ticks
+            keep = {k: v for k, v in overrides.items() if not k.startswith(("simulation.", "agents."))}
+            cfg = config_loader.build(stored.config, {**keep, "simulation.ticks": total})
+            if stored.next_tick >= total:
+                console.print(f"Run {stored.run_id} is finished: {stored.ticks_committed} of {total} ticks "
+                              f"committed. Pass a larger --ticks or --days to extend it.")
+                return
+            console.print(f"Resuming run {stored.run_id} at tick {stored.next_tick} of {total}.")
+    except (config_loader.ConfigError, DatabaseURLError, DatabaseUnavailableError) as exc:
+        raise UserError(str(exc)) from None
+    summary = _run_with_services(cfg)
+    _print_summary(summary, time.perf_counter() - started)
+
+
+def _run_with_services(cfg: Any) -> dict[str, Any]:
+    """Start what the run needs (LLM, Prefect API, Ray), run it, stop them again."""
+    from contextlib import ExitStack
+
+    from flows.prefect_api import prefect_api
+    from flows.ray_runner import shutdown_ray
+    from flows.simulation import listen, simulation_flow
+    from tasks.embedded_llm import NOTICE, EmbeddedLLMError, embedded_llm
+    from tasks.llm_client import EMBEDDED_MODEL_NAME, LLMUnavailableError, check_server
+
+    with ExitStack() as stack:
+        try:
+            if cfg.llm.url:
+                models = check_server(cfg.llm.url, cfg.llm.api_key, min(cfg.llm.timeout_s, 10))
+                model = cfg.llm.model or _only_model(cfg.llm.url, models)
+                cfg = cfg.model_copy(update={"llm": cfg.llm.model_copy(update={"model": model})})
+            else:
+                console.print(f"[yellow]{NOTICE}[/yellow]")
+                url = stack.enter_context(embedded_llm(cfg.llm.embedded_parallel, cfg.simulation.seed))
+                cfg = cfg.model_copy(update={"llm": cfg.llm.model_copy(
+                    update={"url": url, "model": cfg.llm.model or EMBEDDED_MODEL_NAME})})
+        except (LLMUnavailableError, EmbeddedLLMError) as exc:
+            raise UserError(str(exc)) from None
+        api_url, started_here = stack.enter_context(prefect_api())
+        if started_here:
+            console.print(f"Prefect API: started a local server at {api_url} for this run "
+                          "(set PREFECT_API_URL to use your own server and UI).")
+        stack.callback(shutdown_ray)
+        with _progress() as progress, listen(progress):
+            return simulation_flow(cfg)
+
+
+def _only_model(url: str, models: list[str]) -> str:
+    if len(models) == 1:
+        return models[0]
+    raise UserError(f"--llm-model: none given and the server at {url} offers "
+                    f"{', '.join(models) if models else 'no model list'}; name one")
+
+
+class _progress:
+    """A rich progress bar fed by the simulation's tick events."""
+
+    def __enter__(self) -> "_progress":
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), TimeRemainingColumn(), console=console)
+        self.bar.__enter__()
+        self.task = None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(*exc)
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        if event["event"] == "start":
+            self.task = self.bar.add_task(f"run {event['run_id']}", total=event["total_ticks"],
+                                          completed=event["first_tick"])
+            return
+        tick = event["tick"]
+        done = sum(event.get("written", {}).values())
+        self.bar.update(self.task, advance=1,
+                        description=f"day {tick // 24} hour {tick % 24:02d}: {event.get('active_agents', 0)} "
+                                    f"active, {done} writes")
+
+
+def _print_summary(summary: dict[str, Any], wall_s: float) -> None:
+    keys = ("run_id", "agents", "ticks_committed", "ticks_total", "posts", "comments", "reactions", "follows",
+            "llm_calls", "llm_errors", "prompt_tokens", "completion_tokens")
+    width = max(map(len, keys))
+    print("Simulation summary")
+    for key in keys:
+        print(f"  {key:<{width}}  {summary.get(key)}")
+    print(f"  {'wall_time_s':<{width}}  {wall_s:.1f}")
+
+
+@app.command()
+def status(
+    db: Annotated[str, typer.Option("--db", help="Database URL.")] = "sqlite:///ysim.db",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Counts for the run a database holds."""
+    from db import DatabaseURLError
+    from tasks.run_state import DatabaseUnavailableError, status as run_status
+
+    try:
+        counts = run_status(db)
+    except (DatabaseURLError, DatabaseUnavailableError) as exc:
+        raise UserError(str(exc)) from None
+    if counts is None:
+        raise UserError(f"--db: {db} holds no ysim run")
+    if as_json:
+        print(json.dumps(counts, sort_keys=True))
+    else:
+        for key, value in counts.items():
+            print(f"{key}: {value}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: every user error is one line on stderr and exit code 1 (2 for usage)."""
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv if argv is not None else sys.argv[1:], prog_name="ysim", standalone_mode=False)
+    except ClickException as exc:
+        print(f"error: {exc.format_message()}", file=sys.stderr)
+        return 2
+    except (typer.Abort, KeyboardInterrupt):
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+def entry_point() -> None:
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Building a run's `RunConfig`: from a YAML/JSON file, command-line overrides, and a stored run.
+
+Errors become `ConfigError` with one line that names the field, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from agent_models import RunConfig
+from agent_models.run_config import HOURS_PER_DAY
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """The first problem of a pydantic error, as `field: value: what is allowed`."""
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "configuration"
+    value = err.get("input")
+    shown = f"{value!r:.80}" if not isinstance(value, dict) else "{...}"
+    message = err["msg"].removeprefix("Value error, ")
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{where}: {shown}: {message}{more}"
+
+
+def load_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"--config: cannot read {path}: {exc.strerror}") from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"--config: {path} is not valid {'JSON' if path.suffix == '.json' else 'YAML'}: "
+                          f"{str(exc).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"--config: {path} must hold a mapping of sections, got {type(data).__name__}")
+    return data
+
+
+def build(base: dict[str, Any], overrides: dict[str, Any]) -> RunConfig:
+    """`base` with dotted-path `overrides` (None values are skipped) validated as a RunConfig."""
+    data = json.loads(json.dumps(base))  # deep copy
+    for dotted, value in overrides.items():
+        if value is None:
+            continue
+        section, key = dotted.split(".")
+        data.setdefault(section, {})[key] = value
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc)) from None
+
+
+def total_ticks(days: int | None, ticks: int | None) -> int | None:
+    if days is not None and ticks is not None:
+        raise ConfigError(f"--days {days} and --ticks {ticks}: give one of them, not both")
+    if days is not None:
+        if days < 1:
+            raise ConfigError(f"--days: {days}: must be at least 1")
+        return days * HOURS_PER_DAY
+    return ticks
+
+
+def check_resume(stored: dict[str, Any], requested: dict[str, Any]) -> None:
+    """A run's identity (seed, population) cannot change when it resumes."""
+    for dotted in ("simulation.seed", "agents.count"):
+        section, key = dotted.split(".")
+        if requested.get(dotted) is not None and stored[section][key] != requested[dotted]:
+            raise ConfigError(f"{dotted}: {requested[dotted]!r} differs from the run stored in the database "
+                              f"({stored[section][key]!r}); use another --db for a new run")

@@ -1,0 +1,94 @@
+"""Ray for ysim: start it once per process (or join a cluster), and turn task tags into resources.
+
+prefect-ray ignores Prefect tags; `TaggedRayTaskRunner` maps them to Ray options in one place:
+
+- `gpu` tasks take a share of a GPU (`num_gpus`, with `max_calls=0` so Ray keeps the worker
+  instead of restarting it after every task) where the cluster has GPUs; else a share of the
+  custom `gpu_slot` resource that a GPU-less local Ray declares; else (a joined cluster with
+  neither) a CPU share, logged once. They never wait for a resource no node has.
+- `cpu` tasks take one CPU.
+
+A local Ray runs with `RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`, which keeps every node address on
+127.0.0.1 (Ray otherwise binds to the machine's interface address).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import ray
+from prefect_ray import RayTaskRunner
+from prefect_ray.context import remote_options
+
+from agent_models.run_config import RaySettings
+
+GPU_SLOT = "gpu_slot"
+LOOPBACK_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
+
+logger = logging.getLogger("ysim.ray")
+_owns_ray = False
+_fallback_logged = False
+
+
+def ensure_ray(settings: RaySettings) -> None:
+    """Start a local Ray, or join `settings.address` / `RAY_ADDRESS`, unless Ray is already up."""
+    global _owns_ray
+    if ray.is_initialized():
+        return
+    address = settings.address or os.environ.get("RAY_ADDRESS")
+    if address:
+        os.environ.setdefault("RAY_AUTH_MODE", "token")  # Ray 2.60 clusters require it to join
+        ray.init(address=address, namespace="ysim", log_to_driver=False)
+    else:
+        os.environ.update(LOOPBACK_ENV)
+        ray.init(num_cpus=settings.num_cpus, resources={GPU_SLOT: settings.gpu_slots},
+                 include_dashboard=False, namespace="ysim", log_to_driver=False)
+        _owns_ray = True
+
+
+def shutdown_ray() -> None:
+    """Stop the Ray this process started (a joined cluster is only disconnected)."""
+    global _owns_ray
+    if ray.is_initialized():
+        ray.shutdown()
+    _owns_ray = False
+
+
+def ray_options(tags: set[str], cluster: dict[str, float], gpu_share: float) -> dict[str, Any]:
+    """Ray remote options for a task with `tags` on a cluster with resources `cluster`."""
+    global _fallback_logged
+    if "gpu" in tags:
+        if cluster.get("GPU", 0) > 0:
+            return {"num_cpus": 0, "num_gpus": gpu_share, "max_calls": 0}
+        if cluster.get(GPU_SLOT, 0) > 0:
+            return {"num_cpus": 0, "resources": {GPU_SLOT: gpu_share}}
+        if not _fallback_logged:
+            logger.warning("No node has a GPU or a %r resource: gpu tasks run on a %.2f CPU share.",
+                           GPU_SLOT, gpu_share)
+            _fallback_logged = True
+        return {"num_cpus": gpu_share}
+    if "cpu" in tags:
+        return {"num_cpus": 1}
+    return {}
+
+
+class TaggedRayTaskRunner(RayTaskRunner):
+    """RayTaskRunner whose tasks get Ray resources from their `cpu` / `gpu` tag."""
+
+    def __init__(self, address: str | None = None, init_kwargs: dict | None = None,
+                 gpu_share: float = 0.1) -> None:
+        super().__init__(address=address, init_kwargs=init_kwargs)
+        self.gpu_share = gpu_share
+        self._cluster: dict[str, float] | None = None
+
+    def duplicate(self) -> "TaggedRayTaskRunner":
+        return type(self)(self.address, self.init_kwargs, self.gpu_share)
+
+    def submit(self, task, parameters, wait_for=None, dependencies=None):
+        if self._cluster is None:
+            self._cluster = dict(ray.cluster_resources())
+        options = ray_options(set(task.tags), self._cluster, self.gpu_share)
+        with remote_options(**options):
+            return super().submit(task, parameters, wait_for, dependencies)

@@ -1,0 +1,51 @@
+"""The simulation flow: prepares (or resumes) a run and runs its ticks in order, Ray started once.
+
+A run resumes at its first uncommitted tick and stops at `simulation.ticks`. Callers that
+want to follow progress (the CLI's progress bar) register a listener with `listen()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from prefect import flow
+
+from agent_models import RunConfig
+from flows.ray_runner import ensure_ray
+from flows.tick import tick_flow
+from tasks import prepare_run
+from tasks.run_state import status
+
+TickListener = Callable[[dict[str, Any]], None]
+_listener: ContextVar[TickListener | None] = ContextVar("ysim_tick_listener", default=None)
+
+
+@contextmanager
+def listen(listener: TickListener) -> Iterator[None]:
+    """Call `listener(event)` when the run starts ({"event": "start", ...}) and after each tick."""
+    token = _listener.set(listener)
+    try:
+        yield
+    finally:
+        _listener.reset(token)
+
+
+def _notify(event: dict[str, Any]) -> None:
+    listener = _listener.get()
+    if listener is not None:
+        listener(event)
+
+
+@flow(name="ysim-simulation", flow_run_name="{config.simulation.name}", log_prints=False)
+def simulation_flow(config: RunConfig) -> dict[str, Any]:
+    run = prepare_run(config)
+    ensure_ray(config.ray)
+    _notify({"event": "start", "run_id": run.run_id, "first_tick": run.next_tick, "total_ticks": run.total_ticks})
+    tick_with_retries = tick_flow.with_options(retries=config.ray.tick_retries, retry_delay_seconds=1)
+    for tick in range(run.next_tick, run.total_ticks):
+        summary = tick_with_retries(config, run.run_id, tick)
+        _notify({"event": "tick", **summary})
+    return status(config.database.url) or {}

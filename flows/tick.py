@@ -1,0 +1,65 @@
+"""The tick flow: one simulated hour as a Prefect flow whose tasks run on Ray.
+
+Phases (DESIGN.md section 3): select (cpu) -> read, per batch (cpu) -> decide and generate,
+per batch (gpu) -> apply (cpu, the one writer). Batches go to Ray as soon as their inputs
+are ready; nothing is visible before apply commits the tick with its ledger row, so a
+retried or repeated tick either finds itself committed and does nothing, or starts from the
+state before it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from prefect import flow
+from prefect.artifacts import create_markdown_artifact
+from prefect.runtime import flow_run
+
+from agent_models import HOURS_PER_DAY, RunConfig
+from flows.ray_runner import TaggedRayTaskRunner
+from tasks import TickContext, act_for_turns, apply_tick, read_for_turns, select_turns, tick_committed
+
+
+def tick_run_name() -> str:
+    params = flow_run.parameters
+    tick = params["tick"]
+    return f"run{params['run_id']}-day{tick // HOURS_PER_DAY}-hour{tick % HOURS_PER_DAY:02d}"
+
+
+@flow(name="ysim-tick", flow_run_name=tick_run_name, task_runner=TaggedRayTaskRunner(), log_prints=False)
+def tick_flow(config: RunConfig, run_id: int, tick: int) -> dict[str, Any]:
+    started = time.perf_counter()
+    ctx = TickContext(run_id=run_id, tick=tick, config=config)
+    if tick_committed(config.database.url, run_id, tick):
+        return {"tick": tick, "already_committed": True}
+    retries = config.ray.task_retries
+    turns = select_turns.with_options(retries=retries).submit(ctx).result()
+    size = config.ray.batch_size
+    batches = [turns[i:i + size] for i in range(0, len(turns), size)]
+    reads, results = [], []
+    for number, batch in enumerate(batches):
+        read = read_for_turns.with_options(task_run_name=f"read-batch{number}", retries=retries).submit(ctx, batch)
+        reads.append(read)
+        results.append(act_for_turns.with_options(task_run_name=f"decide-batch{number}", retries=retries)
+                       .submit(ctx, batch, read))
+    summary = apply_tick.with_options(retries=retries).submit(ctx, turns, results, reads).result()
+    summary["wall_s"] = round(time.perf_counter() - started, 3)
+    summary["batches"] = len(batches)
+    _publish(run_id, summary)
+    return summary
+
+
+def _publish(run_id: int, summary: dict[str, Any]) -> None:
+    """A per-tick artifact so the Prefect UI tells how the simulation evolves."""
+    tick = summary["tick"]
+    lines = [f"### Run {run_id}, day {tick // HOURS_PER_DAY}, hour {tick % HOURS_PER_DAY:02d} (tick {tick})", "",
+             "| measure | value |", "|---|---|"]
+    for key in ("active_agents", "batches", "llm_calls", "llm_errors", "prompt_tokens", "completion_tokens",
+                "rejected", "wall_s"):
+        lines.append(f"| {key} | {summary.get(key, 0)} |")
+    for group in ("actions", "statuses", "written"):
+        for name, count in sorted(summary.get(group, {}).items()):
+            lines.append(f"| {group}: {name} | {count} |")
+    create_markdown_artifact(key=f"ysim-run{run_id}-tick", markdown="\n".join(lines),
+                             description=f"tick {tick} of run {run_id}")

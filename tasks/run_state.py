@@ -1,0 +1,100 @@
+"""Run bookkeeping: create or resume a run, read its status, check the tick ledger.
+
+The plain functions serve the CLI (`ysim status`, the resume check before anything starts);
+the tasks wrap them for the simulation and tick flows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from sqlalchemy import inspect
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from agent_models import RunConfig, generate_population
+from db import CONTENT_RECOMMENDERS, FOLLOW_RECOMMENDERS, create_schema, get_engine, session_factory, sqlite_path
+from db import queries
+
+
+class DatabaseUnavailableError(RuntimeError):
+    """The database cannot be opened or read."""
+
+
+@dataclass(slots=True, frozen=True)
+class StoredRun:
+    run_id: int
+    config: dict[str, Any]
+    seed: int
+    total_ticks: int
+    ticks_committed: int
+    next_tick: int
+
+
+def find_run(db_url: str) -> StoredRun | None:
+    """The run a database holds, or None (also when the file or the tables do not exist yet).
+
+    Read-only: it never creates the database file or its tables.
+    """
+    path = sqlite_path(db_url)
+    if path is not None and not Path(path).exists():
+        return None
+    try:
+        if not inspect(get_engine(db_url)).has_table("runs"):
+            return None
+        with session_factory(db_url).begin() as session:
+            run = queries.latest_run(session)
+            if run is None:
+                return None
+            committed = queries.committed_ticks(session, run.id)
+            return StoredRun(run.id, dict(run.config), run.seed, run.total_ticks, len(committed),
+                             queries.first_uncommitted_tick(session, run.id))
+    except OperationalError as exc:
+        raise DatabaseUnavailableError(f"cannot open database {db_url}: {exc.orig}") from None
+
+
+def status(db_url: str) -> dict[str, Any] | None:
+    """`ysim status` numbers for the database's run, or None when it holds none."""
+    if find_run(db_url) is None:
+        return None
+    with session_factory(db_url).begin() as session:
+        return queries.run_status(session, queries.latest_run(session))
+
+
+def check_recommenders(config: RunConfig) -> None:
+    for field, name, registry in (("agents.content_rec_sys", config.agents.content_rec_sys, CONTENT_RECOMMENDERS),
+                                  ("agents.follow_rec_sys", config.agents.follow_rec_sys, FOLLOW_RECOMMENDERS)):
+        if name not in registry:
+            raise ValueError(f"{field}: {name!r} is not one of {', '.join(sorted(registry))}")
+
+
+@task(name="prepare-run", tags=["cpu"], cache_policy=NO_CACHE)
+def prepare_run(config: RunConfig) -> StoredRun:
+    """Create the schema and the run with its population, or find the run to resume."""
+    check_recommenders(config)
+    db_url = config.database.url
+    try:
+        create_schema(db_url)
+        with session_factory(db_url).begin() as session:
+            run = queries.latest_run(session)
+            if run is None:
+                agents = generate_population(config.agents, config.agents.count, config.simulation.seed)
+                queries.create_run(session, name=config.simulation.name, seed=config.simulation.seed,
+                                   total_ticks=config.simulation.ticks, config=config.model_dump(mode="json"),
+                                   agents=agents)
+            elif run.total_ticks != config.simulation.ticks:
+                queries.set_total_ticks(session, run.id, config.simulation.ticks)
+    except SQLAlchemyError as exc:
+        raise DatabaseUnavailableError(f"cannot prepare database {db_url}: {exc}") from None
+    stored = find_run(db_url)
+    assert stored is not None
+    return stored
+
+
+@task(name="tick-committed", tags=["cpu"], cache_policy=NO_CACHE)
+def tick_committed(db_url: str, run_id: int, tick: int) -> bool:
+    with session_factory(db_url).begin() as session:
+        return queries.is_tick_committed(session, run_id, tick)

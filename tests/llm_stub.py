@@ -1,0 +1,151 @@
+"""An OpenAI-compatible stub LLM server for tests and benchmarks (stdlib only, loopback only).
+
+The real `openai` client talks to it over HTTP, so retries, timeouts and parsing run for real.
+Answers are a pure function of the request, so runs are reproducible. Knobs, changeable while
+it runs: `latency_s`, `capacity` (requests served at once; others queue), `fail_plan` (HTTP
+statuses for the next requests, e.g. [500, 429]; "timeout" sleeps past the client timeout),
+`garbage` (answers with no allowed word), `schema_supported` (False: 400 on `response_format`).
+It counts requests and the most it had in flight.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+WORDS = ("policy vote school climate tax jobs rent park music game match movie science book travel "
+         "food coffee city river phone").split()
+MODEL = "stub-model"
+
+
+def fake_answer(body: dict, garbage: bool) -> str:
+    digest = hashlib.sha256(json.dumps([body.get("messages"), body.get("seed")], sort_keys=True).encode()).digest()
+    if garbage:
+        return "???"
+    fmt = body.get("response_format") or {}
+    if fmt.get("type") == "json_schema":
+        props = fmt["json_schema"]["schema"]["properties"]
+        key, spec = next(iter(props.items()))
+        return json.dumps({key: spec["enum"][digest[0] % len(spec["enum"])]})
+    text = " ".join(WORDS[b % len(WORDS)] for b in digest[2:2 + 6 + digest[1] % 10]).capitalize()
+    return f"{text} #{WORDS[digest[3] % len(WORDS)]}"
+
+
+@dataclass
+class StubState:
+    latency_s: float = 0.0
+    capacity: int = 64
+    fail_plan: list = field(default_factory=list)
+    garbage: bool = False
+    schema_supported: bool = True
+    timeout_sleep_s: float = 5.0
+    requests: list = field(default_factory=list)
+    in_flight: int = 0
+    max_in_flight: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _slots: threading.Semaphore | None = None
+
+    def slots(self) -> threading.Semaphore:
+        with self.lock:
+            if self._slots is None:
+                self._slots = threading.BoundedSemaphore(self.capacity)
+            return self._slots
+
+
+def _handler(state: StubState) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # keep-alive writes otherwise cost 40 ms each
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def _send(self, status: int, payload: dict, headers: tuple = ()) -> None:
+            raw = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            for key, value in headers:
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def do_GET(self) -> None:
+            if self.path.rstrip("/").endswith("/models"):
+                self._send(200, {"object": "list", "data": [
+                    {"id": MODEL, "object": "model", "created": 0, "owned_by": "stub"}]})
+            else:
+                self._send(200, {"status": "ok"})
+
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+            with state.lock:
+                planned = state.fail_plan.pop(0) if state.fail_plan else 200
+                state.requests.append(body)
+            if planned == "timeout":
+                time.sleep(state.timeout_sleep_s)
+                planned = 200
+            if planned != 200:
+                headers = (("retry-after-ms", "10"),) if planned == 429 else ()
+                return self._send(planned, {"error": {"message": f"stub {planned}", "code": planned}}, headers)
+            if body.get("response_format") and not state.schema_supported:
+                return self._send(400, {"error": {"message": "response_format not supported"}})
+            with state.slots():
+                with state.lock:
+                    state.in_flight += 1
+                    state.max_in_flight = max(state.max_in_flight, state.in_flight)
+                try:
+                    time.sleep(state.latency_s)
+                finally:
+                    with state.lock:
+                        state.in_flight -= 1
+            text = fake_answer(body, state.garbage)
+            prompt_tokens = sum(len(m.get("content", "").split()) for m in body.get("messages", []))
+            completion_tokens = len(text.split())
+            self._send(200, {
+                "id": "chatcmpl-stub", "object": "chat.completion", "created": 0,
+                "model": body.get("model", MODEL),
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": text}}],
+                "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                          "total_tokens": prompt_tokens + completion_tokens}})
+
+    return Handler
+
+
+class StubServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # the default 5 resets connections under bursts
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
+class LLMStub:
+    """A running stub: `url` is its OpenAI base URL, `state` its knobs and counters."""
+
+    def __init__(self, **knobs: object) -> None:
+        self.state = StubState(**knobs)
+        self.server = StubServer(("127.0.0.1", 0), _handler(self.state))
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> "LLMStub":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+if __name__ == "__main__":  # python tests/llm_stub.py [latency_s]: serve until Ctrl-C
+    with LLMStub(latency_s=float(sys.argv[1]) if len(sys.argv) > 1 else 0.0) as stub:
+        print(stub.url, flush=True)
+        threading.Event().wait()
