@@ -163,6 +163,12 @@ class LLMSettings(_Section):
     concurrency: int = Field(8, ge=1, description="Requests in flight per gpu task.")
     structured_output: bool = Field(True, description="Ask for JSON-schema answers for decisions.")
     embedded_parallel: int = Field(4, ge=1, description="Parallel slots of the embedded server.")
+    embedded: bool = Field(False, description="Set by ysim while it serves the embedded model at `url`; "
+                                              "such a URL is not stored with the run.")
+
+    def for_storage(self) -> "LLMSettings":
+        """These settings as a run should remember them: without a temporary embedded URL."""
+        return self.model_copy(update={"url": None, "model": "", "embedded": False}) if self.embedded else self
 
 
 class DatabaseSettings(_Section):

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 app = typer.Typer(add_completion=False, help="ysim: LLM-agent social-media simulations on Prefect and Ray.")
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 class UserError(Exception):
@@ -74,39 +74,27 @@ def _run_with_services(cfg: Any) -> dict[str, Any]:
     """Start what the run needs (LLM, Prefect API, Ray), run it, stop them again."""
     from contextlib import ExitStack
 
-    from flows.prefect_api import prefect_api
+    from flows.prefect_api import PrefectServerError, prefect_api
     from flows.ray_runner import shutdown_ray
+    from flows.services import llm_endpoint
     from flows.simulation import listen, simulation_flow
-    from tasks.embedded_llm import NOTICE, EmbeddedLLMError, embedded_llm
-    from tasks.llm_client import EMBEDDED_MODEL_NAME, LLMUnavailableError, check_server
+    from tasks.embedded_llm import NOTICE, EmbeddedLLMError
+    from tasks.llm_client import LLMUnavailableError
 
     with ExitStack() as stack:
         try:
-            if cfg.llm.url:
-                models = check_server(cfg.llm.url, cfg.llm.api_key, min(cfg.llm.timeout_s, 10))
-                model = cfg.llm.model or _only_model(cfg.llm.url, models)
-                cfg = cfg.model_copy(update={"llm": cfg.llm.model_copy(update={"model": model})})
-            else:
+            if not cfg.llm.url:
                 console.print(f"[yellow]{NOTICE}[/yellow]")
-                url = stack.enter_context(embedded_llm(cfg.llm.embedded_parallel, cfg.simulation.seed))
-                cfg = cfg.model_copy(update={"llm": cfg.llm.model_copy(
-                    update={"url": url, "model": cfg.llm.model or EMBEDDED_MODEL_NAME})})
-        except (LLMUnavailableError, EmbeddedLLMError) as exc:
+            cfg = stack.enter_context(llm_endpoint(cfg))
+            api_url, started_here = stack.enter_context(prefect_api())
+        except (LLMUnavailableError, EmbeddedLLMError, PrefectServerError) as exc:
             raise UserError(str(exc)) from None
-        api_url, started_here = stack.enter_context(prefect_api())
         if started_here:
             console.print(f"Prefect API: started a local server at {api_url} for this run "
                           "(set PREFECT_API_URL to use your own server and UI).")
         stack.callback(shutdown_ray)
         with _progress() as progress, listen(progress):
             return simulation_flow(cfg)
-
-
-def _only_model(url: str, models: list[str]) -> str:
-    if len(models) == 1:
-        return models[0]
-    raise UserError(f"--llm-model: none given and the server at {url} offers "
-                    f"{', '.join(models) if models else 'no model list'}; name one")
 
 
 class _progress:

@@ -41,6 +41,7 @@ def ensure_ray(settings: RaySettings) -> None:
     if address:
         os.environ.setdefault("RAY_AUTH_MODE", "token")  # Ray 2.60 clusters require it to join
         ray.init(address=address, namespace="ysim", log_to_driver=False)
+        _owns_ray = True  # our connection: shutdown_ray only disconnects from a cluster
     else:
         os.environ.update(LOOPBACK_ENV)
         ray.init(num_cpus=settings.num_cpus, resources={GPU_SLOT: settings.gpu_slots},
@@ -49,9 +50,10 @@ def ensure_ray(settings: RaySettings) -> None:
 
 
 def shutdown_ray() -> None:
-    """Stop the Ray this process started (a joined cluster is only disconnected)."""
+    """Stop the local Ray `ensure_ray` started, or leave the cluster it joined; a Ray that
+    someone else initialised (a notebook, a test session) is left alone."""
     global _owns_ray
-    if ray.is_initialized():
+    if _owns_ray and ray.is_initialized():
         ray.shutdown()
     _owns_ray = False
 

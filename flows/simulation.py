@@ -49,3 +49,23 @@ def simulation_flow(config: RunConfig) -> dict[str, Any]:
         summary = tick_with_retries(config, run.run_id, tick)
         _notify({"event": "tick", **summary})
     return status(config.database.url) or {}
+
+
+@flow(name="ysim-advance", log_prints=False)
+def advance_flow(database_url: str, ticks: int = 1) -> dict[str, Any]:
+    """Advance the run stored at `database_url` by `ticks` ticks (a digital twin on a schedule).
+
+    The run's stored configuration is used; its LLM is resolved (or the embedded model started)
+    for the duration of this flow run.
+    """
+    from flows.services import llm_endpoint
+    from tasks.run_state import find_run
+
+    stored = find_run(database_url)
+    if stored is None:
+        raise ValueError(f"database_url: {database_url!r} holds no ysim run; start one with `ysim run`")
+    config = RunConfig.model_validate({**stored.config, "database": {"url": database_url}})
+    target = stored.next_tick + ticks
+    config = config.model_copy(update={"simulation": config.simulation.model_copy(update={"ticks": target})})
+    with llm_endpoint(config) as resolved:
+        return simulation_flow(resolved)

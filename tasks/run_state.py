@@ -83,7 +83,7 @@ def prepare_run(config: RunConfig) -> StoredRun:
             if run is None:
                 agents = generate_population(config.agents, config.agents.count, config.simulation.seed)
                 queries.create_run(session, name=config.simulation.name, seed=config.simulation.seed,
-                                   total_ticks=config.simulation.ticks, config=config.model_dump(mode="json"),
+                                   total_ticks=config.simulation.ticks, config=_storable(config),
                                    agents=agents)
             elif run.total_ticks != config.simulation.ticks:
                 queries.set_total_ticks(session, run.id, config.simulation.ticks)
@@ -92,6 +92,10 @@ def prepare_run(config: RunConfig) -> StoredRun:
     stored = find_run(db_url)
     assert stored is not None
     return stored
+
+
+def _storable(config: RunConfig) -> dict[str, Any]:
+    return config.model_copy(update={"llm": config.llm.for_storage()}).model_dump(mode="json")
 
 
 @task(name="tick-committed", tags=["cpu"], cache_policy=NO_CACHE)

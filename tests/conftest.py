@@ -1,0 +1,88 @@
+"""Shared fixtures: one Prefect test harness and one local Ray per session, the LLM stub, and
+databases on SQLite and PostgreSQL.
+
+PostgreSQL comes from YSIM_TEST_PG_URL (`.ci/run` starts the server and sets it). Without it,
+outside CI, the PostgreSQL variants are skipped with a message; in CI a missing URL fails.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from prefect.testing.utilities import prefect_test_harness
+
+from agent_models import RunConfig
+from agent_models.run_config import RaySettings
+from tests.llm_stub import LLMStub
+
+PG_ENV = "YSIM_TEST_PG_URL"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prefect_harness():
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="session")
+def ray_session(prefect_harness):
+    """The session's one local Ray, started the way ysim starts it."""
+    import ray
+
+    from flows.ray_runner import ensure_ray
+
+    ensure_ray(RaySettings(num_cpus=2))
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture
+def llm_stub():
+    with LLMStub() as stub:
+        yield stub
+
+
+def _postgres_url() -> str:
+    url = os.environ.get(PG_ENV)
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail(f"{PG_ENV} is not set: CI must start PostgreSQL and export it")
+        pytest.skip(f"set {PG_ENV} to run the PostgreSQL variant (CI does)")
+    return url
+
+
+def fresh_database(request, tmp_path) -> str:
+    """A URL to an empty database of the kind the test is parametrized with."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ysim.db'}"
+    url = _postgres_url()
+    from db import get_engine
+    from db.models import Base
+
+    Base.metadata.drop_all(get_engine(url))
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path) -> str:
+    return fresh_database(request, tmp_path)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'ysim.db'}"
+
+
+def make_config(db_url: str, llm_url: str, **sections) -> RunConfig:
+    """A small, busy run: every agent active every hour, so a few ticks exercise every action."""
+    data = {
+        "simulation": {"seed": 7, "ticks": 3, "hourly_activity": {h: 0.5 for h in range(24)}},
+        "agents": {"count": 8},
+        "database": {"url": db_url},
+        "llm": {"url": llm_url, "model": "stub-model", "max_retries": 0, "timeout_s": 5},
+        "ray": {"batch_size": 3, "tick_retries": 0, "task_retries": 0},
+    }
+    for section, values in sections.items():
+        data.setdefault(section, {}).update(values)
+    return RunConfig.model_validate(data)

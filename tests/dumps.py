@@ -1,0 +1,28 @@
+"""Table contents as comparable values, for tests that compare two databases."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from db import session_factory
+from db.models import ActionRow, AgentRow, FollowRow, LLMCallRow, PostRow, ReactionRow, RecommendationRow, TickRow
+
+
+def dump(db_url: str) -> dict[str, list[tuple]]:
+    """Every table's rows, without wall-clock columns (timestamps, latencies)."""
+    columns = {
+        AgentRow: (AgentRow.agent_id, AgentRow.name, AgentRow.age, AgentRow.leaning, AgentRow.interests),
+        PostRow: (PostRow.id, PostRow.author_id, PostRow.tick, PostRow.text, PostRow.comment_to,
+                  PostRow.thread_id, PostRow.reaction_count),
+        ReactionRow: (ReactionRow.id, ReactionRow.tick, ReactionRow.agent_id, ReactionRow.post_id, ReactionRow.kind),
+        FollowRow: (FollowRow.id, FollowRow.tick, FollowRow.follower_id, FollowRow.followee_id, FollowRow.action),
+        ActionRow: (ActionRow.tick, ActionRow.agent_id, ActionRow.round_index, ActionRow.action, ActionRow.status,
+                    ActionRow.detail),
+        LLMCallRow: (LLMCallRow.tick, LLMCallRow.agent_id, LLMCallRow.round_index, LLMCallRow.function,
+                     LLMCallRow.prompt_tokens, LLMCallRow.completion_tokens, LLMCallRow.outcome),
+        RecommendationRow: (RecommendationRow.tick, RecommendationRow.agent_id, RecommendationRow.post_ids),
+        TickRow: (TickRow.tick, TickRow.day, TickRow.hour, TickRow.active_agents),
+    }
+    with session_factory(db_url).begin() as session:
+        return {model.__tablename__: sorted(tuple(r) for r in session.execute(select(*cols)).all())
+                for model, cols in columns.items()}

@@ -1,0 +1,91 @@
+"""The simulation and tick flows end to end: Prefect harness, the session's Ray, the stub LLM,
+SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from sqlalchemy import func, select
+
+from db import session_factory
+from db.models import PostRow, TickRow
+from flows.simulation import simulation_flow
+from flows.tick import tick_flow
+from tests.conftest import make_config
+from tests.dumps import dump
+
+
+def test_a_run_carries_out_every_action_and_commits_each_tick(ray_session, llm_stub, db_url):
+    result = simulation_flow(make_config(db_url, llm_stub.url, simulation={"ticks": 4}))
+
+    assert result["ticks_committed"] == 4
+    for kind in ("posts", "comments", "reactions", "follows"):
+        assert result[kind] > 0, kind
+    # Every request the stub answered is accounted for, with the stub's token counts.
+    assert result["llm_calls"] == len(llm_stub.state.requests)
+    assert result["llm_errors"] == 0
+    assert result["completion_tokens"] > 0
+    with session_factory(db_url).begin() as session:
+        assert list(session.scalars(select(TickRow.tick).order_by(TickRow.tick))) == [0, 1, 2, 3]
+        # Comments hang off posts of earlier ticks and share their thread.
+        parent = PostRow.__table__.alias("parent")
+        bad = session.scalar(select(func.count()).select_from(PostRow).join(parent, parent.c.id == PostRow.comment_to)
+                             .where((parent.c.tick >= PostRow.tick) | (parent.c.thread_id != PostRow.thread_id)))
+        assert bad == 0
+
+
+def test_running_a_committed_tick_again_changes_nothing(ray_session, llm_stub, db_url):
+    config = make_config(db_url, llm_stub.url, simulation={"ticks": 2})
+    simulation_flow(config)
+    before, requests = dump(db_url), len(llm_stub.state.requests)
+
+    summary = tick_flow(config, 1, 1)
+
+    assert summary["already_committed"] is True
+    assert dump(db_url) == before
+    assert len(llm_stub.state.requests) == requests  # no LLM work either
+
+
+def test_same_seed_and_answers_give_the_same_database(ray_session, llm_stub, tmp_path):
+    urls = [f"sqlite:///{tmp_path / name}" for name in ("a.db", "b.db")]
+    for url, batch_size in zip(urls, (2, 5)):  # batching must not change the outcome
+        simulation_flow(make_config(url, llm_stub.url, ray={"batch_size": batch_size}))
+    assert dump(urls[0]) == dump(urls[1])
+    assert dump(urls[0])["posts"]
+
+
+def test_a_different_seed_gives_a_different_run(ray_session, llm_stub, tmp_path):
+    a, b = (f"sqlite:///{tmp_path / n}" for n in ("a.db", "b.db"))
+    simulation_flow(make_config(a, llm_stub.url))
+    simulation_flow(make_config(b, llm_stub.url, simulation={"seed": 8}))
+    assert dump(a)["actions"] != dump(b)["actions"]
+
+
+def test_tasks_are_batched_tagged_and_named(ray_session, llm_stub, sqlite_url):
+    config = make_config(sqlite_url, llm_stub.url, simulation={"ticks": 1}, ray={"batch_size": 2})
+    state = tick_flow(config, *_prepared(config), return_state=True)
+    summary = state.result()
+    expected = 3 + 2 * summary["batches"]  # tick-committed, select, reads, decides, apply
+    with get_client(sync_client=True) as client:
+        flow_run = client.read_flow_run(state.state_details.flow_run_id)
+        for _ in range(100):  # Ray workers report their task runs to the API asynchronously
+            task_runs = client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id])))
+            if len(task_runs) >= expected:
+                break
+            time.sleep(0.1)
+    tags = {run.name: set(run.tags) for run in task_runs}
+    assert flow_run.name == "run1-day0-hour00"
+    assert tags["read-batch0"] == {"cpu"} and tags["decide-batch0"] == {"gpu"}
+    assert {tags[n] == {"cpu"} for n in tags if n.startswith(("select", "apply"))} == {True}
+    decide_runs = [r for r in task_runs if r.name.startswith("decide-batch")]
+    assert len(decide_runs) == summary["batches"] == -(-summary["active_agents"] // 2)
+
+
+def _prepared(config) -> tuple[int, int]:
+    from tasks import prepare_run
+
+    run = prepare_run(config)
+    return run.run_id, run.next_tick
