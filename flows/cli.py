@@ -157,6 +157,9 @@ def status(
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: every user error is one line on stderr and exit code 1 (2 for usage)."""
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # Before anything imports Ray: a local Ray then keeps every address on 127.0.0.1.
+    if not os.environ.get("RAY_ADDRESS"):
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     command = typer.main.get_command(app)
     try:
         command.main(args=argv if argv is not None else sys.argv[1:], prog_name="ysim", standalone_mode=False)

@@ -43,10 +43,24 @@ def ensure_ray(settings: RaySettings) -> None:
         ray.init(address=address, namespace="ysim", log_to_driver=False)
         _owns_ray = True  # our connection: shutdown_ray only disconnects from a cluster
     else:
-        os.environ.update(LOOPBACK_ENV)
+        keep_local_ray_on_loopback()
         ray.init(num_cpus=settings.num_cpus, resources={GPU_SLOT: settings.gpu_slots},
                  include_dashboard=False, namespace="ysim", log_to_driver=False)
         _owns_ray = True
+
+
+def keep_local_ray_on_loopback() -> None:
+    """Make a local Ray use 127.0.0.1 for every node address.
+
+    Ray reads RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER once, when `ray` is first imported, so setting
+    the variable is enough only before that import (the CLI and the tests do so). For a process
+    that imported Ray earlier (a notebook, a deployment), the flag it already read is set too.
+    The variable is also inherited by the raylet, the GCS and the workers.
+    """
+    os.environ.update(LOOPBACK_ENV)
+    from ray._private import ray_constants
+
+    ray_constants.ENABLE_RAY_CLUSTER = False
 
 
 def shutdown_ray() -> None:

@@ -43,7 +43,10 @@ def tick_flow(config: RunConfig, run_id: int, tick: int) -> dict[str, Any]:
         reads.append(read)
         results.append(act_for_turns.with_options(task_run_name=f"decide-batch{number}", retries=retries)
                        .submit(ctx, batch, read))
-    summary = apply_tick.with_options(retries=retries).submit(ctx, turns, results, reads).result()
+    # Resolve every batch before the writer starts: a batch that failed for good raises its own
+    # error here (an LLM outage, say) and the tick fails with nothing written.
+    batch_results = [future.result() for future in results]
+    summary = apply_tick.with_options(retries=retries).submit(ctx, turns, batch_results, reads).result()
     summary["wall_s"] = round(time.perf_counter() - started, 3)
     summary["batches"] = len(batches)
     _publish(run_id, summary)

@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import os
 
+# No telemetry leaving the machine. (Loopback-only Ray is left to `ensure_ray`, which must
+# manage it even though the test modules import Ray first: test_ray_runner checks.)
+os.environ.update({"RAY_USAGE_STATS_ENABLED": "0", "DO_NOT_TRACK": "1",
+                   "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
+
 import pytest
 from prefect.testing.utilities import prefect_test_harness
 

@@ -1,0 +1,93 @@
+"""`ysim run` and `ysim status` as a user types them (in-process, on the session's Prefect and Ray)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from flows.cli import main
+from tests.dumps import dump
+
+BUSY = {"simulation": {"hourly_activity": {h: 0.5 for h in range(24)}}, "llm": {"max_retries": 0}}
+
+
+@pytest.fixture
+def busy_config(tmp_path) -> Path:
+    path = tmp_path / "busy.yaml"
+    path.write_text(yaml.safe_dump(BUSY))
+    return path
+
+
+def ysim(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def status(capsys, db: str) -> dict:
+    code, out, _ = ysim(capsys, "status", "--db", db, "--json")
+    assert code == 0
+    return json.loads(out)
+
+
+def test_run_status_resume_and_finish(ray_session, llm_stub, db_url, busy_config, capsys):
+    run = ("run", "--config", str(busy_config), "--db", db_url, "--llm-url", llm_stub.url, "--agents", "6",
+           "--seed", "3", "--batch-size", "4")
+    code, out, _ = ysim(capsys, *run, "--ticks", "2")
+    assert code == 0 and "Simulation summary" in out
+
+    first = status(capsys, db_url)
+    assert {k: first[k] for k in ("run_id", "ticks_committed", "ticks_total", "agents")} == \
+        {"run_id": 1, "ticks_committed": 2, "ticks_total": 2, "agents": 6}
+    for key in ("posts", "comments", "reactions", "follows", "llm_calls", "llm_errors", "prompt_tokens",
+                "completion_tokens"):
+        assert isinstance(first[key], int)
+    assert first["llm_calls"] == len(llm_stub.state.requests) and first["prompt_tokens"] > 0
+
+    code, _, err = ysim(capsys, *run, "--ticks", "4")  # a larger total extends the run
+    assert code == 0 and "Resuming run 1 at tick 2 of 4" in err
+    assert status(capsys, db_url)["ticks_committed"] == 4
+
+    requests = len(llm_stub.state.requests)
+    code, _, err = ysim(capsys, *run, "--ticks", "4")  # a finished run says so
+    assert code == 0 and "is finished: 4 of 4 ticks" in err
+    assert len(llm_stub.state.requests) == requests
+
+
+def test_days_sets_24_ticks_a_day(ray_session, llm_stub, sqlite_url, capsys):
+    code, _, _ = ysim(capsys, "run", "--db", sqlite_url, "--llm-url", llm_stub.url, "--agents", "3", "--days", "1")
+    assert code == 0
+    assert status(capsys, sqlite_url)["ticks_committed"] == 24
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "--bogus"], "No such option: --bogus"),
+    (["run", "--ticks", "many"], "'--ticks'"),
+    (["run", "--db", "not a url"], "database URL 'not a url' is not a valid URL"),
+    (["run", "--db", "mysql://u@h/db"], "backend 'mysql' is not supported"),
+    (["run", "--days", "1", "--ticks", "5"], "give one of them, not both"),
+    (["run", "--agents", "0"], "agents.count: 0: Input should be greater than or equal to 1"),
+    (["run", "--llm-url", "http://127.0.0.1:9/v1"], "LLM server at http://127.0.0.1:9/v1 is unreachable"),
+])
+def test_bad_input_is_one_line_and_creates_nothing(tmp_path, capsys, args, message, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the default database would land here
+    code, out, err = ysim(capsys, *args)
+    assert code != 0
+    assert err.count("\n") == 1 and err.startswith("error: ") and message in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unreachable_llm_leaves_an_existing_database_as_it_was(ray_session, llm_stub, sqlite_url, capsys):
+    assert ysim(capsys, "run", "--db", sqlite_url, "--llm-url", llm_stub.url, "--agents", "4", "--ticks", "2")[0] == 0
+    before = dump(sqlite_url)
+    code, _, err = ysim(capsys, "run", "--db", sqlite_url, "--llm-url", "http://127.0.0.1:9/v1", "--ticks", "5")
+    assert code == 1 and "unreachable" in err
+    assert dump(sqlite_url) == before
+
+
+def test_status_of_an_empty_database_is_an_error(tmp_path, capsys):
+    code, _, err = ysim(capsys, "status", "--db", f"sqlite:///{tmp_path / 'none.db'}")
+    assert code == 1 and "holds no ysim run" in err

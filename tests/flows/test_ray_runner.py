@@ -1,0 +1,52 @@
+"""Ray setup: loopback only, tags mapped to resources, GPU requests that can always be met."""
+
+from __future__ import annotations
+
+import os
+
+from prefect import flow, task
+
+from flows.ray_runner import GPU_SLOT, TaggedRayTaskRunner, ray_options
+
+
+def test_every_ray_node_listens_on_loopback(ray_session):
+    nodes = ray_session.nodes()
+    assert nodes and {n["NodeManagerAddress"] for n in nodes} == {"127.0.0.1"}
+    assert ray_session.get_runtime_context().gcs_address.startswith("127.0.0.1:")
+
+
+@task(tags=["gpu"])
+def gpu_probe() -> tuple[int, dict]:
+    import ray
+
+    return os.getpid(), ray.get_runtime_context().get_assigned_resources()
+
+
+@task(tags=["cpu"])
+def cpu_probe() -> tuple[int, dict]:
+    import ray
+
+    return os.getpid(), ray.get_runtime_context().get_assigned_resources()
+
+
+@flow(task_runner=TaggedRayTaskRunner(gpu_share=0.25))
+def probe_flow() -> dict[str, list]:
+    gpu = [gpu_probe.submit() for _ in range(3)]
+    cpu = [cpu_probe.submit() for _ in range(3)]
+    return {"gpu": [f.result() for f in gpu], "cpu": [f.result() for f in cpu]}
+
+
+def test_tags_become_ray_resources_in_worker_processes(ray_session):
+    results = probe_flow()
+    assert {tuple(sorted(r.items())) for _, r in results["gpu"]} == {((GPU_SLOT, 0.25),)}
+    assert {tuple(sorted(r.items())) for _, r in results["cpu"]} == {(("CPU", 1.0),)}
+    assert os.getpid() not in {pid for group in results.values() for pid, _ in group}
+    assert ray_session.is_initialized()  # the runner reused the session's Ray and left it up
+
+
+def test_gpu_tasks_take_a_gpu_share_where_there_are_gpus_and_never_wait_where_there_are_none():
+    assert ray_options({"gpu"}, {"CPU": 8, "GPU": 2}, 0.1) == {"num_cpus": 0, "num_gpus": 0.1, "max_calls": 0}
+    assert ray_options({"gpu"}, {"CPU": 2, GPU_SLOT: 1}, 0.1) == {"num_cpus": 0, "resources": {GPU_SLOT: 0.1}}
+    assert ray_options({"gpu"}, {"CPU": 2}, 0.1) == {"num_cpus": 0.1}
+    assert ray_options({"cpu"}, {"CPU": 2, "GPU": 1}, 0.1) == {"num_cpus": 1}
+    assert ray_options(set(), {"CPU": 2}, 0.1) == {}
