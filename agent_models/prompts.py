@@ -8,6 +8,7 @@ names it.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 
@@ -24,7 +25,7 @@ def render_prompt(template: str, agent: AgentData, **slots: object) -> str:
     def substitute(match: re.Match[str]) -> str:
         is_field, name = match.group(1), match.group(2)
         if is_field:
-            if not hasattr(agent, name) or name.startswith("_"):
+            if name not in {f.name for f in dataclasses.fields(agent)}:
                 raise PromptError(f"placeholder {{self.{name}}}: {agent.agent_class} has no field {name!r}")
             return _as_text(getattr(agent, name))
         if name not in slots:

@@ -86,7 +86,8 @@ def _write_posts(session: Session, run_id: int, tick: int, posts: list[PostInten
     session.flush()
     for row in rows:
         row.thread_id = row.id  # a root post starts its own thread
-    outcome.written["posts"] += len(rows)
+    if rows:
+        outcome.written["posts"] += len(rows)
 
 
 def _write_comments_and_reactions(session: Session, run_id: int, tick: int, intents: list[Intent],

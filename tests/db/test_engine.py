@@ -1,0 +1,27 @@
+"""Database URLs and engine settings."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from db import DatabaseURLError, get_engine, normalize_url
+
+
+def test_postgresql_urls_use_psycopg3():
+    assert normalize_url("postgresql://u:p@h:5432/d") == "postgresql+psycopg://u:p@h:5432/d"
+
+
+@pytest.mark.parametrize("url, message", [
+    ("nonsense", "is not a valid URL"), ("mysql://u@h/db", "backend 'mysql' is not supported"),
+    ("sqlite://", "names no file"), ("postgresql://u@h", "names no database"),
+])
+def test_bad_urls_are_refused_with_the_reason(url, message):
+    with pytest.raises(DatabaseURLError, match=message):
+        normalize_url(url)
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(sqlite_url):
+    with get_engine(sqlite_url).connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
