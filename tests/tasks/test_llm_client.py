@@ -1,0 +1,73 @@
+"""The LLM client against the stub server, through the real openai client."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from agent_models.run_config import LLMSettings
+from tasks.llm_client import CallSite, LLMClient, LLMUnavailableError, check_server
+
+SITE = CallSite(agent_id=1, round_index=0, function="post_content", seed=5)
+MESSAGES = [{"role": "user", "content": "write a post"}]
+SCHEMA = {"type": "json_schema", "json_schema": {"name": "c", "schema": {
+    "type": "object", "properties": {"action": {"type": "string", "enum": ["POST", "NONE"]}},
+    "required": ["action"]}}}
+
+
+def call(stub, *, n: int = 1, schema: dict | None = None, **settings):
+    async def go():
+        client = LLMClient(LLMSettings(**{"max_retries": 0, "timeout_s": 2, **settings}), stub.url, "stub-model")
+        try:
+            return await asyncio.gather(*(client.complete(SITE, MESSAGES, response_format=schema) for _ in range(n)))
+        finally:
+            await client.close()
+    return asyncio.run(go())
+
+
+def test_a_call_returns_text_and_its_usage_record(llm_stub):
+    [(text, record)] = call(llm_stub)
+    assert text and record.outcome == "ok" and record.model == "stub-model"
+    assert record.prompt_tokens == 3 and record.completion_tokens == len(text.split())
+    assert llm_stub.state.requests[0]["seed"] == 5
+
+
+def test_transient_errors_are_retried_then_succeed(llm_stub):
+    llm_stub.state.fail_plan = [500, 429]
+    [(text, record)] = call(llm_stub, max_retries=2)
+    assert text and record.outcome == "ok" and len(llm_stub.state.requests) == 3
+
+
+@pytest.mark.parametrize("failure", [500, 503, 429, "timeout"])
+def test_transient_errors_that_outlast_the_retries_raise(llm_stub, failure):
+    llm_stub.state.fail_plan = [failure] * 3
+    llm_stub.state.timeout_sleep_s = 1.5
+    with pytest.raises(LLMUnavailableError, match="post_content for agent 1"):
+        call(llm_stub, max_retries=1, timeout_s=0.5)
+
+
+def test_a_permanent_error_is_recorded_not_raised(llm_stub):
+    llm_stub.state.fail_plan = [404]
+    [(text, record)] = call(llm_stub)
+    assert text is None and record.outcome == "failed" and record.error.startswith("404")
+
+
+def test_servers_without_json_schema_get_free_text_requests(llm_stub):
+    llm_stub.state.schema_supported = False
+    [(text, record)] = call(llm_stub, schema=SCHEMA)
+    assert record.outcome == "ok" and text
+    assert "response_format" in llm_stub.state.requests[0] and "response_format" not in llm_stub.state.requests[-1]
+
+
+def test_concurrency_is_bounded_and_used(llm_stub):
+    llm_stub.state.latency_s = 0.05
+    results = call(llm_stub, n=24, concurrency=6)
+    assert len(results) == 24
+    assert llm_stub.state.max_in_flight == 6
+
+
+def test_check_server_lists_models_or_says_it_is_unreachable(llm_stub):
+    assert check_server(llm_stub.url, "x", 2) == ["stub-model"]
+    with pytest.raises(LLMUnavailableError, match="unreachable"):
+        check_server("http://127.0.0.1:9/v1", "x", 1)
