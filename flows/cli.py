@@ -71,30 +71,42 @@ def run(
 
 
 def _run_with_services(cfg: Any) -> dict[str, Any]:
-    """Start what the run needs (LLM, Prefect API, Ray), run it, stop them again."""
+    """Check the LLM, start a Prefect API if none is configured, run, and stop what was started.
+
+    The LLM is checked before the database is touched: an unreachable server or a missing
+    embedded model ends the command with the database as it was.
+    """
     from contextlib import ExitStack
 
     from flows.prefect_api import PrefectServerError, prefect_api
-    from flows.ray_runner import shutdown_ray
-    from flows.services import llm_endpoint
+    from flows.ray_runner import ensure_ray, shutdown_ray
     from flows.simulation import listen, simulation_flow
-    from tasks.embedded_llm import NOTICE, EmbeddedLLMError
-    from tasks.llm_client import LLMUnavailableError
+    from tasks.embedded_llm import NOTICE, EmbeddedLLMError, model_path
+    from tasks.llm_client import LLMUnavailableError, check_server
 
     with ExitStack() as stack:
         try:
-            if not cfg.llm.url:
+            if cfg.llm.url:
+                models = check_server(cfg.llm.url, cfg.llm.api_key, min(cfg.llm.timeout_s, 10))
+                if not cfg.llm.model and len(models) != 1:
+                    raise UserError(f"--llm-model: none given and the server at {cfg.llm.url} offers "
+                                    f"{', '.join(models) if models else 'no model list'}; name one")
+            else:
+                model_path()
                 console.print(f"[yellow]{NOTICE}[/yellow]")
-            cfg = stack.enter_context(llm_endpoint(cfg))
             api_url, started_here = stack.enter_context(prefect_api())
         except (LLMUnavailableError, EmbeddedLLMError, PrefectServerError) as exc:
             raise UserError(str(exc)) from None
         if started_here:
             console.print(f"Prefect API: started a local server at {api_url} for this run "
                           "(set PREFECT_API_URL to use your own server and UI).")
-        stack.callback(shutdown_ray)
-        with _progress() as progress, listen(progress):
-            return simulation_flow(cfg)
+        if ensure_ray(cfg.ray):  # after the Prefect API, so Ray workers inherit its URL
+            stack.callback(shutdown_ray)
+        try:
+            with _progress() as progress, listen(progress):
+                return simulation_flow(cfg)
+        except (LLMUnavailableError, EmbeddedLLMError) as exc:
+            raise UserError(f"{exc} (committed ticks are kept; run the same command again to resume)") from None
 
 
 class _progress:

@@ -28,25 +28,26 @@ GPU_SLOT = "gpu_slot"
 LOOPBACK_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
 
 logger = logging.getLogger("ysim.ray")
-_owns_ray = False
 _fallback_logged = False
 
 
-def ensure_ray(settings: RaySettings) -> None:
-    """Start a local Ray, or join `settings.address` / `RAY_ADDRESS`, unless Ray is already up."""
-    global _owns_ray
+def ensure_ray(settings: RaySettings) -> bool:
+    """Start a local Ray, or join `settings.address` / `RAY_ADDRESS`, unless Ray is already up.
+
+    Returns True when this call started or joined Ray: the caller then owns it and calls
+    `shutdown_ray()` when done (which stops a local Ray and only disconnects from a cluster).
+    """
     if ray.is_initialized():
-        return
+        return False
     address = settings.address or os.environ.get("RAY_ADDRESS")
     if address:
         os.environ.setdefault("RAY_AUTH_MODE", "token")  # Ray 2.60 clusters require it to join
         ray.init(address=address, namespace="ysim", log_to_driver=False)
-        _owns_ray = True  # our connection: shutdown_ray only disconnects from a cluster
     else:
         keep_local_ray_on_loopback()
         ray.init(num_cpus=settings.num_cpus, resources={GPU_SLOT: settings.gpu_slots},
                  include_dashboard=False, namespace="ysim", log_to_driver=False)
-        _owns_ray = True
+    return True
 
 
 def keep_local_ray_on_loopback() -> None:
@@ -64,12 +65,9 @@ def keep_local_ray_on_loopback() -> None:
 
 
 def shutdown_ray() -> None:
-    """Stop the local Ray `ensure_ray` started, or leave the cluster it joined; a Ray that
-    someone else initialised (a notebook, a test session) is left alone."""
-    global _owns_ray
-    if _owns_ray and ray.is_initialized():
+    """Stop the local Ray this process started, or disconnect from the cluster it joined."""
+    if ray.is_initialized():
         ray.shutdown()
-    _owns_ray = False
 
 
 def ray_options(tags: set[str], cluster: dict[str, float], gpu_share: float) -> dict[str, Any]:

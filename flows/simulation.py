@@ -15,6 +15,7 @@ from prefect import flow
 
 from agent_models import RunConfig
 from flows.ray_runner import ensure_ray
+from flows.services import llm_endpoint
 from flows.tick import tick_flow
 from tasks import prepare_run
 from tasks.run_state import status
@@ -41,6 +42,15 @@ def _notify(event: dict[str, Any]) -> None:
 
 @flow(name="ysim-simulation", flow_run_name="{config.simulation.name}", log_prints=False)
 def simulation_flow(config: RunConfig) -> dict[str, Any]:
+    """Run (or resume) the simulation of `config` up to `config.simulation.ticks` ticks.
+
+    With no LLM URL configured, the embedded model serves the run for as long as it lasts.
+    """
+    with llm_endpoint(config) as resolved:
+        return _run_ticks(resolved)
+
+
+def _run_ticks(config: RunConfig) -> dict[str, Any]:
     run = prepare_run(config)
     ensure_ray(config.ray)
     _notify({"event": "start", "run_id": run.run_id, "first_tick": run.next_tick, "total_ticks": run.total_ticks})
@@ -58,7 +68,6 @@ def advance_flow(database_url: str, ticks: int = 1) -> dict[str, Any]:
     The run's stored configuration is used; its LLM is resolved (or the embedded model started)
     for the duration of this flow run.
     """
-    from flows.services import llm_endpoint
     from tasks.run_state import find_run
 
     stored = find_run(database_url)
@@ -67,5 +76,4 @@ def advance_flow(database_url: str, ticks: int = 1) -> dict[str, Any]:
     config = RunConfig.model_validate({**stored.config, "database": {"url": database_url}})
     target = stored.next_tick + ticks
     config = config.model_copy(update={"simulation": config.simulation.model_copy(update={"ticks": target})})
-    with llm_endpoint(config) as resolved:
-        return simulation_flow(resolved)
+    return simulation_flow(config)
