@@ -21,8 +21,10 @@ $(STAMP): pyproject.toml | $(PY)
 
 install: $(STAMP)
 
+# A fresh one-day run on the embedded model; the database stays in demo.db for a look afterwards.
 demo: $(STAMP)
-	$(VENV)/bin/ysim run --db sqlite:///demo.db --agents 30 --days 1 --seed 42
+	rm -f demo.db demo.db-wal demo.db-shm
+	$(VENV)/bin/ysim run --config examples/demo.yaml --db sqlite:///demo.db
 
 test: $(STAMP)
 	$(VENV)/bin/lint-imports
