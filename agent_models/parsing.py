@@ -61,7 +61,8 @@ def clean_text(text: str, own_name: str) -> str | None:
     text = text.split("##")[-1]
     for junk in ("-", "@ ", "[", "]", "@,", '"'):
         text = text.replace(junk, "")
-    text = text.replace("  ", " ").replace(". ", ".").replace(" ,", ",")
+    # Y Social also turns ". " into "." ("city.It was"); ysim keeps the space.
+    text = text.replace("  ", " ").replace(" ,", ",")
     text = text.strip("()[]{}'").strip()
     text = text.replace(f"@{own_name}", "").strip()
     return text if len(text) >= MIN_TEXT_LENGTH else None

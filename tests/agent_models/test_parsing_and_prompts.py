@@ -27,6 +27,7 @@ def test_reactions(answer, expected):
 
 def test_y_social_cleaning_rules():
     assert clean_text('##EXAMPLE## "Hello - world [x]"', "bob") == "Hello world x"
+    assert clean_text("One. Two , three", "bob") == "One. Two, three"  # Y Social would give "One.Two"
     assert clean_text("@bob hi", "bob") is None  # under 3 characters once cleaned
     assert clean_comment("bob: great *point*", "bob") == "great point"
 
