@@ -27,6 +27,7 @@ demo: $(STAMP)
 	$(VENV)/bin/ysim run --config examples/demo.yaml --db sqlite:///demo.db
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 

@@ -168,7 +168,8 @@ def status(
 
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: every user error is one line on stderr and exit code 1 (2 for usage)."""
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # Prefect's INFO logs still reach its API (and UI); the terminal shows the progress bar.
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
     # Before anything imports Ray: a local Ray then keeps every address on 127.0.0.1.
     if not os.environ.get("RAY_ADDRESS"):
         os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")

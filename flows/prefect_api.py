@@ -13,20 +13,18 @@ import os
 import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
+from tasks.local_server import LocalServerError, stop, wait_healthy
+
 STARTUP_TIMEOUT_S = 90
 
 
-class PrefectServerError(RuntimeError):
-    pass
+PrefectServerError = LocalServerError
 
 
 @contextmanager
@@ -44,36 +42,16 @@ def prefect_api() -> Iterator[tuple[str, bool]]:
     process = subprocess.Popen([str(prefect_cli), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
-        _wait_healthy(url, process)
+        wait_healthy(f"{url}/health", process, STARTUP_TIMEOUT_S, "the local Prefect server")
         os.environ["PREFECT_API_URL"] = url
         with temporary_settings(updates={PREFECT_API_URL: url}):
             yield url, True
     finally:
         os.environ.pop("PREFECT_API_URL", None)
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _wait_healthy(url: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise PrefectServerError(f"the local Prefect server exited with code {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.25)
-    raise PrefectServerError(f"the local Prefect server at {url} was not healthy after {STARTUP_TIMEOUT_S} s")

