@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from faker import Faker
 
-from agent_models.agent_data import AgentData
+from agent_models.agent_data import AgentData, FakeAgentData
 from agent_models.run_config import AgentSettings
 from agent_models.seeding import derive_seed, rng_for
 
@@ -38,7 +38,8 @@ def generate_population(settings: AgentSettings, n: int, seed: int) -> list[Agen
         username = _unique_username(full_name, index, taken)
         n_interests = min(rng.randint(settings.n_interests.min, settings.n_interests.max),
                           len(settings.interests))
-        agents.append(AgentData(
+        cls = FakeAgentData if rng.random() < settings.rule_based_share else AgentData
+        agents.append(cls(
             name=username,
             email=f"{username}@ysim.example",
             age=rng.randint(settings.age.min, settings.age.max),

@@ -113,6 +113,9 @@ class AgentSettings(_Section):
     """Population size and the persona value pools agents are sampled from (Y Social's `agents`)."""
 
     count: int = Field(30, ge=1, description="Agents generated when a run starts.")
+    rule_based_share: float = Field(
+        0.0, ge=0, le=1, description="Share of generated agents that are rule-based (FakeAgentData): "
+                                     "same actions, template text and seeded chance, no LLM.")
     nationalities: list[str] = Field(default_factory=lambda: ["American"], min_length=1)
     languages: list[str] = Field(default_factory=lambda: ["English"], min_length=1)
     education_levels: list[str] = Field(

@@ -22,3 +22,12 @@ def test_values_come_from_the_pools():
         assert a.nationality in {"Italian", "French"} and a.leaning in {"left", "right"}
         assert 20 <= a.age <= 22 and 1 <= len(a.interests) <= 2 and set(a.interests) <= {"a", "b", "c"}
         assert a.oe in settings.big_five["oe"] and a.toxicity in settings.toxicity_levels
+
+
+def test_rule_based_share_makes_fake_agents():
+    from agent_models import AgentData, FakeAgentData
+
+    assert {type(a) for a in generate_population(AgentSettings(rule_based_share=1.0), 10, 1)} == {FakeAgentData}
+    assert {type(a) for a in generate_population(AgentSettings(), 10, 1)} == {AgentData}
+    mixed = generate_population(AgentSettings(rule_based_share=0.5), 400, 1)
+    assert 150 < sum(isinstance(a, FakeAgentData) for a in mixed) < 250

@@ -98,3 +98,12 @@ def test_advance_moves_a_stored_run_on_by_one_tick(ray_session, llm_stub, sqlite
     assert advance_flow(sqlite_url)["ticks_committed"] == 2
     after = advance_flow(sqlite_url, ticks=2)
     assert (after["ticks_committed"], after["ticks_total"]) == (4, 4)
+
+
+def test_rule_based_agents_act_without_the_llm(ray_session, llm_stub, sqlite_url):
+    result = simulation_flow(make_config(sqlite_url, llm_stub.url, agents={"rule_based_share": 1.0},
+                                         simulation={"ticks": 4}))
+    assert result["llm_calls"] == 0 and llm_stub.state.requests == []
+    assert result["posts"] > 0 and result["comments"] + result["reactions"] + result["follows"] > 0
+    with session_factory(sqlite_url).begin() as session:
+        assert all(t.startswith(("Sample post about", "Comment on @")) for t in session.scalars(select(PostRow.text)))
