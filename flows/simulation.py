@@ -61,7 +61,7 @@ def _run_ticks(config: RunConfig) -> dict[str, Any]:
     return status(config.database.url) or {}
 
 
-@flow(name="ysim-advance", log_prints=False)
+@flow(name="ysim-advance", flow_run_name="advance-by-{ticks}", log_prints=False)
 def advance_flow(database_url: str, ticks: int = 1) -> dict[str, Any]:
     """Advance the run stored at `database_url` by `ticks` ticks (a digital twin on a schedule).
 

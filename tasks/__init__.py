@@ -6,9 +6,9 @@ Each takes agents (in batches) plus what it needs and returns values or intents;
 
 from tasks.agent_actions import act_for_turns
 from tasks.apply import apply_tick
-from tasks.context import AgentReads, PostView, TickContext
+from tasks.context import AgentReads, BatchReads, PostView, TickContext
 from tasks.platform import read_for_turns, select_turns
 from tasks.run_state import prepare_run, tick_committed
 
-__all__ = ["AgentReads", "PostView", "TickContext", "act_for_turns", "apply_tick", "prepare_run",
+__all__ = ["AgentReads", "BatchReads", "PostView", "TickContext", "act_for_turns", "apply_tick", "prepare_run",
            "read_for_turns", "select_turns", "tick_committed"]

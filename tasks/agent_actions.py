@@ -20,21 +20,19 @@ from agent_models import (
 )
 from agent_models.parsing import clean_comment, clean_text, parse_choice, parse_reaction
 from agent_models.prompts import PROMPTS, choice_schema, render_prompt
-from tasks.context import AgentReads, PostView, TickContext
+from tasks.context import AgentReads, BatchReads, PostView, TickContext
 from tasks.llm_client import CallSite, LLMClient
 
 REACTION_OPTIONS = ["LIKE", "DISLIKE", "NEUTRAL"]
 
 
 @task(name="decide", tags=["gpu"], cache_policy=NO_CACHE)
-async def act_for_turns(ctx: TickContext, turns: list[AgentTurn],
-                        reads: tuple[dict[int, AgentReads], object]) -> BatchResult:
+async def act_for_turns(ctx: TickContext, turns: list[AgentTurn], reads: BatchReads) -> BatchResult:
     """Phase 3 for a batch of agents."""
-    agent_reads = reads[0]
     llm = LLMClient(ctx.config.llm, ctx.config.llm.url or "", ctx.config.llm.model)
     try:
         results = await asyncio.gather(*(
-            _AgentTurnRunner(ctx, turn, agent_reads.get(turn.agent.agent_id, AgentReads()), llm).run()
+            _AgentTurnRunner(ctx, turn, reads.by_agent.get(turn.agent.agent_id, AgentReads()), llm).run()
             for turn in turns))
     finally:
         await llm.close()

@@ -10,17 +10,17 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy.exc import IntegrityError
 
 from agent_models import AgentTurn, BatchResult
-from db import ServedFeed, session_factory, write_tick
-from tasks.context import AgentReads, TickContext
+from db import session_factory, write_tick
+from tasks.context import BatchReads, TickContext
 
 
 @task(name="apply", tags=["cpu"], cache_policy=NO_CACHE)
 def apply_tick(ctx: TickContext, turns: list[AgentTurn], results: list[BatchResult],
-               reads: list[tuple[dict[int, AgentReads], list[ServedFeed]]]) -> dict[str, Any]:
+               reads: list[BatchReads]) -> dict[str, Any]:
     merged = BatchResult()
     for result in results:
         merged.extend(result)
-    feeds = [feed for _, served in reads for feed in served]
+    feeds = [feed for batch in reads for feed in batch.served]
     try:
         with session_factory(ctx.db_url).begin() as session:
             written = write_tick(session, run_id=ctx.run_id, tick=ctx.tick, active_agents=len(turns),

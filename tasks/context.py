@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from agent_models import RunConfig
+from db import ServedFeed
 
 
 @dataclass(slots=True, frozen=True)
@@ -38,3 +39,11 @@ class AgentReads:
     feed: list[PostView] = field(default_factory=list)
     threads: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
     follow_suggestions: dict[int, float] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class BatchReads:
+    """The read phase's result for a batch: what each agent sees, and the feeds to log."""
+
+    by_agent: dict[int, AgentReads] = field(default_factory=dict)
+    served: list[ServedFeed] = field(default_factory=list)

@@ -15,7 +15,7 @@ from prefect.cache_policies import NO_CACHE
 from agent_models import HOURS_PER_DAY, AgentData, AgentTurn, plan_turn, rng_for, select_active
 from db import CONTENT_RECOMMENDERS, FOLLOW_RECOMMENDERS, FeedContext, ServedFeed, session_factory
 from db import queries
-from tasks.context import AgentReads, PostView, TickContext
+from tasks.context import AgentReads, BatchReads, PostView, TickContext
 
 FEED_ACTIONS = {"COMMENT", "READ"}
 FOLLOW_ACTIONS = {"FOLLOW"}
@@ -34,29 +34,28 @@ def select_turns(ctx: TickContext) -> list[AgentTurn]:
 
 
 @task(name="read", tags=["cpu"], cache_policy=NO_CACHE)
-def read_for_turns(ctx: TickContext, turns: list[AgentTurn]) -> tuple[dict[int, AgentReads], list[ServedFeed]]:
+def read_for_turns(ctx: TickContext, turns: list[AgentTurn]) -> BatchReads:
     """Phase 2: feeds, threads and follow suggestions for a batch, plus the feeds to log."""
     feed_ctx = FeedContext(ctx.run_id, ctx.tick, ctx.config.feeds, ctx.seed)
     wants_feed = _group([t.agent for t in turns if _needs(t, FEED_ACTIONS)], "content_rec_sys_name")
     wants_follow = _group([t.agent for t in turns if _needs(t, FOLLOW_ACTIONS)], "follow_rec_sys_name")
-    reads: dict[int, AgentReads] = {t.agent.agent_id: AgentReads() for t in turns}
-    served: list[ServedFeed] = []
+    reads = BatchReads(by_agent={t.agent.agent_id: AgentReads() for t in turns})
     with session_factory(ctx.db_url).begin() as session:
         feeds: dict[int, list[int]] = {}
         for name, agents in wants_feed.items():
             for agent_id, post_ids in CONTENT_RECOMMENDERS[name](session, agents, feed_ctx).items():
                 feeds[agent_id] = post_ids
-                served.append(ServedFeed(agent_id, name, tuple(post_ids)))
+                reads.served.append(ServedFeed(agent_id, name, tuple(post_ids)))
         views = {pid: PostView(pid, author, text) for pid, (author, text) in
                  queries.post_authors_and_texts(session, {p for ids in feeds.values() for p in ids}).items()}
         threads = queries.threads(session, views, ctx.config.agents.max_length_thread_reading)
         for agent_id, post_ids in feeds.items():
-            reads[agent_id].feed = [views[pid] for pid in post_ids]
-            reads[agent_id].threads = {pid: threads[pid] for pid in post_ids}
+            reads.by_agent[agent_id].feed = [views[pid] for pid in post_ids]
+            reads.by_agent[agent_id].threads = {pid: threads[pid] for pid in post_ids}
         for name, agents in wants_follow.items():
             for agent_id, scores in FOLLOW_RECOMMENDERS[name](session, agents, feed_ctx).items():
-                reads[agent_id].follow_suggestions = scores
-    return reads, served
+                reads.by_agent[agent_id].follow_suggestions = scores
+    return reads
 
 
 def _needs(turn: AgentTurn, actions: set[str]) -> bool:
