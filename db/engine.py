@@ -31,18 +31,26 @@ def normalize_url(url: str) -> str:
     except (ArgumentError, ValueError):
         raise DatabaseURLError(f"database URL {url!r} is not a valid URL; expected e.g. {URL_EXAMPLES}") from None
     backend = parsed.get_backend_name()
+    shown = parsed.render_as_string(hide_password=True)  # messages never show a password
     if backend not in SUPPORTED_BACKENDS:
-        raise DatabaseURLError(f"database URL {url!r}: backend {backend!r} is not supported; "
+        raise DatabaseURLError(f"database URL {shown!r}: backend {backend!r} is not supported; "
                                f"use one of {', '.join(SUPPORTED_BACKENDS)} ({URL_EXAMPLES})")
     if backend == "postgresql":
-        if parsed.get_driver_name() not in ("psycopg", "psycopg2") or parsed.drivername == "postgresql":
-            parsed = parsed.set(drivername="postgresql+psycopg")
+        parsed = parsed.set(drivername="postgresql+psycopg")  # the driver ysim installs
         if not parsed.database:
-            raise DatabaseURLError(f"database URL {url!r} names no database; expected e.g. {URL_EXAMPLES}")
+            raise DatabaseURLError(f"database URL {shown!r} names no database; expected e.g. {URL_EXAMPLES}")
     elif backend == "sqlite" and not parsed.database:
-        raise DatabaseURLError(f"database URL {url!r} names no file; an in-memory SQLite database "
+        raise DatabaseURLError(f"database URL {shown!r} names no file; an in-memory SQLite database "
                                f"cannot be shared with Ray workers ({URL_EXAMPLES})")
     return parsed.render_as_string(hide_password=False)
+
+
+def display_url(url: str) -> str:
+    """The URL as it may appear in messages and logs: password masked."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return url
 
 
 def sqlite_path(url: str) -> str | None:

@@ -58,7 +58,8 @@ def run(
             config_loader.check_resume(stored.config, overrides)
             total = length if length is not None else stored.total_ticks
             keep = {k: v for k, v in overrides.items() if not k.startswith(("simulation.", "agents."))}
-            cfg = config_loader.build(stored.config, {**keep, "simulation.ticks": total})
+            cfg = config_loader.build(stored.config, {**keep, "simulation.ticks": total,
+                                                      "database.url": cfg.database.url})
             if stored.next_tick >= total:
                 console.print(f"Run {stored.run_id} is finished: {stored.ticks_committed} of {total} ticks "
                               f"committed. Pass a larger --ticks or --days to extend it.")

@@ -46,7 +46,7 @@ def ensure_ray(settings: RaySettings) -> bool:
     else:
         keep_local_ray_on_loopback()
         ray.init(num_cpus=settings.num_cpus, resources={GPU_SLOT: settings.gpu_slots},
-                 include_dashboard=False, namespace="ysim", log_to_driver=False)
+                 include_dashboard=False, namespace="ysim", log_to_driver=False, logging_level=logging.WARNING)
     return True
 
 

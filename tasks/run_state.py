@@ -16,7 +16,9 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from agent_models import RunConfig, generate_population
-from db import CONTENT_RECOMMENDERS, FOLLOW_RECOMMENDERS, create_schema, get_engine, session_factory, sqlite_path
+from db import (
+    CONTENT_RECOMMENDERS, FOLLOW_RECOMMENDERS, create_schema, display_url, get_engine, session_factory, sqlite_path,
+)
 from db import queries
 
 
@@ -53,7 +55,11 @@ def find_run(db_url: str) -> StoredRun | None:
             return StoredRun(run.id, dict(run.config), run.seed, run.total_ticks, len(committed),
                              queries.first_uncommitted_tick(session, run.id))
     except OperationalError as exc:
-        raise DatabaseUnavailableError(f"cannot open database {db_url}: {exc.orig}") from None
+        raise DatabaseUnavailableError(f"cannot open database {display_url(db_url)}: {_one_line(exc.orig)}") from None
+
+
+def _one_line(error: object) -> str:
+    return " ".join(str(error).split())
 
 
 def status(db_url: str) -> dict[str, Any] | None:
@@ -88,14 +94,17 @@ def prepare_run(config: RunConfig) -> StoredRun:
             elif run.total_ticks != config.simulation.ticks:
                 queries.set_total_ticks(session, run.id, config.simulation.ticks)
     except SQLAlchemyError as exc:
-        raise DatabaseUnavailableError(f"cannot prepare database {db_url}: {exc}") from None
+        raise DatabaseUnavailableError(f"cannot prepare database {display_url(db_url)}: {_one_line(exc)}") from None
     stored = find_run(db_url)
     assert stored is not None
     return stored
 
 
 def _storable(config: RunConfig) -> dict[str, Any]:
-    return config.model_copy(update={"llm": config.llm.for_storage()}).model_dump(mode="json")
+    """The configuration as the run keeps it: no temporary embedded URL, no database password."""
+    data = config.model_copy(update={"llm": config.llm.for_storage()}).model_dump(mode="json")
+    data["database"]["url"] = display_url(config.database.url)
+    return data
 
 
 @task(name="tick-committed", tags=["cpu"], cache_policy=NO_CACHE)

@@ -25,3 +25,9 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(sqlite_url):
     with get_engine(sqlite_url).connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_messages_never_show_a_password():
+    with pytest.raises(DatabaseURLError) as error:
+        normalize_url("mysql://user:s3cret@host/db")
+    assert "s3cret" not in str(error.value) and "***" in str(error.value)

@@ -71,6 +71,8 @@ def test_days_sets_24_ticks_a_day(ray_session, llm_stub, sqlite_url, capsys):
     (["run", "--days", "1", "--ticks", "5"], "give one of them, not both"),
     (["run", "--agents", "0"], "agents.count: 0: Input should be greater than or equal to 1"),
     (["run", "--llm-url", "http://127.0.0.1:9/v1"], "LLM server at http://127.0.0.1:9/v1 is unreachable"),
+    (["run", "--db", "postgresql://ysim@127.0.0.1:9/ysim"], "cannot open database postgresql"),
+    (["status", "--db", "postgresql://ysim@127.0.0.1:9/ysim"], "cannot open database postgresql"),
 ])
 def test_bad_input_is_one_line_and_creates_nothing(tmp_path, capsys, args, message, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the default database would land here

@@ -39,3 +39,17 @@ def test_two_ticks_on_the_embedded_model(ray_session, sqlite_url, tmp_path, caps
     # The stored run remembers "embedded", not the temporary server's URL.
     from tasks.run_state import find_run
     assert find_run(sqlite_url).config["llm"]["url"] is None
+
+
+def test_a_run_against_an_openai_compatible_url(ray_session, sqlite_url, capsys):
+    """The --llm-url path against a real llama.cpp server (the embedded one, started by hand)."""
+    from tasks.embedded_llm import embedded_llm
+
+    with embedded_llm(parallel=2, seed=1) as url:
+        code = main(["run", "--db", sqlite_url, "--llm-url", url, "--llm-model", "any-name", "--agents", "3",
+                     "--ticks", "1"])
+    assert code == 0
+    assert "embedded" not in capsys.readouterr().err
+    assert main(["status", "--db", sqlite_url, "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["ticks_committed"] == 1 and status["llm_calls"] > 0 and status["llm_errors"] == 0
