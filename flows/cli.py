@@ -42,7 +42,7 @@ def run(
     """Run a simulation, or resume the one the database holds, up to its total length."""
     from db import DatabaseURLError, normalize_url
     from flows import config_loader
-    from tasks.run_state import DatabaseUnavailableError, find_run
+    from tasks.run_state import DatabaseUnavailableError, UnknownRecommenderError, check_recommenders, find_run
 
     started = time.perf_counter()
     try:
@@ -52,6 +52,7 @@ def run(
                      "database.url": db, "llm.url": llm_url, "llm.model": llm_model,
                      "ray.batch_size": batch_size, "ray.address": ray_address}
         cfg = config_loader.build(base, overrides)
+        check_recommenders(cfg)
         normalize_url(cfg.database.url)
         stored = find_run(cfg.database.url)
         if stored is not None:
@@ -65,7 +66,7 @@ def run(
                               f"committed. Pass a larger --ticks or --days to extend it.")
                 return
             console.print(f"Resuming run {stored.run_id} at tick {stored.next_tick} of {total}.")
-    except (config_loader.ConfigError, DatabaseURLError, DatabaseUnavailableError) as exc:
+    except (config_loader.ConfigError, DatabaseURLError, UnknownRecommenderError, DatabaseUnavailableError) as exc:
         raise UserError(str(exc)) from None
     summary = _run_with_services(cfg)
     _print_summary(summary, time.perf_counter() - started)

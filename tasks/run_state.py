@@ -26,6 +26,10 @@ class DatabaseUnavailableError(RuntimeError):
     """The database cannot be opened or read."""
 
 
+class UnknownRecommenderError(ValueError):
+    """A configuration names a recommender ysim does not have."""
+
+
 @dataclass(slots=True, frozen=True)
 class StoredRun:
     run_id: int
@@ -74,7 +78,7 @@ def check_recommenders(config: RunConfig) -> None:
     for field, name, registry in (("agents.content_rec_sys", config.agents.content_rec_sys, CONTENT_RECOMMENDERS),
                                   ("agents.follow_rec_sys", config.agents.follow_rec_sys, FOLLOW_RECOMMENDERS)):
         if name not in registry:
-            raise ValueError(f"{field}: {name!r} is not one of {', '.join(sorted(registry))}")
+            raise UnknownRecommenderError(f"{field}: {name!r} is not one of {', '.join(sorted(registry))}")
 
 
 @task(name="prepare-run", tags=["cpu"], cache_policy=NO_CACHE)

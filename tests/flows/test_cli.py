@@ -82,6 +82,31 @@ def test_bad_input_is_one_line_and_creates_nothing(tmp_path, capsys, args, messa
     assert list(tmp_path.iterdir()) == []
 
 
+def test_an_unknown_recommender_is_named_with_the_choices(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"agents": {"content_rec_sys": "Nope"}}))
+    code, _, err = ysim(capsys, "run", "--config", str(config))
+    assert code == 1
+    assert err == ("error: agents.content_rec_sys: 'Nope' is not one of ContentRecSys, ReverseChrono, "
+                   "ReverseChronoFollowers, ReverseChronoFollowersPopularity, ReverseChronoPopularity\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml"]
+
+
+@pytest.mark.parametrize("content, message", [
+    ("simulation: [1, 2", "is not valid YAML"),
+    ("- just\n- a list\n", "must hold a mapping of sections"),
+    ("simulation: {tick: 3}", "simulation.tick: 3: Extra inputs are not permitted"),
+    ("simulation: {actions_likelihood: {dance: 1.0}}", "action 'dance' is not one of post, comment"),
+])
+def test_bad_configuration_files(tmp_path, capsys, content, message):
+    config = tmp_path / "c.yaml"
+    config.write_text(content)
+    code, _, err = ysim(capsys, "run", "--config", str(config), "--db", f"sqlite:///{tmp_path / 'x.db'}")
+    assert code == 1 and err.count("\n") == 1 and message in err
+    assert not (tmp_path / "x.db").exists()
+
+
 def test_an_unreachable_llm_leaves_an_existing_database_as_it_was(ray_session, llm_stub, sqlite_url, capsys):
     assert ysim(capsys, "run", "--db", sqlite_url, "--llm-url", llm_stub.url, "--agents", "4", "--ticks", "2")[0] == 0
     before = dump(sqlite_url)
