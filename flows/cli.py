@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -168,6 +169,10 @@ def status(
             print(f"{key}: {value}")
 
 
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: every user error is one line on stderr and exit code 1 (2 for usage)."""
     # Prefect's INFO logs still reach its API (and UI); the terminal shows the progress bar.
@@ -195,4 +200,6 @@ if __name__ == "__main__":
 
 
 def entry_point() -> None:
+    # SIGTERM (a scheduler, `kill`) unwinds like Ctrl-C, so helper servers and Ray are stopped.
+    signal.signal(signal.SIGTERM, _interrupt)
     sys.exit(main())

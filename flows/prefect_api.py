@@ -19,7 +19,7 @@ from pathlib import Path
 
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from tasks.local_server import LocalServerError, stop, wait_healthy
+from tasks.local_server import LocalServerError, start, stop, wait_healthy
 
 STARTUP_TIMEOUT_S = 90
 
@@ -39,7 +39,7 @@ def prefect_api() -> Iterator[tuple[str, bool]]:
     url = f"http://127.0.0.1:{port}/api"
     env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
     prefect_cli = Path(sys.executable).with_name("prefect")
-    process = subprocess.Popen([str(prefect_cli), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+    process = start([str(prefect_cli), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
         wait_healthy(f"{url}/health", process, STARTUP_TIMEOUT_S, "the local Prefect server")

