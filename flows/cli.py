@@ -83,17 +83,15 @@ def _run_with_services(cfg: Any) -> dict[str, Any]:
 
     from flows.prefect_api import PrefectServerError, prefect_api
     from flows.ray_runner import ensure_ray, shutdown_ray
+    from flows.services import served_model
     from flows.simulation import listen, simulation_flow
     from tasks.embedded_llm import NOTICE, EmbeddedLLMError, model_path
-    from tasks.llm_client import LLMUnavailableError, check_server
+    from tasks.llm_client import LLMUnavailableError
 
     with ExitStack() as stack:
         try:
             if cfg.llm.url:
-                models = check_server(cfg.llm.url, cfg.llm.api_key, min(cfg.llm.timeout_s, 10))
-                if not cfg.llm.model and len(models) != 1:
-                    raise UserError(f"--llm-model: none given and the server at {cfg.llm.url} offers "
-                                    f"{', '.join(models) if models else 'no model list'}; name one")
+                served_model(cfg.llm)
             else:
                 model_path()
                 console.print(f"[yellow]{NOTICE}[/yellow]")

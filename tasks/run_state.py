@@ -20,6 +20,7 @@ from db import (
     CONTENT_RECOMMENDERS, FOLLOW_RECOMMENDERS, create_schema, display_url, get_engine, session_factory, sqlite_path,
 )
 from db import queries
+from db.models import RunRow
 
 
 class DatabaseUnavailableError(RuntimeError):
@@ -68,10 +69,11 @@ def _one_line(error: object) -> str:
 
 def status(db_url: str) -> dict[str, Any] | None:
     """`ysim status` numbers for the database's run, or None when it holds none."""
-    if find_run(db_url) is None:
+    stored = find_run(db_url)  # also checks, read-only, that the file and tables exist
+    if stored is None:
         return None
     with session_factory(db_url).begin() as session:
-        return queries.run_status(session, queries.latest_run(session))
+        return queries.run_status(session, session.get(RunRow, stored.run_id))
 
 
 def check_recommenders(config: RunConfig) -> None:
