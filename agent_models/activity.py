@@ -5,7 +5,8 @@
   probability proportional to `daily_activity_level` (YSocial's web runner).
 - Rounds per active agent: `randint(max(round_actions - 2, 1), round_actions)`.
 - Candidates per round: two draws with replacement weighted by `actions_likelihood`, plus NONE;
-  the agent (its LLM, or chance for rule-based agents) picks one.
+  the agent (its LLM, or chance for rule-based agents) picks one. An agent's own
+  `actions_likelihood`, when set, replaces the run's weights.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from agent_models.agent_data import AgentData
+from agent_models.run_config import drawable_actions
 
 NONE_ACTION = "NONE"
 
@@ -54,5 +56,10 @@ def draw_candidates(likelihood: Mapping[str, float], rng: random.Random) -> tupl
 
 
 def plan_turn(agent: AgentData, likelihood: Mapping[str, float], rng: random.Random) -> AgentTurn:
+    """The agent's rounds; an agent with its own `actions_likelihood` draws from those weights."""
+    if agent.actions_likelihood is not None:
+        likelihood = drawable_actions(agent.actions_likelihood)
     n_rounds = rounds_for(agent, rng)
+    if not likelihood:  # nothing this agent may do that ysim carries out
+        return AgentTurn(agent, tuple((NONE_ACTION,) for _ in range(n_rounds)))
     return AgentTurn(agent, tuple(draw_candidates(likelihood, rng) for _ in range(n_rounds)))

@@ -8,14 +8,15 @@ errors name the field, the value and what is allowed.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 HOURS_PER_DAY = 24
 
 # Y Social's action names (config `actions_likelihood` keys) and the ones ysim carries out today.
-YSOCIAL_ACTIONS = ("post", "comment", "read", "follow", "search", "share", "cast", "image", "news")
+YSOCIAL_ACTIONS = ("post", "comment", "read", "follow", "search", "share", "cast", "image", "news",
+                   "share_link", "share_image")
 SUPPORTED_ACTIONS = ("post", "comment", "read", "follow")
 
 # Y Social's default hourly activity rates (YClient config_files/config.json).
@@ -82,10 +83,15 @@ class SimulationSettings(_Section):
 
     @property
     def drawable_actions(self) -> dict[str, float]:
-        return {n.upper(): w for n, w in self.actions_likelihood.items() if w > 0 and n in SUPPORTED_ACTIONS}
+        return drawable_actions(self.actions_likelihood)
 
     def profile_hours(self) -> dict[str, frozenset[int]]:
         return {name: parse_hours(hours, name) for name, hours in self.activity_profiles.items()}
+
+
+def drawable_actions(likelihood: dict[str, float]) -> dict[str, float]:
+    """The actions ysim can draw from Y Social-style weights, upper-cased as agents name them."""
+    return {n.upper(): w for n, w in likelihood.items() if w > 0 and n.lower() in SUPPORTED_ACTIONS}
 
 
 def parse_hours(hours: str, profile: str) -> frozenset[int]:
@@ -141,6 +147,33 @@ class AgentSettings(_Section):
     follow_rec_sys: str = Field("FollowRecSys",
                                 description="Follow recommender for generated agents (Y Social name).")
     max_length_thread_reading: int = Field(5, ge=1, description="Messages of a thread shown before commenting.")
+    llm_models: list[str] = Field(default_factory=list,
+                                  description="Model names generated agents draw from (Y Social's `llm_agents`); "
+                                              "empty: every agent uses `llm.model`.")
+    archetypes: dict[str, float] = Field(
+        default_factory=dict, description="Archetype name -> share of generated agents (Y Social's "
+                                          "`agent_archetypes.distribution`); empty: no archetypes.")
+    attention_window: int = Field(336, ge=0, description="Ticks of history that shape an agent's interests.")
+    probability_of_daily_follow: float = Field(0.0, ge=0, le=1, description="Carried on agents (Y Social's "
+                                                                            "end-of-day follow chance).")
+    probability_of_secondary_follow: float = Field(0.0, ge=0, le=1, description="Carried on agents (Y Social's "
+                                                                                "follow-after-like chance).")
+    emotions: list[str] = Field(default_factory=list, description="Emotion labels carried on agents "
+                                                                  "(Y Social's `posts.emotions`).")
+    annotate_emotions: bool = Field(False, description="Carried on agents (Y Social's `emotion_annotation`).")
+    opinion_dynamics: dict[str, Any] | None = Field(None, description="Y Social's opinion-dynamics settings, "
+                                                                      "carried on agents.")
+    population: str | None = Field(None, description="A Y Social population JSON file; when set, its agents "
+                                                     "are the run's population instead of generated ones.")
+    follow_graph: str | None = Field(None, description="A CSV of `follower,followee` agent indices (0-based, "
+                                                       "no header) followed before the first tick.")
+
+    @field_validator("archetypes")
+    @classmethod
+    def _shares(cls, value: dict[str, float]) -> dict[str, float]:
+        if any(share < 0 for share in value.values()) or (value and sum(value.values()) <= 0):
+            raise ValueError(f"archetype shares {value} must be >= 0 with a positive sum")
+        return value
 
 
 class FeedSettings(_Section):

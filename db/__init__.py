@@ -6,10 +6,10 @@ commits. Imports only `agent_models` of ysim, never tasks, flows, Prefect or Ray
 
 from db.engine import DatabaseURLError, create_schema, display_url, dispose_engines, get_engine, normalize_url, session_factory, sqlite_path
 from db.recommenders import CONTENT_RECOMMENDERS, FOLLOW_RECOMMENDERS, FeedContext
-from db.writer import ServedFeed, TickWrite, write_tick
+from db.writer import ServedFeed, TickWrite, write_results, write_tick
 
 __all__ = [
     "CONTENT_RECOMMENDERS", "DatabaseURLError", "FOLLOW_RECOMMENDERS", "FeedContext", "ServedFeed",
     "TickWrite", "create_schema", "display_url", "dispose_engines", "get_engine", "normalize_url", "session_factory",
-    "sqlite_path", "write_tick",
+    "sqlite_path", "write_results", "write_tick",
 ]

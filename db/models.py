@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -45,6 +45,7 @@ class AgentRow(Base):
     agent_class: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(100))
     email: Mapped[str] = mapped_column(String(200))
+    password: Mapped[str | None] = mapped_column(String(200))
     owner: Mapped[str | None] = mapped_column(String(100))
     age: Mapped[int | None] = mapped_column(Integer)
     gender: Mapped[str | None] = mapped_column(String(40))
@@ -67,6 +68,13 @@ class AgentRow(Base):
     daily_activity_level: Mapped[int] = mapped_column(Integer, default=1)
     activity_profile: Mapped[str] = mapped_column(String(100), default="Always On")
     custom_prompt: Mapped[str | None] = mapped_column(Text)
+    attention_window: Mapped[int] = mapped_column(Integer, default=336)
+    probability_of_daily_follow: Mapped[float] = mapped_column(Float, default=0.0)
+    probability_of_secondary_follow: Mapped[float] = mapped_column(Float, default=0.0)
+    emotions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    annotate_emotions: Mapped[bool] = mapped_column(Boolean, default=False)
+    actions_likelihood: Mapped[dict[str, float] | None] = mapped_column(JSON)
+    opinion_dynamics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     content_rec_sys_name: Mapped[str] = mapped_column(String(100))
     follow_rec_sys_name: Mapped[str] = mapped_column(String(100))
     joined_on: Mapped[int] = mapped_column(Integer, default=0)

@@ -20,13 +20,24 @@ def latest_run(session: Session) -> RunRow | None:
     return session.scalars(select(RunRow).order_by(RunRow.id.desc()).limit(1)).first()
 
 
+INITIAL_GRAPH_TICK = -1  # follows of the initial graph are made before the first tick
+
+
 def create_run(session: Session, *, name: str, seed: int, total_ticks: int, config: dict[str, Any],
-               agents: Sequence[AgentData]) -> int:
-    """Insert a run and its starting population; returns the run id."""
+               agents: Sequence[AgentData], initial_follows: Sequence[tuple[int, int]] = ()) -> int:
+    """Insert a run, its starting population and its initial follow graph; returns the run id.
+
+    `initial_follows` holds (follower, followee) positions in `agents`.
+    """
     run = RunRow(name=name, seed=seed, total_ticks=total_ticks, config=config)
     session.add(run)
     session.flush()
-    session.add_all(agent_to_row(agent, run.id) for agent in agents)
+    rows = [agent_to_row(agent, run.id) for agent in agents]
+    session.add_all(rows)
+    session.flush()
+    session.add_all(FollowRow(run_id=run.id, tick=INITIAL_GRAPH_TICK, follower_id=rows[follower].agent_id,
+                              followee_id=rows[followee].agent_id, action="follow")
+                    for follower, followee in initial_follows)
     session.flush()
     return run.id
 

@@ -33,12 +33,17 @@ class VisiblePost:
 
 @dataclass(slots=True, frozen=True)
 class FeedContext:
-    """What a recommender may use: the run, the tick, the settings and the run's seed."""
+    """What a recommender may use: the run, the tick, the settings and the run's seed.
+
+    In a tick, posts of earlier ticks are visible; single-agent calls (`wrap_agent_data`) write at
+    once, as Y Social's server does, and see their own tick's posts too (`same_tick_visible`).
+    """
 
     run_id: int
     tick: int
     settings: FeedSettings
     seed: int
+    same_tick_visible: bool = False
 
 
 ContentRecommender = Callable[[Session, Sequence[AgentData], FeedContext], dict[int, list[int]]]
@@ -47,10 +52,11 @@ FollowRecommender = Callable[[Session, Sequence[AgentData], FeedContext], dict[i
 
 def visible_posts(session: Session, ctx: FeedContext) -> list[VisiblePost]:
     """Posts of the visibility window (committed before this tick), newest first."""
+    last_visible = ctx.tick if ctx.same_tick_visible else ctx.tick - 1
     rows = session.execute(
         select(PostRow.id, PostRow.author_id, PostRow.reaction_count)
         .where(PostRow.run_id == ctx.run_id, PostRow.tick >= ctx.tick - ctx.settings.visibility_rounds,
-               PostRow.tick < ctx.tick)
+               PostRow.tick <= last_visible)
         .order_by(PostRow.id.desc()))
     return [VisiblePost(*row) for row in rows]
 

@@ -43,6 +43,7 @@ class TickWrite:
     already_committed: bool = False
     written: Counter[str] = field(default_factory=Counter)
     rejected: int = 0
+    new_post_ids: list[int] = field(default_factory=list)  # posts and comments, in write order
 
 
 def write_tick(session: Session, *, run_id: int, tick: int, active_agents: int, result: BatchResult,
@@ -52,12 +53,22 @@ def write_tick(session: Session, *, run_id: int, tick: int, active_agents: int, 
     session.add(TickRow(run_id=run_id, tick=tick, day=tick // HOURS_PER_DAY, hour=tick % HOURS_PER_DAY,
                         active_agents=active_agents))
     session.flush()  # a concurrent commit of the same tick fails here, before any data is written
+    return write_results(session, run_id=run_id, tick=tick, result=result, feeds=feeds)
 
+
+def write_results(session: Session, *, run_id: int, tick: int, result: BatchResult,
+                  feeds: Sequence[ServedFeed] = (), visible_through: int | None = None) -> TickWrite:
+    """Validate and write `result` as made at `tick`, without a ledger row.
+
+    Comments and reactions may target posts made up to `visible_through` (default: before
+    `tick`, the tick rule; single actions outside a tick see their own tick's posts too).
+    """
     outcome = TickWrite(tick)
     rejected: dict[tuple[int, int], str] = {}
     intents = sorted(result.intents, key=lambda i: (i.agent_id, i.round_index, _INTENT_ORDER[type(i)]))
     _write_posts(session, run_id, tick, [i for i in intents if isinstance(i, PostIntent)], outcome)
-    _write_comments_and_reactions(session, run_id, tick, intents, outcome, rejected)
+    _write_comments_and_reactions(session, run_id, tick, intents, outcome, rejected,
+                                  tick - 1 if visible_through is None else visible_through)
     _write_follows(session, run_id, tick, [i for i in intents if isinstance(i, FollowIntent)], outcome, rejected)
 
     session.add_all(
@@ -86,17 +97,20 @@ def _write_posts(session: Session, run_id: int, tick: int, posts: list[PostInten
     session.flush()
     for row in rows:
         row.thread_id = row.id  # a root post starts its own thread
+        outcome.new_post_ids.append(row.id)
     if rows:
         outcome.written["posts"] += len(rows)
 
 
 def _write_comments_and_reactions(session: Session, run_id: int, tick: int, intents: list[Intent],
-                                  outcome: TickWrite, rejected: dict[tuple[int, int], str]) -> None:
+                                  outcome: TickWrite, rejected: dict[tuple[int, int], str],
+                                  visible_through: int) -> None:
     targets = {i.post_id for i in intents if isinstance(i, (CommentIntent, ReactionIntent))}
     threads = dict(session.execute(
         select(PostRow.id, PostRow.thread_id).where(PostRow.run_id == run_id, PostRow.id.in_(targets),
-                                                    PostRow.tick < tick)).all()) if targets else {}
+                                                    PostRow.tick <= visible_through)).all()) if targets else {}
     reaction_counts: Counter[int] = Counter()
+    comments: list[PostRow] = []
     for intent in intents:
         if not isinstance(intent, (CommentIntent, ReactionIntent)):
             continue
@@ -104,14 +118,18 @@ def _write_comments_and_reactions(session: Session, run_id: int, tick: int, inte
             rejected[(intent.agent_id, intent.round_index)] = f"post {intent.post_id} is not visible"
             continue
         if isinstance(intent, CommentIntent):
-            session.add(PostRow(run_id=run_id, author_id=intent.agent_id, tick=tick, text=intent.text,
-                                comment_to=intent.post_id, thread_id=threads[intent.post_id]))
+            comments.append(PostRow(run_id=run_id, author_id=intent.agent_id, tick=tick, text=intent.text,
+                                    comment_to=intent.post_id, thread_id=threads[intent.post_id]))
             outcome.written["comments"] += 1
         else:
             session.add(ReactionRow(run_id=run_id, tick=tick, agent_id=intent.agent_id,
                                     post_id=intent.post_id, kind=intent.kind))
             reaction_counts[intent.post_id] += 1
             outcome.written["reactions"] += 1
+    if comments:
+        session.add_all(comments)
+        session.flush()
+        outcome.new_post_ids.extend(c.id for c in comments)
     for post_id, n in sorted(reaction_counts.items()):
         session.execute(update(PostRow).where(PostRow.id == post_id)
                         .values(reaction_count=PostRow.reaction_count + n))

@@ -11,6 +11,9 @@ import os
 import signal
 import sys
 import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -39,23 +42,38 @@ def run(
     llm_model: Annotated[Optional[str], typer.Option("--llm-model", help="Model name on that server.")] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Agents per task run.")] = None,
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Ray cluster to join.")] = None,
+    population: Annotated[Optional[Path], typer.Option(
+        "--population", help="Y Social population JSON: its agents start the run instead of generated ones.")] = None,
+    follow_graph: Annotated[Optional[Path], typer.Option(
+        "--follow-graph", help="CSV of follower,followee agent indices followed before the first tick.")] = None,
 ) -> None:
-    """Run a simulation, or resume the one the database holds, up to its total length."""
+    """Run a simulation, or resume the one the database holds, up to its total length.
+
+    --config takes ysim's YAML/JSON or a Y Social client configuration (config.json, or one the
+    YSocial web app wrote); Y Social settings ysim does not carry out are named in a warning.
+    """
+    from agent_models import FollowGraphError, PopulationError
     from db import DatabaseURLError, normalize_url
     from flows import config_loader
-    from tasks.run_state import DatabaseUnavailableError, UnknownRecommenderError, check_recommenders, find_run
+    from tasks.run_state import (
+        DatabaseUnavailableError, UnknownRecommenderError, check_recommenders, find_run, starting_population,
+    )
 
     started = time.perf_counter()
     try:
         length = config_loader.total_ticks(days, ticks)
-        base = config_loader.load_file(config) if config else {}
+        base = _load_with_warnings(config) if config else {}
         overrides = {"simulation.ticks": length, "simulation.seed": seed, "agents.count": agents,
                      "database.url": db, "llm.url": llm_url, "llm.model": llm_model,
-                     "ray.batch_size": batch_size, "ray.address": ray_address}
+                     "ray.batch_size": batch_size, "ray.address": ray_address,
+                     "agents.population": str(population.resolve()) if population else None,
+                     "agents.follow_graph": str(follow_graph.resolve()) if follow_graph else None}
         cfg = config_loader.build(base, overrides)
         check_recommenders(cfg)
         normalize_url(cfg.database.url)
         stored = find_run(cfg.database.url)
+        if stored is None and (cfg.agents.population or cfg.agents.follow_graph):
+            cfg = _with_starting_population(cfg, agents, starting_population)
         if stored is not None:
             config_loader.check_resume(stored.config, overrides)
             total = length if length is not None else stored.total_ticks
@@ -67,10 +85,45 @@ def run(
                               f"committed. Pass a larger --ticks or --days to extend it.")
                 return
             console.print(f"Resuming run {stored.run_id} at tick {stored.next_tick} of {total}.")
-    except (config_loader.ConfigError, DatabaseURLError, UnknownRecommenderError, DatabaseUnavailableError) as exc:
+    except (config_loader.ConfigError, DatabaseURLError, UnknownRecommenderError, DatabaseUnavailableError,
+            PopulationError, FollowGraphError) as exc:
         raise UserError(str(exc)) from None
     summary = _run_with_services(cfg)
     _print_summary(summary, time.perf_counter() - started)
+
+
+@contextmanager
+def _warnings_printed() -> Iterator[None]:
+    """Print the warnings raised inside (unsupported Y Social settings, unknown keys) one per line."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for warning in caught:
+        console.print(f"[yellow]warning:[/yellow] {warning.message}", highlight=False)
+
+
+def _load_with_warnings(path: Path) -> dict[str, Any]:
+    from flows import config_loader
+
+    with _warnings_printed():
+        return config_loader.load_file(path)
+
+
+def _with_starting_population(cfg: Any, agents_option: int | None, starting_population: Any) -> Any:
+    """Check the population file and follow graph now (one-line errors, nothing written) and
+    size the run to the population."""
+    from flows import config_loader
+
+    with _warnings_printed():
+        population, _ = starting_population(cfg)
+    if not cfg.agents.population:
+        return cfg
+    if agents_option is not None and agents_option != len(population):
+        raise config_loader.ConfigError(f"--agents {agents_option} and --population ({len(population)} agents): "
+                                        f"give one of them")
+    if not population:
+        raise config_loader.ConfigError(f"agents.population: {cfg.agents.population} holds no agents")
+    return config_loader.build(cfg.model_dump(mode="json"), {"agents.count": len(population)})
 
 
 def _run_with_services(cfg: Any) -> dict[str, Any]:

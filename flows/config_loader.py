@@ -1,6 +1,9 @@
 """Building a run's `RunConfig`: from a YAML/JSON file, command-line overrides, and a stored run.
 
-Errors become `ConfigError` with one line that names the field, the value and what is allowed.
+A file is ysim's own configuration or a Y Social client configuration (classic `config.json` or
+one the YSocial web app wrote), which is translated; the Y Social settings ysim does not carry out
+are named once in a `YSocialConfigWarning`. Errors become `ConfigError` with one line that names
+the field, the value and what is allowed.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from agent_models import RunConfig
+from agent_models import RunConfig, YSocialConfigError, from_ysocial, is_ysocial_config
 from agent_models.run_config import HOURS_PER_DAY
 
 
@@ -43,6 +46,32 @@ def load_file(path: Path) -> dict[str, Any]:
                           f"{str(exc).splitlines()[0]}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"--config: {path} must hold a mapping of sections, got {type(data).__name__}")
+    if is_ysocial_config(data):
+        return _from_ysocial(data, path)
+    return _resolve_files(data, path.parent)
+
+
+def _from_ysocial(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    try:
+        translation = from_ysocial(data)
+    except YSocialConfigError as exc:
+        raise ConfigError(f"--config: {path}: {exc}") from None
+    translation.warn()
+    config = translation.config
+    population = config.get("agents", {}).get("population")
+    if isinstance(population, str) and not Path(population).suffix:
+        # The YSocial web app names the population ("forum100") of the file next to the config.
+        config["agents"]["population"] = f"{population}.json"
+    return _resolve_files(config, path.parent)
+
+
+def _resolve_files(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    """Population and follow-graph paths in a configuration file are relative to that file."""
+    agents = data.get("agents")
+    if isinstance(agents, dict):
+        for key in ("population", "follow_graph"):
+            if isinstance(agents.get(key), str) and not Path(agents[key]).is_absolute():
+                agents[key] = str((base / agents[key]).resolve())
     return data
 
 

@@ -1,12 +1,8 @@
 """Ray for ysim: start it once per process (or join a cluster), and turn task tags into resources.
 
-prefect-ray ignores Prefect tags; `TaggedRayTaskRunner` maps them to Ray options in one place:
-
-- `gpu` tasks take a share of a GPU (`num_gpus`, with `max_calls=0` so Ray keeps the worker
-  instead of restarting it after every task) where the cluster has GPUs; else a share of the
-  custom `gpu_slot` resource that a GPU-less local Ray declares; else (a joined cluster with
-  neither) a CPU share, logged once. They never wait for a resource no node has.
-- `cpu` tasks take one CPU.
+prefect-ray ignores Prefect tags; `TaggedRayTaskRunner` maps them to Ray options with
+`tasks.resources.ray_options` (a share of a GPU, or of the `gpu_slot` resource a GPU-less local
+Ray declares, for `gpu` tasks; one CPU for `cpu` tasks).
 
 A local Ray runs with `RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`, which keeps every node address on
 127.0.0.1 (Ray otherwise binds to the machine's interface address).
@@ -16,19 +12,18 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
 
 import ray
 from prefect_ray import RayTaskRunner
 from prefect_ray.context import remote_options
 
 from agent_models.run_config import RaySettings
+from tasks.resources import GPU_SLOT, ray_options
 
-GPU_SLOT = "gpu_slot"
+__all__ = ["GPU_SLOT", "TaggedRayTaskRunner", "ensure_ray", "keep_local_ray_on_loopback", "ray_options",
+           "shutdown_ray"]
+
 LOOPBACK_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
-
-logger = logging.getLogger("ysim.ray")
-_fallback_logged = False
 
 
 def ensure_ray(settings: RaySettings) -> bool:
@@ -68,24 +63,6 @@ def shutdown_ray() -> None:
     """Stop the local Ray this process started, or disconnect from the cluster it joined."""
     if ray.is_initialized():
         ray.shutdown()
-
-
-def ray_options(tags: set[str], cluster: dict[str, float], gpu_share: float) -> dict[str, Any]:
-    """Ray remote options for a task with `tags` on a cluster with resources `cluster`."""
-    global _fallback_logged
-    if "gpu" in tags:
-        if cluster.get("GPU", 0) > 0:
-            return {"num_cpus": 0, "num_gpus": gpu_share, "max_calls": 0}
-        if cluster.get(GPU_SLOT, 0) > 0:
-            return {"num_cpus": 0, "resources": {GPU_SLOT: gpu_share}}
-        if not _fallback_logged:
-            logger.warning("No node has a GPU or a %r resource: gpu tasks run on a %.2f CPU share.",
-                           GPU_SLOT, gpu_share)
-            _fallback_logged = True
-        return {"num_cpus": gpu_share}
-    if "cpu" in tags:
-        return {"num_cpus": 1}
-    return {}
 
 
 class TaggedRayTaskRunner(RayTaskRunner):

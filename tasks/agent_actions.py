@@ -15,7 +15,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from agent_models import (
-    ActionRecord, AgentTurn, BatchResult, CommentIntent, FollowIntent, PostIntent,
+    ActionRecord, AgentData, AgentTurn, BatchResult, CommentIntent, FollowIntent, PostIntent,
     ReactionIntent, llm_seed, rng_for,
 )
 from agent_models.parsing import clean_comment, clean_text, parse_choice, parse_reaction
@@ -32,7 +32,7 @@ async def act_for_turns(ctx: TickContext, turns: list[AgentTurn], reads: BatchRe
     llm = LLMClient(ctx.config.llm, ctx.config.llm.url or "", ctx.config.llm.model)
     try:
         results = await asyncio.gather(*(
-            _AgentTurnRunner(ctx, turn, reads.by_agent.get(turn.agent.agent_id, AgentReads()), llm).run()
+            AgentRunner(ctx, turn.agent, reads.by_agent.get(turn.agent.agent_id, AgentReads()), llm).run(turn)
             for turn in turns))
     finally:
         await llm.close()
@@ -42,29 +42,51 @@ async def act_for_turns(ctx: TickContext, turns: list[AgentTurn], reads: BatchRe
     return batch
 
 
-class _AgentTurnRunner:
-    """One agent's rounds in one tick."""
+ACTIONS = ("POST", "COMMENT", "READ", "FOLLOW")  # what `AgentRunner.perform` carries out
 
-    def __init__(self, ctx: TickContext, turn: AgentTurn, reads: AgentReads, llm: LLMClient) -> None:
-        self.ctx, self.agent, self.turn, self.reads, self.llm = ctx, turn.agent, turn, reads, llm
-        self.rng = rng_for(ctx.seed, ctx.tick, self.agent.agent_id, "act")
+
+class AgentRunner:
+    """One agent acting in one tick: choosing among candidates and carrying actions out.
+
+    `run(turn)` plays a tick's rounds; `choose` and `perform` are the single steps, which
+    `wrap_agent_data` calls one at a time. `stream` separates the random draws of separate calls
+    made for the same agent and tick.
+    """
+
+    def __init__(self, ctx: TickContext, agent: AgentData, reads: AgentReads, llm: LLMClient | None,
+                 stream: str = "act") -> None:
+        self.ctx, self.agent, self.reads, self.llm = ctx, agent, reads, llm
+        self.rng = rng_for(ctx.seed, ctx.tick, self.agent.agent_id, stream)
         self.result = BatchResult()
         self.system = (self.agent.custom_prompt + " - Act as requested." if self.agent.custom_prompt
                        else render_prompt(PROMPTS["roleplay"], self.agent, interests=self.agent.interests))
 
-    async def run(self) -> BatchResult:
-        for index, candidates in enumerate(self.turn.rounds):
-            action = await self._choose(index, list(candidates))
+    async def run(self, turn: AgentTurn) -> BatchResult:
+        for index, candidates in enumerate(turn.rounds):
+            action = await self.choose(index, list(candidates))
             if action is None:
-                self._record(index, "?", "unparseable", "the action choice named no candidate")
+                self.record(index, "?", "unparseable", "the action choice named no candidate")
             elif action == "NONE":
-                self._record(index, action, "none")
+                self.record(index, action, "none")
             else:
-                await getattr(self, f"_do_{action.lower()}")(index)
+                await self.perform(index, action)
         return self.result
 
+    async def perform(self, index: int, action: str, post: PostView | None = None) -> None:
+        """Carry out `action` (one of ACTIONS) as round `index`; COMMENT and READ take `post` if given."""
+        if action == "POST":
+            await self._do_post(index)
+        elif action == "COMMENT":
+            await self._do_comment(index, post)
+        elif action == "READ":
+            await self._do_read(index, post)
+        elif action == "FOLLOW":
+            await self._do_follow(index)
+        else:
+            raise ValueError(f"action: {action!r} is not one of {', '.join(ACTIONS)}")
+
     # --- choosing ---------------------------------------------------------------------------
-    async def _choose(self, index: int, candidates: list[str]) -> str | None:
+    async def choose(self, index: int, candidates: list[str]) -> str | None:
         self.rng.shuffle(candidates)  # Y Social shuffles the options shown
         if not self.agent.uses_llm:
             return self.rng.choice(candidates)
@@ -83,15 +105,15 @@ class _AgentTurnRunner:
             raw = await self._ask(index, "post_content", render_prompt(PROMPTS["post"], self.agent, topic=topic))
             text = clean_text(raw, self.agent.name) if raw is not None else None
         if text is None:
-            self._record(index, "POST", "unparseable", "no usable post text")
+            self.record(index, "POST", "unparseable", "no usable post text")
             return
         self.result.intents.append(PostIntent(self.agent.agent_id, index, text))
-        self._record(index, "POST", "done")
+        self.record(index, "POST", "done")
 
-    async def _do_comment(self, index: int) -> None:
-        post = self._pick_post()
+    async def _do_comment(self, index: int, post: PostView | None = None) -> None:
+        post = post or self._pick_post()
         if post is None:
-            self._record(index, "COMMENT", "no_target", "empty feed")
+            self.record(index, "COMMENT", "no_target", "empty feed")
             return
         if not self.agent.uses_llm:
             text = f"Comment on @{post.author}'s post."
@@ -101,33 +123,33 @@ class _AgentTurnRunner:
                                                                           thread=thread or f"@{post.author} - {post.text}\n"))
             text = clean_comment(raw, self.agent.name) if raw is not None else None
         if text is None:
-            self._record(index, "COMMENT", "unparseable", "no usable comment text")
+            self.record(index, "COMMENT", "unparseable", "no usable comment text")
             return
         self.result.intents.append(CommentIntent(self.agent.agent_id, index, post.post_id, text))
         # Y Social reacts to the post it commented on, in the same round.
         await self._react(index, post)
-        self._record(index, "COMMENT", "done", f"post {post.post_id}")
+        self.record(index, "COMMENT", "done", f"post {post.post_id}")
 
-    async def _do_read(self, index: int) -> None:
-        post = self._pick_post()
+    async def _do_read(self, index: int, post: PostView | None = None) -> None:
+        post = post or self._pick_post()
         if post is None:
-            self._record(index, "READ", "no_target", "empty feed")
+            self.record(index, "READ", "no_target", "empty feed")
             return
         reaction = await self._react(index, post)
         if reaction is None:
-            self._record(index, "READ", "unparseable", f"no reaction to post {post.post_id}")
+            self.record(index, "READ", "unparseable", f"no reaction to post {post.post_id}")
         else:
-            self._record(index, "READ", "done", f"{reaction} post {post.post_id}")
+            self.record(index, "READ", "done", f"{reaction} post {post.post_id}")
 
     async def _do_follow(self, index: int) -> None:
         suggestions = self.reads.follow_suggestions
         if not suggestions:
-            self._record(index, "FOLLOW", "no_target", "no follow suggestions")
+            self.record(index, "FOLLOW", "no_target", "no follow suggestions")
             return
         targets = sorted(suggestions)
         target = self.rng.choices(targets, weights=[suggestions[t] for t in targets], k=1)[0]
         self.result.intents.append(FollowIntent(self.agent.agent_id, index, target))
-        self._record(index, "FOLLOW", "done", f"agent {target}")
+        self.record(index, "FOLLOW", "done", f"agent {target}")
 
     # --- helpers ----------------------------------------------------------------------------
     def _pick_post(self) -> PostView | None:
@@ -149,9 +171,10 @@ class _AgentTurnRunner:
         site = CallSite(self.agent.agent_id, index, function,
                         llm_seed(self.ctx.seed, self.ctx.tick, self.agent.agent_id, index, function))
         messages = [{"role": "system", "content": self.system}, {"role": "user", "content": prompt}]
+        assert self.llm is not None, "LLM agents need an LLM client"
         answer, record = await self.llm.complete(site, messages, self.agent.type, schema)
         self.result.llm_calls.append(record)
         return answer
 
-    def _record(self, index: int, action: str, status: str, detail: str = "") -> None:
+    def record(self, index: int, action: str, status: str, detail: str = "") -> None:
         self.result.actions.append(ActionRecord(self.agent.agent_id, index, action, status, detail))

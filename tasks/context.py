@@ -13,6 +13,7 @@ class TickContext:
     run_id: int
     tick: int
     config: RunConfig
+    same_tick_visible: bool = False  # single-agent calls see posts of their own tick (see FeedContext)
 
     @property
     def db_url(self) -> str:

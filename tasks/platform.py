@@ -36,7 +36,7 @@ def select_turns(ctx: TickContext) -> list[AgentTurn]:
 @task(name="read", tags=["cpu"], cache_policy=NO_CACHE)
 def read_for_turns(ctx: TickContext, turns: list[AgentTurn]) -> BatchReads:
     """Phase 2: feeds, threads and follow suggestions for a batch, plus the feeds to log."""
-    feed_ctx = FeedContext(ctx.run_id, ctx.tick, ctx.config.feeds, ctx.seed)
+    feed_ctx = FeedContext(ctx.run_id, ctx.tick, ctx.config.feeds, ctx.seed, ctx.same_tick_visible)
     wants_feed = _group([t.agent for t in turns if _needs(t, FEED_ACTIONS)], "content_rec_sys_name")
     wants_follow = _group([t.agent for t in turns if _needs(t, FOLLOW_ACTIONS)], "follow_rec_sys_name")
     reads = BatchReads(by_agent={t.agent.agent_id: AgentReads() for t in turns})

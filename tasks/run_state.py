@@ -6,6 +6,7 @@ the tasks wrap them for the simulation and tick flows.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy import inspect
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from agent_models import RunConfig, generate_population
+from agent_models import AgentData, RunConfig, generate_population, load_follow_graph, load_population
 from db import (
     CONTENT_RECOMMENDERS, FOLLOW_RECOMMENDERS, create_schema, display_url, get_engine, session_factory, sqlite_path,
 )
@@ -76,11 +77,34 @@ def status(db_url: str) -> dict[str, Any] | None:
         return queries.run_status(session, session.get(RunRow, stored.run_id))
 
 
-def check_recommenders(config: RunConfig) -> None:
+def check_recommenders(config: RunConfig, agents: Sequence[AgentData] = ()) -> None:
+    """Every recommender the configuration and the agents name exists."""
     for field, name, registry in (("agents.content_rec_sys", config.agents.content_rec_sys, CONTENT_RECOMMENDERS),
                                   ("agents.follow_rec_sys", config.agents.follow_rec_sys, FOLLOW_RECOMMENDERS)):
         if name not in registry:
             raise UnknownRecommenderError(f"{field}: {name!r} is not one of {', '.join(sorted(registry))}")
+    for agent in agents:
+        for field, name, registry in (("rec_sys", agent.content_rec_sys_name, CONTENT_RECOMMENDERS),
+                                      ("frec_sys", agent.follow_rec_sys_name, FOLLOW_RECOMMENDERS)):
+            if name not in registry:
+                raise UnknownRecommenderError(f"agent {agent.name!r}: {field}: {name!r} is not one of "
+                                              f"{', '.join(sorted(registry))}")
+
+
+def starting_population(config: RunConfig) -> tuple[list[AgentData], list[tuple[int, int]]]:
+    """The agents a new run starts with (from `agents.population`, or generated) and its initial
+    follow graph (from `agents.follow_graph`, as positions in that list).
+
+    Raises PopulationError, FollowGraphError or UnknownRecommenderError naming what is wrong.
+    """
+    settings = config.agents
+    if settings.population:
+        agents = load_population(settings.population)
+    else:
+        agents = generate_population(config, settings.count, config.simulation.seed)
+    check_recommenders(config, agents)
+    edges = load_follow_graph(settings.follow_graph, len(agents)) if settings.follow_graph else []
+    return agents, edges
 
 
 @task(name="prepare-run", tags=["cpu"], cache_policy=NO_CACHE)
@@ -93,10 +117,10 @@ def prepare_run(config: RunConfig) -> StoredRun:
         with session_factory(db_url).begin() as session:
             run = queries.latest_run(session)
             if run is None:
-                agents = generate_population(config.agents, config.agents.count, config.simulation.seed)
+                agents, edges = starting_population(config)
                 queries.create_run(session, name=config.simulation.name, seed=config.simulation.seed,
-                                   total_ticks=config.simulation.ticks, config=_storable(config),
-                                   agents=agents)
+                                   total_ticks=config.simulation.ticks, config=storable_config(config),
+                                   agents=agents, initial_follows=edges)
             elif run.total_ticks != config.simulation.ticks:
                 queries.set_total_ticks(session, run.id, config.simulation.ticks)
     except SQLAlchemyError as exc:
@@ -106,7 +130,7 @@ def prepare_run(config: RunConfig) -> StoredRun:
     return stored
 
 
-def _storable(config: RunConfig) -> dict[str, Any]:
+def storable_config(config: RunConfig) -> dict[str, Any]:
     """The configuration as the run keeps it: no temporary embedded URL, no database password."""
     data = config.model_copy(update={"llm": config.llm.for_storage()}).model_dump(mode="json")
     data["database"]["url"] = display_url(config.database.url)

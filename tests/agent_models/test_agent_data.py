@@ -15,10 +15,29 @@ CLASSES = [AgentData, PageAgentData, FakeAgentData, FakePageAgentData]
 
 
 def sample(cls):
+    """An agent with every field away from its default, so that a lost field shows."""
     extra = {"feed_url": "file:///feeds/news.xml"} if issubclass(cls, PageAgentData) else {}
-    return cls(name="ada", email="ada@ysim.example", agent_id=4, age=34, gender="female", leaning="Democrat",
-               interests=["climate", "books"], oe="inventive/curious", opinions={"climate": 0.7},
-               round_actions=2, daily_activity_level=4, type="llama3.2", **extra)
+    return cls(name="ada", email="ada@ysim.example", password="secret", agent_id=4, owner="admin", age=34,
+               gender="female", nationality="Italian", language="Italian", education_level="phd",
+               profession="Chemist", oe="inventive/curious", co="efficient/organized", ex="solitary/reserved",
+               ag="friendly/compassionate", ne="resilient/confident", leaning="Democrat",
+               interests=["climate", "books"], opinions={"climate": 0.7}, archetype="explorer", type="llama3.2",
+               toxicity="low", round_actions=2, daily_activity_level=4, activity_profile="Evenings",
+               custom_prompt="You are Ada, a chemist.", attention_window=48, probability_of_daily_follow=0.1,
+               probability_of_secondary_follow=0.2, emotions=("joy", "anger"), annotate_emotions=True,
+               actions_likelihood={"post": 0.5, "read": 0.5}, opinion_dynamics={"enabled": True, "parameters":
+                                                                                {"epsilon": 0.25}},
+               content_rec_sys_name="ReverseChrono", follow_rec_sys_name="PreferentialAttachment",
+               joined_on=3, left_on=9, **extra)
+
+
+def test_the_sample_sets_every_field_away_from_its_default():
+    import dataclasses
+
+    for cls in CLASSES:
+        agent, default = sample(cls), cls(name="x", email="y")
+        same = [f.name for f in dataclasses.fields(cls) if getattr(agent, f.name) == getattr(default, f.name)]
+        assert same == ["is_page"], same  # is_page is fixed by the class
 
 
 @pytest.mark.parametrize("cls", CLASSES)
@@ -29,6 +48,16 @@ def test_pickle_dict_and_json_round_trip_exactly(cls):
     assert type(agent_from_dict(agent.to_dict())) is cls
     assert cls.from_json(agent.to_json()) == agent
     assert json.loads(agent.to_json())["agent_class"] == cls.__name__
+
+
+def test_dicts_are_json_ready_copies():
+    agent = sample(AgentData)
+    data = agent.to_dict()
+    assert json.loads(json.dumps(data)) == data  # no tuples, nothing JSON cannot hold
+    data["interests"].append("mutated")
+    data["opinion_dynamics"]["parameters"]["epsilon"] = 9
+    assert agent.interests == ["climate", "books"] and agent.opinion_dynamics["parameters"]["epsilon"] == 0.25
+    assert agent.opinions_enabled and not AgentData("x", "y").opinions_enabled
 
 
 def test_slotted_data_has_no_instance_dict():
@@ -45,7 +74,19 @@ def test_slotted_data_has_no_instance_dict():
     ({"name": "", "email": "e"}, "name: '' must be a non-empty string"),
     ({"name": "a", "email": "e", "agent_class": "Robot"}, "agent_class: 'Robot' is not one of"),
     ({"name": "a", "email": "e", "opinions": {"x": "high"}}, "opinions: {'x': 'high'} must map topic names"),
+    ({"name": "a", "email": "e", "opinions": {"x": 1.5}}, "opinions: {'x': 1.5} must map topic names to numbers "
+                                                          "from 0 to 1"),
+    ({"name": "a", "email": "e", "probability_of_daily_follow": 2}, "probability_of_daily_follow: 2 must be a "
+                                                                    "number from 0 to 1"),
+    ({"name": "a", "email": "e", "round_actions": 0}, "round_actions: 0 must be >= 1"),
+    ({"name": "a", "email": "e", "is_page": 1}, "is_page: 1 contradicts agent_class AgentData"),
+    ({"name": "a", "email": "e", "annotate_emotions": "yes"}, "annotate_emotions: 'yes' must be true or false"),
+    ({"name": "a", "email": "e", "emotions": ["joy", 3]}, "emotions: ['joy', 3] must be a list of strings"),
+    ({"name": "a", "email": "e", "opinion_dynamics": {"eps": float("nan")}}, "opinion_dynamics: .* must be a "
+                                                                              "JSON object"),
+    ({"name": "a", "email": "e", 7: "seven"}, "7: 'seven' is not a field of AgentData"),
 ])
 def test_bad_dicts_name_the_field_the_value_and_what_is_allowed(data, message):
-    with pytest.raises(AgentDataError, match=message.replace("(", r"\(").replace("{", r"\{")):
+    pattern = message if ".*" in message else message.replace("(", r"\(").replace("{", r"\{").replace("[", r"\[")
+    with pytest.raises(AgentDataError, match=pattern):
         agent_from_dict(data)

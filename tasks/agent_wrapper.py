@@ -1,0 +1,252 @@
+"""Y Social's `Agent` methods on agent data: `wrap_agent_data(data)` for scripts written for Y Social.
+
+A Y Social script builds `Agent(name, email, config=config)`, which registers with the server,
+then calls `agent.post(tid)`, `agent.select_action(tid, actions)`, ... With ysim the agent is data
+and the platform is a database, so the script opens the platform once and changes the line
+that makes each agent:
+
+    platform = open_platform(config, "sqlite:///run.db")   # Y Social's server, once
+    agent = wrap_agent_data(create_agent_data(name, email, config))   # was: Agent(name, email, config)
+    agent.select_action(tid, ["POST", "COMMENT", "NONE"])
+
+Each method runs the same agent functions a tick runs (recommenders, the LLM runner, the
+writer) for this one agent, and writes at once as Y Social's server does, so posts are visible
+to the next call. Its random draws are seeded by (run seed, tick, agent, call number). With
+`use_ray=True` each call runs as a Ray task with the `cpu` or `gpu` resources of its kind.
+Actions ysim does not carry out yet (reply, search, share, cast) raise `ActionNotAvailableError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from agent_models import AgentData, AgentTurn, BatchResult, FollowIntent, RunConfig
+from agent_models.agent_factory import ConfigLike, run_config_from
+from db import CONTENT_RECOMMENDERS, FeedContext, ServedFeed, create_schema, session_factory, write_results
+from db import queries
+from db.converters import agent_to_row, row_to_agent
+from db.models import AgentRow
+from tasks.agent_actions import ACTIONS, AgentRunner
+from tasks.context import AgentReads, PostView, TickContext
+from tasks.llm_client import LLMClient
+from tasks.platform import read_for_turns
+from tasks.resources import ray_options
+from tasks.run_state import storable_config
+
+NOT_YET = ("reply", "search", "share", "cast")
+
+
+class ActionNotAvailableError(NotImplementedError):
+    """A Y Social action ysim does not carry out yet."""
+
+
+@dataclass(frozen=True)
+class Platform:
+    """A run in a database, opened for single-agent calls: what Y Social's server is to a script."""
+
+    run_id: int
+    config: RunConfig
+
+    @property
+    def db_url(self) -> str:
+        return self.config.database.url
+
+    def register(self, agent: AgentData) -> AgentData:
+        """`agent` as a member of this run (Y Social's `/register`): stored, with its `agent_id`.
+
+        Registering a name the run already has returns the stored agent, as Y Social does.
+        """
+        with session_factory(self.db_url).begin() as session:
+            row = session.scalar(select(AgentRow).where(AgentRow.run_id == self.run_id, AgentRow.name == agent.name))
+            if row is None:
+                row = agent_to_row(agent, self.run_id)
+                session.add(row)
+                session.flush()
+            return row_to_agent(row)
+
+
+_default_platform: Platform | None = None
+
+
+def open_platform(config: ConfigLike, db_url: str | None = None) -> Platform:
+    """The run in `db_url` (default: the configuration's database), created empty if there is none.
+
+    `config` is a `RunConfig` or a configuration dict (ysim's or Y Social's). The platform becomes
+    the default of `wrap_agent_data`.
+    """
+    global _default_platform
+    run_config = run_config_from(config)
+    if db_url is not None:
+        run_config = run_config.model_copy(update={"database": run_config.database.model_copy(update={"url": db_url})})
+    create_schema(run_config.database.url)
+    with session_factory(run_config.database.url).begin() as session:
+        run = queries.latest_run(session)
+        run_id = run.id if run is not None else queries.create_run(
+            session, name=run_config.simulation.name, seed=run_config.simulation.seed,
+            total_ticks=run_config.simulation.ticks, config=storable_config(run_config), agents=[])
+    _default_platform = Platform(run_id, run_config)
+    return _default_platform
+
+
+def wrap_agent_data(data: AgentData, use_ray: bool = False, platform: Platform | None = None) -> "AgentWrapper":
+    """An object with Y Social's `Agent` methods acting as `data` on `platform` (default: the last
+    one opened). An agent without an `agent_id` is registered first, as Y Social's constructor does."""
+    platform = platform or _default_platform
+    if platform is None:
+        raise RuntimeError("wrap_agent_data: no platform is open; call open_platform(config, db_url) first")
+    if data.agent_id is None:
+        data = platform.register(data)
+    return AgentWrapper(data, platform, use_ray)
+
+
+class AgentWrapper:
+    """Y Social's `Agent` interface over ysim's functions. Attribute reads go to the agent's data."""
+
+    __slots__ = ("data", "platform", "use_ray", "_calls")
+
+    def __init__(self, data: AgentData, platform: Platform, use_ray: bool = False) -> None:
+        self.data, self.platform, self.use_ray, self._calls = data, platform, use_ray, 0
+
+    def __getattr__(self, name: str) -> Any:
+        if name in NOT_YET:
+            raise ActionNotAvailableError(
+                f"{name}: ysim does not carry out {name.upper()} yet; available: "
+                f"{', '.join(a.lower() for a in ACTIONS)}, select_action")
+        return getattr(self.data, name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.data.to_dict()
+
+    # --- Y Social's methods -----------------------------------------------------------------
+    def read(self, tid: int, article: bool = False) -> list[int]:
+        """The post ids the agent's content recommender serves it at tick `tid` (logged as served)."""
+        if article:
+            raise ActionNotAvailableError("read: article=True needs news articles, which ysim does not have yet")
+        return self._call("cpu", "read", tid)
+
+    def post(self, tid: int) -> int | None:
+        """Write a post; returns its id, or None when no usable text came back."""
+        return self._call("gpu", "post", tid)
+
+    def comment(self, post_id: int, tid: int, max_length_threads: int | None = None) -> int | None:
+        """Comment on `post_id` (reading its thread) and react to it; returns the comment's id."""
+        return self._call("gpu", "comment", tid, post_id=post_id, max_length_threads=max_length_threads)
+
+    def follow(self, tid: int, target: int | None = None, action: str = "follow") -> int | None:
+        """Follow (or unfollow) `target`, or with no target one drawn from the follow recommender's
+        suggestions; returns the agent followed, None when the platform refused or had none."""
+        if action not in ("follow", "unfollow"):
+            raise ValueError(f"action: {action!r} is not one of follow, unfollow")
+        return self._call("cpu", "follow", tid, target=target, action=action)
+
+    def select_action(self, tid: int, actions: list[str], max_length_thread_reading: int | None = None) -> str | None:
+        """Choose one of `actions` (the LLM, or chance for rule-based agents) and carry it out;
+        returns the action chosen."""
+        return self._call("gpu", "select_action", tid, actions=[a.upper() for a in actions],
+                          max_length_threads=max_length_thread_reading)
+
+    # --- execution --------------------------------------------------------------------------
+    def _call(self, kind: str, method: str, tid: int, **kwargs: Any) -> Any:
+        if isinstance(tid, bool) or not isinstance(tid, int) or tid < 0:
+            raise ValueError(f"tid: {tid!r} must be a tick number >= 0")
+        self._calls += 1
+        call = _Call(method, tid, f"call-{self._calls}", kwargs)
+        if not self.use_ray:
+            return _execute(self.platform, self.data, call)
+        import ray
+
+        if not ray.is_initialized():
+            raise RuntimeError("use_ray=True needs Ray: start it with flows.ray_runner.ensure_ray(...) "
+                               "or ray.init(address=...) first")
+        tags = {"gpu"} if kind == "gpu" and self.data.uses_llm else {"cpu"}
+        options = ray_options(tags, dict(ray.cluster_resources()), self.platform.config.ray.gpu_share)
+        return ray.get(ray.remote(_execute).options(**options).remote(self.platform, self.data, call))
+
+
+@dataclass(frozen=True)
+class _Call:
+    method: str
+    tick: int
+    stream: str
+    kwargs: dict[str, Any]
+
+
+def _execute(platform: Platform, agent: AgentData, call: _Call) -> Any:
+    """Run one wrapper call: read what it needs, act, and write the outcome at once."""
+    config = platform.config
+    if call.kwargs.get("max_length_threads"):
+        agents = config.agents.model_copy(update={"max_length_thread_reading": call.kwargs["max_length_threads"]})
+        config = config.model_copy(update={"agents": agents})
+    ctx = TickContext(platform.run_id, call.tick, config, same_tick_visible=True)
+    if call.method == "read":
+        return _read(ctx, agent)
+    if call.method == "follow" and call.kwargs["target"] is not None:
+        result = BatchResult(intents=[FollowIntent(agent.agent_id, 0, call.kwargs["target"], call.kwargs["action"])])
+        written = _write(ctx, result)
+        return call.kwargs["target"] if written.rejected == 0 else None
+    return asyncio.run(_act(ctx, agent, call))
+
+
+def _read(ctx: TickContext, agent: AgentData) -> list[int]:
+    feed_ctx = FeedContext(ctx.run_id, ctx.tick, ctx.config.feeds, ctx.seed, ctx.same_tick_visible)
+    with session_factory(ctx.db_url).begin() as session:
+        post_ids = CONTENT_RECOMMENDERS[agent.content_rec_sys_name](session, [agent], feed_ctx)[agent.agent_id]
+        write_results(session, run_id=ctx.run_id, tick=ctx.tick, result=BatchResult(),
+                      feeds=[ServedFeed(agent.agent_id, agent.content_rec_sys_name, tuple(post_ids))])
+    return list(post_ids)
+
+
+async def _act(ctx: TickContext, agent: AgentData, call: _Call) -> Any:
+    method = call.method
+    if method == "select_action":
+        turn = AgentTurn(agent, (tuple(call.kwargs["actions"]),))
+        reads = read_for_turns.fn(ctx, [turn]).by_agent[agent.agent_id]
+    elif method == "follow":
+        reads = read_for_turns.fn(ctx, [AgentTurn(agent, (("FOLLOW",),))]).by_agent[agent.agent_id]
+    else:
+        reads = AgentReads()
+    target = _post_view(ctx, call.kwargs["post_id"], reads) if method == "comment" else None
+    llm = LLMClient(ctx.config.llm, ctx.config.llm.url or "", ctx.config.llm.model) if agent.uses_llm else None
+    if llm is not None and not ctx.config.llm.url:
+        raise RuntimeError("llm.url: none set; wrapped LLM agents need a running OpenAI-compatible server")
+    runner = AgentRunner(ctx, agent, reads, llm, stream=call.stream)
+    try:
+        chosen: str | None = method.upper()
+        if method == "select_action":
+            chosen = await runner.choose(0, list(call.kwargs["actions"]))
+            if chosen not in (None, "NONE"):
+                await runner.perform(0, chosen)
+        elif target is None and method == "comment":
+            runner.record(0, "COMMENT", "no_target", f"post {call.kwargs['post_id']} does not exist")
+        else:
+            await runner.perform(0, chosen, post=target)
+    finally:
+        if llm is not None:
+            await llm.close()
+    written = _write(ctx, runner.result)
+    if method in ("post", "comment"):
+        return written.new_post_ids[0] if written.new_post_ids else None
+    if method == "follow":
+        follows = [i for i in runner.result.intents if isinstance(i, FollowIntent)]
+        return follows[0].target_id if follows and written.rejected == 0 else None
+    return chosen
+
+
+def _post_view(ctx: TickContext, post_id: int, reads: AgentReads) -> PostView | None:
+    with session_factory(ctx.db_url).begin() as session:
+        found = queries.post_authors_and_texts(session, [post_id])
+        if post_id not in found:
+            return None
+        reads.threads.update(queries.threads(session, [post_id], ctx.config.agents.max_length_thread_reading))
+    author, text = found[post_id]
+    return PostView(post_id, author, text)
+
+
+def _write(ctx: TickContext, result: BatchResult) -> Any:
+    with session_factory(ctx.db_url).begin() as session:
+        return write_results(session, run_id=ctx.run_id, tick=ctx.tick, result=result, visible_through=ctx.tick)
+

@@ -1,0 +1,36 @@
+"""The Ray resources a `cpu` or `gpu` agent function asks for, in one place.
+
+- `gpu` work takes a share of a GPU (`num_gpus`, with `max_calls=0` so Ray keeps the worker
+  instead of restarting it after every task) where the cluster has GPUs; else a share of the
+  custom `gpu_slot` resource that a GPU-less local Ray declares; else (a joined cluster with
+  neither) a CPU share, logged once. It never waits for a resource no node has.
+- `cpu` work takes one CPU.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+GPU_SLOT = "gpu_slot"
+
+logger = logging.getLogger("ysim.ray")
+_fallback_logged = False
+
+
+def ray_options(tags: set[str], cluster: dict[str, float], gpu_share: float) -> dict[str, Any]:
+    """Ray remote options for work tagged `tags` on a cluster with resources `cluster`."""
+    global _fallback_logged
+    if "gpu" in tags:
+        if cluster.get("GPU", 0) > 0:
+            return {"num_cpus": 0, "num_gpus": gpu_share, "max_calls": 0}
+        if cluster.get(GPU_SLOT, 0) > 0:
+            return {"num_cpus": 0, "resources": {GPU_SLOT: gpu_share}}
+        if not _fallback_logged:
+            logger.warning("No node has a GPU or a %r resource: gpu tasks run on a %.2f CPU share.",
+                           GPU_SLOT, gpu_share)
+            _fallback_logged = True
+        return {"num_cpus": gpu_share}
+    if "cpu" in tags:
+        return {"num_cpus": 1}
+    return {}
