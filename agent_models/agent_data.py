@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import sys
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -193,7 +194,8 @@ def _check_field(key: str, value: Any) -> Any:
     if key in ("interests", "emotions"):
         if not isinstance(value, (list, tuple)) or not all(isinstance(i, str) for i in value):
             raise AgentDataError(f"{key}: {_show(value)} must be a list of strings")
-        return list(value) if key == "interests" else tuple(value)
+        shared = [sys.intern(i) for i in value]
+        return shared if key == "interests" else tuple(shared)
     if key == "opinions":
         if not isinstance(value, dict) or not all(
                 isinstance(k, str) and _is_number(v) and 0 <= v <= 1 for k, v in value.items()):
@@ -210,7 +212,11 @@ def _check_field(key: str, value: Any) -> Any:
         return json.loads(json.dumps(value))
     if not isinstance(value, str):
         raise AgentDataError(f"{key}: {_show(value)} must be a string")
-    return value
+    # Values drawn from pools repeat across agents: one shared copy each keeps loaded populations small.
+    return value if key in _OWN_STRINGS else sys.intern(value)
+
+
+_OWN_STRINGS = {"name", "email", "password", "custom_prompt", "feed_url"}
 
 
 def _is_number(value: Any) -> bool:

@@ -11,21 +11,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from agent_models import RunConfig
-from agent_models.run_config import LLMSettings
 from tasks.embedded_llm import embedded_llm
-from tasks.llm_client import EMBEDDED_MODEL_NAME, LLMUnavailableError, check_server
+from tasks.llm_client import EMBEDDED_MODEL_NAME, served_model
 
-PREFLIGHT_TIMEOUT_S = 10.0
-
-
-def served_model(llm: LLMSettings) -> str:
-    """Check that the server at `llm.url` answers; the model to use (the named one, or the only one)."""
-    models = check_server(llm.url, llm.api_key, min(llm.timeout_s, PREFLIGHT_TIMEOUT_S))
-    if not llm.model and len(models) != 1:
-        raise LLMUnavailableError(f"--llm-model: none given and the server at {llm.url} offers "
-                                  f"{', '.join(models) if models else 'no model list'}; name one")
-    return llm.model or models[0]
-
+__all__ = ["llm_endpoint", "served_model"]
 
 @contextmanager
 def llm_endpoint(config: RunConfig) -> Iterator[RunConfig]:

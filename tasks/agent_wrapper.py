@@ -32,7 +32,7 @@ from db.converters import agent_to_row, row_to_agent
 from db.models import AgentRow
 from tasks.agent_actions import ACTIONS, AgentRunner
 from tasks.context import AgentReads, PostView, TickContext
-from tasks.llm_client import LLMClient
+from tasks.llm_client import LLMClient, LLMUnavailableError, served_model
 from tasks.platform import read_for_turns
 from tasks.resources import ray_options
 from tasks.run_state import storable_config
@@ -210,9 +210,11 @@ async def _act(ctx: TickContext, agent: AgentData, call: _Call) -> Any:
     else:
         reads = AgentReads()
     target = _post_view(ctx, call.kwargs["post_id"], reads) if method == "comment" else None
-    llm = LLMClient(ctx.config.llm, ctx.config.llm.url or "", ctx.config.llm.model) if agent.uses_llm else None
-    if llm is not None and not ctx.config.llm.url:
-        raise RuntimeError("llm.url: none set; wrapped LLM agents need a running OpenAI-compatible server")
+    llm = None
+    if agent.uses_llm:
+        if not ctx.config.llm.url:
+            raise LLMUnavailableError("llm.url: none set; wrapped LLM agents need a running OpenAI-compatible server")
+        llm = LLMClient(ctx.config.llm, ctx.config.llm.url, served_model(ctx.config.llm))
     runner = AgentRunner(ctx, agent, reads, llm, stream=call.stream)
     try:
         chosen: str | None = method.upper()

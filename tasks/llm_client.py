@@ -46,6 +46,18 @@ def check_server(url: str, api_key: str, timeout_s: float) -> list[str]:
         client.close()
 
 
+PREFLIGHT_TIMEOUT_S = 10.0
+
+
+def served_model(llm: LLMSettings) -> str:
+    """Check that the server at `llm.url` answers; the model to use (the named one, or the only one)."""
+    models = check_server(llm.url, llm.api_key, min(llm.timeout_s, PREFLIGHT_TIMEOUT_S))
+    if not llm.model and len(models) != 1:
+        raise LLMUnavailableError(f"--llm-model: none given and the server at {llm.url} offers "
+                                  f"{', '.join(models) if models else 'no model list'}; name one")
+    return llm.model or models[0]
+
+
 @dataclass(slots=True, frozen=True)
 class CallSite:
     """Who makes a call, for the usage record and the request seed."""

@@ -1,0 +1,86 @@
+"""`ysim run` on Y Social's own files: config.json, web-app client configs, populations, follow graphs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from sqlalchemy import select
+
+from agent_models import load_population
+from db import session_factory
+from db.models import AgentRow, FollowRow
+from tests.flows.test_cli import status, ysim
+from tests.ysocial_files import CLASSIC_CONFIG, POPULATION, SAMPLE_GRAPH, WEB_CLIENT_CONFIG
+
+
+def test_the_classic_y_social_config_runs_and_names_what_it_ignores(ray_session, llm_stub, sqlite_url, capsys):
+    code, out, err = ysim(capsys, "run", "--config", str(CLASSIC_CONFIG), "--db", sqlite_url, "--llm-url",
+                          llm_stub.url, "--agents", "6", "--ticks", "2")
+    assert code == 0 and "Simulation summary" in out
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "servers.llm_v" in warnings[0] and "agents.daily_actions" in warnings[0]
+    counts = status(capsys, sqlite_url)
+    assert counts["ticks_committed"] == 2 and counts["agents"] == 6
+    with session_factory(sqlite_url).begin() as session:
+        types = set(session.scalars(select(AgentRow.type)))
+        interests = [i for row in session.scalars(select(AgentRow.interests)) for i in row]
+    assert types == {"llama3.2"}  # the config's llm_agents
+    assert set(interests) <= set(json.loads(CLASSIC_CONFIG.read_text())["agents"]["interests"])
+    assert {r.get("model") for r in llm_stub.state.requests} == {"llama3.2"}
+
+
+def test_a_population_file_and_follow_graph_start_the_run(ray_session, llm_stub, sqlite_url, tmp_path, capsys):
+    graph = tmp_path / "graph.csv"
+    graph.write_text("0,1\n1,0\n4,2\n")
+    code, _, err = ysim(capsys, "run", "--population", str(POPULATION), "--follow-graph", str(graph),
+                        "--db", sqlite_url, "--llm-url", llm_stub.url, "--ticks", "1")
+    assert code == 0, err
+    expected = load_population(POPULATION)
+    with session_factory(sqlite_url).begin() as session:
+        stored = list(session.scalars(select(AgentRow).order_by(AgentRow.agent_id)))
+        follows = [(f.tick, f.follower_id, f.followee_id) for f in session.scalars(
+            select(FollowRow).where(FollowRow.tick < 0).order_by(FollowRow.id))]
+    assert [(a.name, a.agent_class, a.interests, a.archetype) for a in stored] == \
+        [(a.name, a.agent_class, a.interests, a.archetype) for a in expected]
+    ids = [a.agent_id for a in stored]
+    assert follows == [(-1, ids[0], ids[1]), (-1, ids[1], ids[0]), (-1, ids[4], ids[2])]
+    assert status(capsys, sqlite_url)["agents"] == 5
+
+
+def test_a_web_app_config_finds_its_population_next_to_it(ray_session, llm_stub, sqlite_url, tmp_path, capsys):
+    for path in (WEB_CLIENT_CONFIG, POPULATION):
+        shutil.copy(path, tmp_path / path.name)
+    code, _, err = ysim(capsys, "run", "--config", str(tmp_path / WEB_CLIENT_CONFIG.name), "--db", sqlite_url,
+                        "--llm-url", llm_stub.url, "--ticks", "1")
+    assert code == 0, err
+    assert "memory_enabled" in err and "stress_reward" in err
+    assert status(capsys, sqlite_url)["agents"] == 5  # forum5.json, named "forum5" in the config
+
+
+@pytest.mark.parametrize("make_args, message", [
+    (lambda tmp: ["--population", str(tmp / "missing.json")], "missing.json: cannot read"),
+    (lambda tmp: ["--population", str(POPULATION), "--agents", "3"], "--agents 3 and --population (5 agents)"),
+    (lambda tmp: ["--population", str(_bad_population(tmp))], r"agents[1]: age: 'old' must be an integer"),
+    (lambda tmp: ["--population", str(_population_with_recsys(tmp, "Magic"))],
+     "agent 'a': rec_sys: 'Magic' is not one of ContentRecSys"),
+    (lambda tmp: ["--agents", "3", "--follow-graph", str(SAMPLE_GRAPH)], "line 3: '0,3': agent index 3 is outside 0..2"),
+])
+def test_bad_population_input_is_one_line_and_writes_nothing(tmp_path, capsys, make_args, message):
+    db = tmp_path / "x.db"
+    code, _, err = ysim(capsys, "run", *make_args(tmp_path), "--db", f"sqlite:///{db}")
+    assert code == 1 and err.startswith("error: ") and err.count("\n") == 1 and message in err, err
+    assert not db.exists()
+
+
+def _bad_population(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"agents": [{"name": "a", "email": "a@x"}, {"name": "b", "email": "b@x", "age": "old"}]}))
+    return path
+
+
+def _population_with_recsys(tmp_path, name):
+    path = tmp_path / "recsys.json"
+    path.write_text(json.dumps({"agents": [{"name": "a", "email": "a@x", "rec_sys": name}]}))
+    return path
