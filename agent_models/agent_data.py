@@ -149,7 +149,7 @@ def agent_from_dict(data: dict[str, Any], default_class: str = "AgentData") -> A
     known = {f.name for f in dataclasses.fields(cls)}
     for key in data:
         if key != "agent_class" and key not in known:
-            raise AgentDataError(f"{_show(key) if not isinstance(key, str) else key}: {_show(data[key])} "
+            raise AgentDataError(f"{show_key(key)}: {_show(data[key])} "
                                  f"is not a field of {class_name}; allowed: {', '.join(sorted(known))}")
     for required in ("name", "email"):
         if not isinstance(data.get(required), str) or not data.get(required):
@@ -233,6 +233,11 @@ def _is_json(value: Any) -> bool:
     if isinstance(value, dict):
         return all(isinstance(k, str) and _is_json(v) for k, v in value.items())
     return False
+
+
+def show_key(key: Any) -> str:
+    """A key as an error message names it: bare when it reads as a name, else its repr (one line)."""
+    return key if isinstance(key, str) and key.isidentifier() else _show(key)
 
 
 def _show(value: Any) -> str:

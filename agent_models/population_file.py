@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from agent_models.agent_data import AgentData, AgentDataError, agent_class_for, agent_from_dict
+from agent_models.agent_data import AgentData, AgentDataError, agent_class_for, agent_from_dict, show_key
 from agent_models.agent_factory import AGENT_CLASS_ALIASES, FIELD_ALIASES
 
 # Y Social population keys, in the order its files list them.
@@ -98,7 +98,7 @@ def entry_to_agent(entry: Any, llm_agents: bool = True, unknown: dict[str, None]
             continue
         if name not in known:
             if unknown is not None:
-                unknown[str(key)] = None
+                unknown[show_key(key)] = None
             continue
         fields[name] = _interest_topics(value) if name == "interests" else value
     return agent_from_dict(fields)

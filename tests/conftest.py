@@ -15,6 +15,7 @@ os.environ.update({"RAY_USAGE_STATS_ENABLED": "0", "DO_NOT_TRACK": "1",
                    "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from prefect.testing.utilities import prefect_test_harness
 
 from agent_models import RunConfig
@@ -22,6 +23,11 @@ from agent_models.run_config import RaySettings
 from tests.llm_stub import LLMStub
 
 PG_ENV = "YSIM_TEST_PG_URL"
+
+# Property tests draw the same examples on every run (reproducible CI); explore further by hand
+# with `pytest --hypothesis-seed=N`.
+hypothesis_settings.register_profile("ysim", derandomize=True, deadline=None)
+hypothesis_settings.load_profile("ysim")
 
 
 @pytest.fixture(scope="session", autouse=True)
