@@ -13,7 +13,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.models import Base
 
 SQLITE_BUSY_TIMEOUT_S = 30
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
@@ -85,11 +84,6 @@ def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> No
 
 def session_factory(url: str) -> sessionmaker[Session]:
     return sessionmaker(get_engine(url), expire_on_commit=False)
-
-
-def create_schema(url: str) -> None:
-    """Create missing tables (idempotent)."""
-    Base.metadata.create_all(get_engine(url))
 
 
 def dispose_engines() -> None:

@@ -1,9 +1,13 @@
 """The SQL schema: SQLAlchemy 2 ORM classes (`*Row`) for the platform and ysim's bookkeeping.
 
-Platform tables follow Y Social's data model (users, posts with comment links, reactions,
-follows, recommendation log); ysim adds runs, the tick ledger, per-action outcomes and LLM
-usage. Differences from Y Social, on purpose: the follow table says `follower_id` /
-`followee_id` (Y Social's columns are inverted), and "no parent" is NULL rather than -1.
+Platform tables follow Y Social's server data model (users, posts with comment, share, news and
+thread links, hashtags, mentions, emotions, reactions, follows, the recommendation log, news
+sites and articles, images, votes, interests, post topics, sentiment, toxicity, opinions); ysim
+adds runs, the tick ledger (Y Social's `rounds`), per-action outcomes and LLM usage.
+`docs/schema.md` maps each Y Social table to its row class. Differences from Y Social, on
+purpose: the follow table says `follower_id` / `followee_id` (Y Social's columns are inverted),
+"no parent" is NULL rather than -1, and entity tables carry the run they belong to. The schema
+is created and upgraded by the Alembic migrations in `db/migrations`.
 """
 
 from __future__ import annotations
@@ -96,6 +100,10 @@ class PostRow(Base):
     comment_to: Mapped[int | None] = mapped_column(ForeignKey("posts.id"))
     thread_id: Mapped[int | None] = mapped_column(Integer, index=True)
     reaction_count: Mapped[int] = mapped_column(Integer, default=0)
+    # A share's original post, the article a post carries, its image (named: added by migration 0002).
+    shared_from: Mapped[int | None] = mapped_column(ForeignKey("posts.id", name="fk_posts_shared_from_posts"))
+    news_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", name="fk_posts_news_id_articles"))
+    image_id: Mapped[int | None] = mapped_column(ForeignKey("images.id", name="fk_posts_image_id_images"))
 
 
 class ReactionRow(Base):
@@ -178,3 +186,180 @@ class LLMCallRow(Base):
     latency_ms: Mapped[float] = mapped_column(Float)
     outcome: Mapped[str] = mapped_column(String(20))
     error: Mapped[str] = mapped_column(Text, default="")
+
+
+class HashtagRow(Base):
+    __tablename__ = "hashtags"
+    __table_args__ = (UniqueConstraint("run_id", "hashtag", name="uq_hashtags_run_hashtag"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    hashtag: Mapped[str] = mapped_column(String(200))
+
+
+class PostHashtagRow(Base):
+    __tablename__ = "post_hashtags"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
+    hashtag_id: Mapped[int] = mapped_column(ForeignKey("hashtags.id"), index=True)
+
+
+class MentionRow(Base):
+    """An agent mentioned in a post; `answered` once the agent replied (Y Social's `/read_mentions`)."""
+
+    __tablename__ = "mentions"
+    __table_args__ = (Index("ix_mentions_agent_answered", "agent_id", "answered"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"))
+    tick: Mapped[int] = mapped_column(Integer)
+    answered: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class EmotionRow(Base):
+    """An emotion label (GoEmotions, or the configuration's set)."""
+
+    __tablename__ = "emotions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    emotion: Mapped[str] = mapped_column(String(50), unique=True)
+
+
+class PostEmotionRow(Base):
+    __tablename__ = "post_emotions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
+    emotion_id: Mapped[int] = mapped_column(ForeignKey("emotions.id"))
+
+
+class WebsiteRow(Base):
+    """A news source (Y Social's `websites`, from the RSS feed list)."""
+
+    __tablename__ = "websites"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    rss: Mapped[str] = mapped_column(String(500))
+    leaning: Mapped[str | None] = mapped_column(String(100))
+    category: Mapped[str | None] = mapped_column(String(100))
+    last_fetched: Mapped[int | None] = mapped_column(Integer)  # tick
+    language: Mapped[str | None] = mapped_column(String(50))
+    country: Mapped[str | None] = mapped_column(String(100))
+
+
+class ArticleRow(Base):
+    __tablename__ = "articles"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    website_id: Mapped[int] = mapped_column(ForeignKey("websites.id"), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str] = mapped_column(String(1000))
+    fetched_on: Mapped[int] = mapped_column(Integer)  # tick
+
+
+class InterestRow(Base):
+    """A topic (Y Social's `interests`): what agents are interested in and posts are about."""
+
+    __tablename__ = "interests"
+    __table_args__ = (UniqueConstraint("run_id", "interest", name="uq_interests_run_interest"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    interest: Mapped[str] = mapped_column(String(200))
+
+
+class ArticleTopicRow(Base):
+    __tablename__ = "article_topics"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
+    topic_id: Mapped[int] = mapped_column(ForeignKey("interests.id"))
+
+
+class ImageRow(Base):
+    __tablename__ = "images"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    url: Mapped[str] = mapped_column(String(1000))
+    description: Mapped[str | None] = mapped_column(Text)
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
+
+
+class VoteRow(Base):
+    """A vote cast on content (Y Social's `voting`): preference D, R or U."""
+
+    __tablename__ = "votes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), index=True)
+    preference: Mapped[str] = mapped_column(String(10))
+    content_type: Mapped[str] = mapped_column(String(20))
+    content_id: Mapped[int] = mapped_column(Integer)
+    tick: Mapped[int] = mapped_column(Integer)
+
+
+class AgentInterestRow(Base):
+    """An agent's interest in a topic at a tick (Y Social's `user_interest`, appended on activity)."""
+
+    __tablename__ = "agent_interests"
+    __table_args__ = (Index("ix_agent_interests_agent_tick", "agent_id", "tick"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    interest_id: Mapped[int] = mapped_column(ForeignKey("interests.id"), index=True)
+    tick: Mapped[int] = mapped_column(Integer)
+
+
+class PostTopicRow(Base):
+    __tablename__ = "post_topics"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
+    topic_id: Mapped[int] = mapped_column(ForeignKey("interests.id"), index=True)
+
+
+class PostSentimentRow(Base):
+    """VADER sentiment of a post, comment or reaction on one of its topics."""
+
+    __tablename__ = "post_sentiment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    tick: Mapped[int] = mapped_column(Integer)
+    topic_id: Mapped[int | None] = mapped_column(ForeignKey("interests.id"))
+    is_post: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_comment: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_reaction: Mapped[bool] = mapped_column(Boolean, default=False)
+    neg: Mapped[float] = mapped_column(Float)
+    neu: Mapped[float] = mapped_column(Float)
+    pos: Mapped[float] = mapped_column(Float)
+    compound: Mapped[float] = mapped_column(Float)
+    sentiment_parent: Mapped[str | None] = mapped_column(String(20))
+
+
+class PostToxicityRow(Base):
+    """Perspective-style toxicity scores of a post."""
+
+    __tablename__ = "post_toxicity"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
+    toxicity: Mapped[float] = mapped_column(Float, default=0.0)
+    severe_toxicity: Mapped[float] = mapped_column(Float, default=0.0)
+    identity_attack: Mapped[float] = mapped_column(Float, default=0.0)
+    insult: Mapped[float] = mapped_column(Float, default=0.0)
+    profanity: Mapped[float] = mapped_column(Float, default=0.0)
+    threat: Mapped[float] = mapped_column(Float, default=0.0)
+    sexually_explicit: Mapped[float] = mapped_column(Float, default=0.0)
+    flirtation: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class OpinionRow(Base):
+    """An agent's opinion on a topic from a tick on (Y Social's append-only `agent_opinion`)."""
+
+    __tablename__ = "agent_opinions"
+    __table_args__ = (Index("ix_agent_opinions_agent_topic", "agent_id", "topic_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    tick: Mapped[int] = mapped_column(Integer)
+    topic_id: Mapped[int] = mapped_column(ForeignKey("interests.id"))
+    interacted_with_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"))
+    opinion: Mapped[float] = mapped_column(Float)

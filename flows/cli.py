@@ -198,6 +198,29 @@ def _print_summary(summary: dict[str, Any], wall_s: float) -> None:
     print(f"  {'wall_time_s':<{width}}  {wall_s:.1f}")
 
 
+db_app = typer.Typer(help="The database: create or upgrade its schema.")
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    db: Annotated[str, typer.Option("--db", help="Database URL.")] = "sqlite:///ysim.db",
+) -> None:
+    """Create the schema of a new database, or upgrade an existing one (runs of older ysim keep working)."""
+    from db import DatabaseURLError, display_url, normalize_url
+    from tasks.run_state import DatabaseUnavailableError, upgrade_schema
+
+    try:
+        normalize_url(db)
+        before, after = upgrade_schema(db)
+    except (DatabaseURLError, DatabaseUnavailableError) as exc:
+        raise UserError(str(exc)) from None
+    if before == after:
+        print(f"{display_url(db)}: schema already at revision {after}")
+    else:
+        print(f"{display_url(db)}: schema upgraded from {before or 'empty'} to revision {after}")
+
+
 @app.command()
 def status(
     db: Annotated[str, typer.Option("--db", help="Database URL.")] = "sqlite:///ysim.db",

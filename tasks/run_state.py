@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from agent_models import AgentData, RunConfig, generate_population, load_follow_graph, load_population
 from db import (
     CONTENT_RECOMMENDERS, FOLLOW_RECOMMENDERS, create_schema, display_url, get_engine, session_factory, sqlite_path,
+    upgrade,
 )
 from db import queries
 from db.models import RunRow
@@ -75,6 +76,14 @@ def status(db_url: str) -> dict[str, Any] | None:
         return None
     with session_factory(db_url).begin() as session:
         return queries.run_status(session, session.get(RunRow, stored.run_id))
+
+
+def upgrade_schema(db_url: str) -> tuple[str | None, str]:
+    """`ysim db upgrade`: the schema revision before and after bringing `db_url` to this version."""
+    try:
+        return upgrade(db_url)
+    except OperationalError as exc:
+        raise DatabaseUnavailableError(f"cannot open database {display_url(db_url)}: {_one_line(exc.orig)}") from None
 
 
 def check_recommenders(config: RunConfig, agents: Sequence[AgentData] = ()) -> None:

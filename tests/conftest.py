@@ -68,11 +68,20 @@ def fresh_database(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'ysim.db'}"
     url = _postgres_url()
-    from db import get_engine
-    from db.models import Base
-
-    Base.metadata.drop_all(get_engine(url))
+    reset_postgres(url)
     return url
+
+
+def reset_postgres(url: str) -> None:
+    """Drop every table of the test database, Alembic's version table included."""
+    from sqlalchemy import text
+
+    from db import dispose_engines, get_engine
+
+    with get_engine(url).begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    dispose_engines()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

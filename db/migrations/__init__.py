@@ -1,0 +1,1 @@
+"""Alembic migrations of ysim's schema; `db.migrate` runs them."""
