@@ -18,6 +18,7 @@ class PostIntent:
     agent_id: int
     round_index: int
     text: str
+    topics: tuple[str, ...] = ()  # the interests the post is about (Y Social's post_topics)
 
 
 @dataclass(slots=True, frozen=True)

@@ -6,13 +6,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from agent_models import AgentData
 from db.converters import agent_to_row, row_to_agent
 from db.models import (
-    ActionRow, AgentRow, FollowRow, LLMCallRow, PostRow, ReactionRow, RunRow, TickRow,
+    ActionRow, AgentInterestRow, AgentRow, InterestRow, FollowRow, LLMCallRow, PostRow, ReactionRow, RunRow, TickRow,
 )
 
 
@@ -32,14 +32,44 @@ def create_run(session: Session, *, name: str, seed: int, total_ticks: int, conf
     run = RunRow(name=name, seed=seed, total_ticks=total_ticks, config=config)
     session.add(run)
     session.flush()
-    rows = [agent_to_row(agent, run.id) for agent in agents]
-    session.add_all(rows)
-    session.flush()
-    session.add_all(FollowRow(run_id=run.id, tick=INITIAL_GRAPH_TICK, follower_id=rows[follower].agent_id,
-                              followee_id=rows[followee].agent_id, action="follow")
-                    for follower, followee in initial_follows)
-    session.flush()
+    ids = register_agents(session, run.id, agents)
+    insert_rows(session, FollowRow, [dict(run_id=run.id, tick=INITIAL_GRAPH_TICK, follower_id=ids[follower],
+                                          followee_id=ids[followee], action="follow")
+                                     for follower, followee in initial_follows])
     return run.id
+
+
+def register_agents(session: Session, run_id: int, agents: Sequence[AgentData]) -> list[int]:
+    """Store agents in a run with their interests (Y Social's `/register` and `/set_user_interests`,
+    interests dated the tick the agent joins); their new ids, in order."""
+    values = [agent_to_row(agent, run_id) for agent in agents]
+    ids = insert_rows(session, AgentRow, [{c.key: getattr(row, c.key) for c in AgentRow.__mapper__.column_attrs
+                                           if c.key != "agent_id"} for row in values])
+    topics = topic_ids_for(session, run_id, {t for agent in agents for t in agent.interests})
+    insert_rows(session, AgentInterestRow, [
+        dict(run_id=run_id, agent_id=agent_id, interest_id=topics[t], tick=agent.joined_on)
+        for agent_id, agent in zip(ids, agents, strict=True) for t in dict.fromkeys(agent.interests)])
+    return ids
+
+
+def insert_rows(session: Session, model: type, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert `rows` in one multi-row statement; their new ids, in the order given."""
+    if not rows:
+        return []
+    key = model.agent_id if model is AgentRow else model.id
+    return list(session.scalars(insert(model).returning(key, sort_by_parameter_order=True), rows))
+
+
+def topic_ids_for(session: Session, run_id: int, names: set[str]) -> dict[str, int]:
+    """The run's topic (interest) ids of `names`, registering the ones it does not have yet."""
+    if not names:
+        return {}
+    known = dict(session.execute(select(InterestRow.interest, InterestRow.id).where(
+        InterestRow.run_id == run_id, InterestRow.interest.in_(names))).all())
+    missing = sorted(names - set(known))
+    known.update(zip(missing, insert_rows(session, InterestRow, [dict(run_id=run_id, interest=n) for n in missing]),
+                     strict=True))
+    return known
 
 
 def set_total_ticks(session: Session, run_id: int, total_ticks: int) -> None:

@@ -10,7 +10,7 @@ recorded as `rejected` with the reason.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -21,9 +21,9 @@ from agent_models import (
     BatchResult, CommentIntent, FollowIntent, HOURS_PER_DAY, Intent, PostIntent, ReactionIntent,
 )
 from db.models import (
-    ActionRow, FollowRow, LLMCallRow, PostRow, ReactionRow, RecommendationRow, TickRow,
+    ActionRow, FollowRow, LLMCallRow, PostRow, PostTopicRow, ReactionRow, RecommendationRow, TickRow,
 )
-from db.queries import current_followees, is_tick_committed
+from db.queries import current_followees, insert_rows, is_tick_committed, topic_ids_for
 
 _INTENT_ORDER = {PostIntent: 0, CommentIntent: 1, ReactionIntent: 2, FollowIntent: 3}
 
@@ -62,6 +62,7 @@ def write_results(session: Session, *, run_id: int, tick: int, result: BatchResu
 
     Comments and reactions may target posts made up to `visible_through` (default: before
     `tick`, the tick rule; single actions outside a tick see their own tick's posts too).
+    Rows go in as multi-row INSERTs, one statement per table (SQLAlchemy's "insertmanyvalues").
     """
     outcome = TickWrite(tick)
     rejected: dict[tuple[int, int], str] = {}
@@ -71,35 +72,35 @@ def write_results(session: Session, *, run_id: int, tick: int, result: BatchResu
                                   tick - 1 if visible_through is None else visible_through)
     _write_follows(session, run_id, tick, [i for i in intents if isinstance(i, FollowIntent)], outcome, rejected)
 
-    session.add_all(
-        ActionRow(run_id=run_id, tick=tick, agent_id=a.agent_id, round_index=a.round_index, action=a.action,
-                  status="rejected" if (a.agent_id, a.round_index) in rejected else a.status,
-                  detail=rejected.get((a.agent_id, a.round_index), a.detail))
-        for a in sorted(result.actions, key=lambda a: (a.agent_id, a.round_index)))
-    session.add_all(
-        LLMCallRow(run_id=run_id, tick=tick, agent_id=c.agent_id, round_index=c.round_index,
-                   function=c.function, model=c.model, prompt_tokens=c.prompt_tokens,
-                   completion_tokens=c.completion_tokens, latency_ms=c.latency_ms, outcome=c.outcome,
-                   error=c.error)
-        for c in sorted(result.llm_calls, key=lambda c: (c.agent_id, c.round_index, c.function)))
-    session.add_all(
-        RecommendationRow(run_id=run_id, tick=tick, agent_id=f.agent_id, recommender=f.recommender,
-                          post_ids=list(f.post_ids))
-        for f in sorted(feeds, key=lambda f: f.agent_id))
+    insert_rows(session, ActionRow, [
+        dict(run_id=run_id, tick=tick, agent_id=a.agent_id, round_index=a.round_index, action=a.action,
+             status="rejected" if (a.agent_id, a.round_index) in rejected else a.status,
+             detail=rejected.get((a.agent_id, a.round_index), a.detail))
+        for a in sorted(result.actions, key=lambda a: (a.agent_id, a.round_index))])
+    insert_rows(session, LLMCallRow, [
+        dict(run_id=run_id, tick=tick, agent_id=c.agent_id, round_index=c.round_index, function=c.function,
+             model=c.model, prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens,
+             latency_ms=c.latency_ms, outcome=c.outcome, error=c.error)
+        for c in sorted(result.llm_calls, key=lambda c: (c.agent_id, c.round_index, c.function))])
+    insert_rows(session, RecommendationRow, [
+        dict(run_id=run_id, tick=tick, agent_id=f.agent_id, recommender=f.recommender, post_ids=list(f.post_ids))
+        for f in sorted(feeds, key=lambda f: f.agent_id)])
     outcome.rejected = len(rejected)
-    session.flush()
     return outcome
 
 
 def _write_posts(session: Session, run_id: int, tick: int, posts: list[PostIntent], outcome: TickWrite) -> None:
-    rows = [PostRow(run_id=run_id, author_id=p.agent_id, tick=tick, text=p.text) for p in posts]
-    session.add_all(rows)
-    session.flush()
-    for row in rows:
-        row.thread_id = row.id  # a root post starts its own thread
-        outcome.new_post_ids.append(row.id)
-    if rows:
-        outcome.written["posts"] += len(rows)
+    ids = insert_rows(session, PostRow, [dict(run_id=run_id, author_id=p.agent_id, tick=tick, text=p.text,
+                                          reaction_count=0) for p in posts])
+    if not ids:
+        return
+    # A root post starts its own thread.
+    session.execute(update(PostRow).where(PostRow.id.in_(ids)).values(thread_id=PostRow.id))
+    topic_ids = topic_ids_for(session, run_id, {t for p in posts for t in p.topics})
+    insert_rows(session, PostTopicRow, [dict(post_id=post_id, topic_id=topic_ids[t])
+                                    for post_id, p in zip(ids, posts, strict=True) for t in dict.fromkeys(p.topics)])
+    outcome.new_post_ids.extend(ids)
+    outcome.written["posts"] += len(ids)
 
 
 def _write_comments_and_reactions(session: Session, run_id: int, tick: int, intents: list[Intent],
@@ -110,26 +111,32 @@ def _write_comments_and_reactions(session: Session, run_id: int, tick: int, inte
         select(PostRow.id, PostRow.thread_id).where(PostRow.run_id == run_id, PostRow.id.in_(targets),
                                                     PostRow.tick <= visible_through)).all()) if targets else {}
     reaction_counts: Counter[int] = Counter()
-    comments: list[PostRow] = []
+    comments: list[CommentIntent] = []
+    reactions: list[dict] = []
     for intent in intents:
         if not isinstance(intent, (CommentIntent, ReactionIntent)):
             continue
         if intent.post_id not in threads:
             rejected[(intent.agent_id, intent.round_index)] = f"post {intent.post_id} is not visible"
-            continue
-        if isinstance(intent, CommentIntent):
-            comments.append(PostRow(run_id=run_id, author_id=intent.agent_id, tick=tick, text=intent.text,
-                                    comment_to=intent.post_id, thread_id=threads[intent.post_id]))
-            outcome.written["comments"] += 1
+        elif isinstance(intent, CommentIntent):
+            comments.append(intent)
         else:
-            session.add(ReactionRow(run_id=run_id, tick=tick, agent_id=intent.agent_id,
-                                    post_id=intent.post_id, kind=intent.kind))
+            reactions.append(dict(run_id=run_id, tick=tick, agent_id=intent.agent_id, post_id=intent.post_id,
+                                  kind=intent.kind))
             reaction_counts[intent.post_id] += 1
-            outcome.written["reactions"] += 1
-    if comments:
-        session.add_all(comments)
-        session.flush()
-        outcome.new_post_ids.extend(c.id for c in comments)
+    ids = insert_rows(session, PostRow, [dict(run_id=run_id, author_id=c.agent_id, tick=tick, text=c.text,
+                                          comment_to=c.post_id, thread_id=threads[c.post_id], reaction_count=0)
+                                     for c in comments])
+    # A comment is about what its parent is about (Y Social copies the parent's topics).
+    parent_topics = defaultdict(list)
+    for post_id, topic_id in session.execute(select(PostTopicRow.post_id, PostTopicRow.topic_id).where(
+            PostTopicRow.post_id.in_({c.post_id for c in comments})).order_by(PostTopicRow.id)) if comments else ():
+        parent_topics[post_id].append(topic_id)
+    insert_rows(session, PostTopicRow, [dict(post_id=comment_id, topic_id=t)
+                                    for comment_id, c in zip(ids, comments, strict=True) for t in parent_topics[c.post_id]])
+    outcome.new_post_ids.extend(ids)
+    insert_rows(session, ReactionRow, reactions)
+    outcome.written.update({k: n for k, n in (("comments", len(ids)), ("reactions", len(reactions))) if n})
     for post_id, n in sorted(reaction_counts.items()):
         session.execute(update(PostRow).where(PostRow.id == post_id)
                         .values(reaction_count=PostRow.reaction_count + n))
@@ -138,6 +145,7 @@ def _write_comments_and_reactions(session: Session, run_id: int, tick: int, inte
 def _write_follows(session: Session, run_id: int, tick: int, follows: list[FollowIntent], outcome: TickWrite,
                    rejected: dict[tuple[int, int], str]) -> None:
     state = current_followees(session, {f.agent_id for f in follows})
+    rows = []
     for intent in follows:
         mine = state.setdefault(intent.agent_id, set())
         key = (intent.agent_id, intent.round_index)
@@ -148,7 +156,8 @@ def _write_follows(session: Session, run_id: int, tick: int, follows: list[Follo
         elif intent.action == "unfollow" and intent.target_id not in mine:
             rejected[key] = f"does not follow {intent.target_id}"
         else:
-            session.add(FollowRow(run_id=run_id, tick=tick, follower_id=intent.agent_id,
-                                  followee_id=intent.target_id, action=intent.action))
+            rows.append(dict(run_id=run_id, tick=tick, follower_id=intent.agent_id, followee_id=intent.target_id,
+                             action=intent.action))
             (mine.add if intent.action == "follow" else mine.discard)(intent.target_id)
             outcome.written["follows" if intent.action == "follow" else "unfollows"] += 1
+    insert_rows(session, FollowRow, rows)

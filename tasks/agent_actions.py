@@ -107,7 +107,8 @@ class AgentRunner:
         if text is None:
             self.record(index, "POST", "unparseable", "no usable post text")
             return
-        self.result.intents.append(PostIntent(self.agent.agent_id, index, text))
+        self.result.intents.append(PostIntent(self.agent.agent_id, index, text,
+                                              (topic,) if self.agent.interests else ()))
         self.record(index, "POST", "done")
 
     async def _do_comment(self, index: int, post: PostView | None = None) -> None:

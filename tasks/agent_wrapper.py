@@ -28,7 +28,7 @@ from agent_models import AgentData, AgentTurn, BatchResult, FollowIntent, RunCon
 from agent_models.agent_factory import ConfigLike, run_config_from
 from db import CONTENT_RECOMMENDERS, FeedContext, ServedFeed, create_schema, session_factory, write_results
 from db import queries
-from db.converters import agent_to_row, row_to_agent
+from db.converters import row_to_agent
 from db.models import AgentRow
 from tasks.agent_actions import ACTIONS, AgentRunner
 from tasks.context import AgentReads, PostView, TickContext
@@ -63,9 +63,8 @@ class Platform:
         with session_factory(self.db_url).begin() as session:
             row = session.scalar(select(AgentRow).where(AgentRow.run_id == self.run_id, AgentRow.name == agent.name))
             if row is None:
-                row = agent_to_row(agent, self.run_id)
-                session.add(row)
-                session.flush()
+                [agent_id] = queries.register_agents(session, self.run_id, [agent])
+                row = session.get(AgentRow, agent_id)
             return row_to_agent(row)
 
 
