@@ -107,3 +107,25 @@ def test_rule_based_agents_act_without_the_llm(ray_session, llm_stub, sqlite_url
     assert result["posts"] > 0 and result["comments"] + result["reactions"] + result["follows"] > 0
     with session_factory(sqlite_url).begin() as session:
         assert all(t.startswith(("Sample post about", "Comment on @")) for t in session.scalars(select(PostRow.text)))
+
+
+def test_every_feed_served_is_logged_exactly(ray_session, llm_stub, sqlite_url):
+    from agent_models.run_config import FeedSettings
+    from db import CONTENT_RECOMMENDERS, FeedContext
+    from db.converters import row_to_agent
+    from db.models import AgentRow, ReactionRow, RecommendationRow
+
+    # CommonInterests ranks by shared topics and age only, so a feed can be recomputed afterwards.
+    config = make_config(sqlite_url, llm_stub.url, simulation={"ticks": 4},
+                         agents={"content_rec_sys": "CommonInterests", "n_interests": {"min": 1, "max": 2}})
+    simulation_flow(config)
+    with session_factory(sqlite_url).begin() as session:
+        logged = {(r.agent_id, r.tick): r for r in session.scalars(select(RecommendationRow))}
+        assert any(r.post_ids for r in logged.values())
+        for (agent_id, tick), row in logged.items():
+            agent = row_to_agent(session.get(AgentRow, agent_id))
+            ctx = FeedContext(row.run_id, tick, FeedSettings(**config.feeds.model_dump()), config.simulation.seed)
+            assert CONTENT_RECOMMENDERS[row.recommender](session, [agent], ctx)[agent_id] == row.post_ids
+        # What agents reacted to came from the feed logged for them in that tick.
+        for reaction in session.scalars(select(ReactionRow)):
+            assert reaction.post_id in logged[(reaction.agent_id, reaction.tick)].post_ids
