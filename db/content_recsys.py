@@ -170,7 +170,7 @@ def common_user_interests(session: Session, agents: Sequence[AgentData], ctx: Fe
     agent reacted to, most reactions first (then newest); followees' posts first; with none, the
     newest posts."""
     index = feed_index(session, ctx)
-    reacted = _ReactedByInterest(index)
+    reacted = index.derived("reacted_by_interest", _ReactedByInterest)
     limit = ctx.settings.feed_size
     feeds = {}
     for agent in agents:
@@ -226,14 +226,19 @@ def most_similar_agents(index: FeedIndex, agent_ids: Sequence[int], k: int) -> d
     return out
 
 
-def similar_users_reactions(session: Session, agents: Sequence[AgentData], ctx: FeedContext) -> dict[int, list[int]]:
-    """SimilarUsersReactions (intended `similar_users_react`): posts the agent's most similar agents
-    liked, most liked among them first (then newest)."""
-    index = feed_index(session, ctx)
+def _liked_by_agent(index: FeedIndex) -> dict[int, list[int]]:
     liked: dict[int, list[int]] = defaultdict(list)
     for agent_id, post_id, kind in index.reactions:
         if kind == "like":
             liked[agent_id].append(post_id)
+    return liked
+
+
+def similar_users_reactions(session: Session, agents: Sequence[AgentData], ctx: FeedContext) -> dict[int, list[int]]:
+    """SimilarUsersReactions (intended `similar_users_react`): posts the agent's most similar agents
+    liked, most liked among them first (then newest)."""
+    index = feed_index(session, ctx)
+    liked = index.derived("liked_by_agent", _liked_by_agent)
     similar = most_similar_agents(index, [a.agent_id for a in agents], ctx.settings.feed_size)
     feeds = {}
     for agent in agents:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import combinations
@@ -68,6 +68,7 @@ class FeedIndex:
     newest: list[int] = field(init=False)  # id descending
     popular: list[int] = field(init=False)  # reaction count descending, then id descending
     by_author: dict[int, list[int]] = field(init=False)  # author -> posts, id descending
+    _derived: dict[str, Any] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.newest = sorted(self.posts, reverse=True)
@@ -75,6 +76,12 @@ class FeedIndex:
         self.by_author = defaultdict(list)
         for post_id in self.newest:
             self.by_author[self.posts[post_id].author_id].append(post_id)
+
+    def derived(self, name: str, build: Callable[["FeedIndex"], Any]) -> Any:
+        """`build(self)`, computed once per index (what a recommender derives for every batch of the tick)."""
+        if name not in self._derived:
+            self._derived[name] = build(self)
+        return self._derived[name]
 
     def popularity(self, post_id: int) -> tuple[int, int]:
         """Sort key: most reactions first, then newest."""
