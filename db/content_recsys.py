@@ -192,19 +192,24 @@ def common_user_interests(session: Session, agents: Sequence[AgentData], ctx: Fe
     return feeds
 
 
+def _similarity_table(index: FeedIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[int, int]]:
+    """Present agents (ids ascending), their attributes as integer codes, their ages (-1: unknown)."""
+    profiles = index.profiles
+    others = np.array(sorted(profiles), dtype=np.int64)
+    codes: dict[object, int] = {}
+    table = np.array([[codes.setdefault(profiles[o][1 + i], len(codes)) for i in range(len(SIMILARITY_ATTRIBUTES))]
+                      for o in others.tolist()], dtype=np.int32).reshape(len(others), len(SIMILARITY_ATTRIBUTES))
+    ages = np.array([profiles[o][0] if profiles[o][0] is not None else -1 for o in others.tolist()], dtype=np.int64)
+    return others, table, ages, {o: i for i, o in enumerate(others.tolist())}
+
+
 def most_similar_agents(index: FeedIndex, agent_ids: Sequence[int], k: int) -> dict[int, list[int]]:
     """For each agent, the `k` present agents most like it: one point per equal attribute among
     leaning, language, education, gender, toxicity and the Big Five, plus 1 - |age difference| / 100
     when both ages are known; ties by lower id."""
-    profiles = index.profiles
-    others = np.array(sorted(profiles), dtype=np.int64)
+    others, table, ages, position = index.derived("similarity_table", _similarity_table)
     if len(others) == 0:
         return {a: [] for a in agent_ids}
-    codes: dict[object, int] = {}
-    table = np.array([[codes.setdefault(profiles[o][1 + i], len(codes)) for i in range(len(SIMILARITY_ATTRIBUTES))]
-                      for o in others], dtype=np.int32)
-    ages = np.array([profiles[o][0] if profiles[o][0] is not None else -1 for o in others], dtype=np.int64)
-    position = {o: i for i, o in enumerate(others.tolist())}
     out: dict[int, list[int]] = {a: [] for a in agent_ids if a not in position}
     present = [a for a in agent_ids if a in position]
     top_ids, take = int(others.max()), min(k, len(others) - 1)

@@ -88,8 +88,10 @@ def test_an_unknown_recommender_is_named_with_the_choices(tmp_path, capsys, monk
     config.write_text(yaml.safe_dump({"agents": {"content_rec_sys": "Nope"}}))
     code, _, err = ysim(capsys, "run", "--config", str(config))
     assert code == 1
-    assert err == ("error: agents.content_rec_sys: 'Nope' is not one of ContentRecSys, ReverseChrono, "
-                   "ReverseChronoFollowers, ReverseChronoFollowersPopularity, ReverseChronoPopularity\n")
+    assert err == ("error: agents.content_rec_sys: 'Nope' is not one of CommonInterests, CommonUserInterests, "
+                   "ContentRecSys, ReverseChrono, ReverseChronoComments, ReverseChronoFollowers, "
+                   "ReverseChronoFollowersPopularity, ReverseChronoPopularity, SimilarUsersPosts, "
+                   "SimilarUsersReactions\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml"]
 
 
@@ -118,3 +120,22 @@ def test_an_unreachable_llm_leaves_an_existing_database_as_it_was(ray_session, l
 def test_status_of_an_empty_database_is_an_error(tmp_path, capsys):
     code, _, err = ysim(capsys, "status", "--db", f"sqlite:///{tmp_path / 'none.db'}")
     assert code == 1 and "holds no ysim run" in err
+
+
+def test_a_run_of_an_older_ysim_resumes_after_the_upgrade(ray_session, llm_stub, sqlite_url, capsys):
+    from db import current_revision, upgrade
+    from tests.db.test_migrations import _old_run
+
+    upgrade(sqlite_url, "0001")  # the schema ysim 0.1 made, with its run: 1 of 4 ticks committed
+    _old_run(sqlite_url)
+    code, out, _ = ysim(capsys, "db", "upgrade", "--db", sqlite_url)
+    assert code == 0 and "upgraded from 0001 to revision 0002" in out
+    code, _, err = ysim(capsys, "run", "--db", sqlite_url, "--llm-url", llm_stub.url, "--ticks", "3")
+    assert code == 0 and "Resuming run 1 at tick 1 of 3" in err
+    counts = status(capsys, sqlite_url)
+    assert (counts["ticks_committed"], counts["agents"]) == (3, 2) and current_revision(sqlite_url) == "0002"
+
+
+def test_db_upgrade_errors_are_one_line(tmp_path, capsys):
+    code, _, err = ysim(capsys, "db", "upgrade", "--db", "postgresql://ysim@127.0.0.1:9/ysim")
+    assert code == 1 and err.startswith("error: cannot open database postgresql") and err.count("\n") == 1
