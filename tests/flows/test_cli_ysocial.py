@@ -64,7 +64,7 @@ def test_a_web_app_config_finds_its_population_next_to_it(ray_session, llm_stub,
     (lambda tmp: ["--population", str(POPULATION), "--agents", "3"], "--agents 3 and --population (5 agents)"),
     (lambda tmp: ["--population", str(_bad_population(tmp))], r"agents[1]: age: 'old' must be an integer"),
     (lambda tmp: ["--population", str(_population_with_recsys(tmp, "Magic"))],
-     "agent 'a': rec_sys: 'Magic' is not one of ContentRecSys"),
+     "agent 'a': rec_sys: 'Magic' is not one of CommonInterests, CommonUserInterests, ContentRecSys"),
     (lambda tmp: ["--agents", "3", "--follow-graph", str(SAMPLE_GRAPH)], "line 3: '0,3': agent index 3 is outside 0..2"),
 ])
 def test_bad_population_input_is_one_line_and_writes_nothing(tmp_path, capsys, make_args, message):
