@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 ActionStatus = Literal["done", "none", "no_target", "unparseable", "failed", "rejected"]
-LLMOutcome = Literal["ok", "failed", "unparseable"]
+LLMOutcome = Literal["ok", "retried", "cached", "failed", "unparseable"]
 
 
 @dataclass(slots=True, frozen=True)
@@ -70,6 +70,8 @@ class LLMCallRecord:
     latency_ms: float
     outcome: LLMOutcome
     error: str = ""
+    cache_key: str = ""  # the request's key in the response cache
+    response: str | None = None  # a new answer, for the apply phase to store in the cache
 
 
 @dataclass(slots=True)

@@ -201,10 +201,15 @@ class LLMSettings(_Section):
     embedded_parallel: int = Field(4, ge=1, description="Parallel slots of the embedded server.")
     embedded: bool = Field(False, description="Set by ysim while it serves the embedded model at `url`; "
                                               "such a URL is not stored with the run.")
+    cache_only: bool = Field(False, description="Answer only from the run's response cache, never from a "
+                                                "server (`ysim replay`); a missing answer stops the run.")
+    max_tokens_total: int | None = Field(None, ge=1, description="Token budget of the run (prompt + "
+                                                                 "completion): it stops at the first tick "
+                                                                 "boundary at or past it.")
 
     def for_storage(self) -> "LLMSettings":
         """These settings as a run should remember them: without a temporary embedded URL."""
-        return self.model_copy(update={"url": None, "model": "", "embedded": False}) if self.embedded else self
+        return self.model_copy(update={"url": None, "embedded": False}) if self.embedded else self
 
 
 class DatabaseSettings(_Section):

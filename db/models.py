@@ -363,3 +363,19 @@ class OpinionRow(Base):
     interacted_with_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
     post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"))
     opinion: Mapped[float] = mapped_column(Float)
+
+
+class LLMCacheRow(Base):
+    """A stored LLM answer, keyed by a hash of the full request (model, messages, parameters, seed).
+
+    Filled from every successful call; `ysim replay` answers from it with no server running.
+    """
+
+    __tablename__ = "llm_cache"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    model: Mapped[str] = mapped_column(String(200))
+    response: Mapped[str] = mapped_column(Text)
+    prompt_tokens: Mapped[int] = mapped_column(Integer)
+    completion_tokens: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)

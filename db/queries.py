@@ -171,7 +171,9 @@ def run_status(session: Session, run: RunRow) -> dict[str, Any]:
         "follows": count(FollowRow, FollowRow.action == "follow"),
         "actions": count(ActionRow),
         "llm_calls": count(LLMCallRow),
-        "llm_errors": count(LLMCallRow, LLMCallRow.outcome != "ok"),
+        "llm_errors": count(LLMCallRow, LLMCallRow.outcome.in_(("failed", "unparseable"))),
+        "llm_retried": count(LLMCallRow, LLMCallRow.outcome == "retried"),
+        "llm_cached": count(LLMCallRow, LLMCallRow.outcome == "cached"),
         "prompt_tokens": int(tokens[0]),
         "completion_tokens": int(tokens[1]),
     }

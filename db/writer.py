@@ -18,10 +18,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from agent_models import (
-    BatchResult, CommentIntent, FollowIntent, HOURS_PER_DAY, Intent, PostIntent, ReactionIntent,
+    BatchResult, LLMCallRecord, CommentIntent, FollowIntent, HOURS_PER_DAY, Intent, PostIntent, ReactionIntent,
 )
 from db.models import (
-    ActionRow, FollowRow, LLMCallRow, PostRow, PostTopicRow, ReactionRow, RecommendationRow, TickRow,
+    ActionRow, FollowRow, LLMCacheRow, LLMCallRow, PostRow, PostTopicRow, ReactionRow, RecommendationRow, TickRow,
 )
 from db.queries import current_followees, insert_rows, is_tick_committed, topic_ids_for
 
@@ -82,11 +82,23 @@ def write_results(session: Session, *, run_id: int, tick: int, result: BatchResu
              model=c.model, prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens,
              latency_ms=c.latency_ms, outcome=c.outcome, error=c.error)
         for c in sorted(result.llm_calls, key=lambda c: (c.agent_id, c.round_index, c.function))])
+    _store_answers(session, result.llm_calls)
     insert_rows(session, RecommendationRow, [
         dict(run_id=run_id, tick=tick, agent_id=f.agent_id, recommender=f.recommender, post_ids=list(f.post_ids))
         for f in sorted(feeds, key=lambda f: f.agent_id)])
     outcome.rejected = len(rejected)
     return outcome
+
+
+def _store_answers(session: Session, calls: Sequence[LLMCallRecord]) -> None:
+    """New answers go into the response cache (once per request key)."""
+    fresh = {c.cache_key: c for c in calls if c.cache_key and c.response is not None and c.outcome in ("ok", "retried")}
+    if not fresh:
+        return
+    known = set(session.scalars(select(LLMCacheRow.key).where(LLMCacheRow.key.in_(list(fresh)))))
+    insert_rows(session, LLMCacheRow, [
+        dict(key=key, model=c.model, response=c.response, prompt_tokens=c.prompt_tokens,
+             completion_tokens=c.completion_tokens) for key, c in sorted(fresh.items()) if key not in known])
 
 
 def _write_posts(session: Session, run_id: int, tick: int, posts: list[PostIntent], outcome: TickWrite) -> None:

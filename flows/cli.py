@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+import yaml
 from typer._click.exceptions import ClickException  # typer vendors click; no public alias
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -46,6 +47,8 @@ def run(
         "--population", help="Y Social population JSON: its agents start the run instead of generated ones.")] = None,
     follow_graph: Annotated[Optional[Path], typer.Option(
         "--follow-graph", help="CSV of follower,followee agent indices followed before the first tick.")] = None,
+    max_tokens_total: Annotated[Optional[int], typer.Option(
+        "--max-tokens-total", help="Token budget: stop cleanly at the first tick boundary at or past it.")] = None,
 ) -> None:
     """Run a simulation, or resume the one the database holds, up to its total length.
 
@@ -67,7 +70,8 @@ def run(
                      "database.url": db, "llm.url": llm_url, "llm.model": llm_model,
                      "ray.batch_size": batch_size, "ray.address": ray_address,
                      "agents.population": str(population.resolve()) if population else None,
-                     "agents.follow_graph": str(follow_graph.resolve()) if follow_graph else None}
+                     "agents.follow_graph": str(follow_graph.resolve()) if follow_graph else None,
+                     "llm.max_tokens_total": max_tokens_total}
         cfg = config_loader.build(base, overrides)
         check_recommenders(cfg)
         normalize_url(cfg.database.url)
@@ -78,6 +82,8 @@ def run(
             config_loader.check_resume(stored.config, overrides)
             total = length if length is not None else stored.total_ticks
             keep = {k: v for k, v in overrides.items() if not k.startswith(("simulation.", "agents."))}
+            if llm_url and not llm_model:
+                keep["llm.model"] = ""  # another server: its own (only) model, not the stored one
             cfg = config_loader.build(stored.config, {**keep, "simulation.ticks": total,
                                                       "database.url": cfg.database.url})
             if stored.next_tick >= total:
@@ -87,6 +93,52 @@ def run(
             console.print(f"Resuming run {stored.run_id} at tick {stored.next_tick} of {total}.")
     except (config_loader.ConfigError, DatabaseURLError, UnknownRecommenderError, DatabaseUnavailableError,
             PopulationError, FollowGraphError) as exc:
+        raise UserError(str(exc)) from None
+    summary = _run_with_services(cfg)
+    _print_summary(summary, time.perf_counter() - started)
+
+
+@app.command()
+def replay(
+    source: Annotated[str, typer.Option("--from", help="Database of the run to replay.")],
+    db: Annotated[str, typer.Option("--db", help="New database for the replayed run.")],
+    set_values: Annotated[Optional[list[str]], typer.Option(
+        "--set", help="A fork: change one setting, e.g. --set feeds.feed_size=5 (repeatable).")] = None,
+    llm_url: Annotated[Optional[str], typer.Option(
+        "--llm-url", help="A fork may ask this server what the cache cannot answer.")] = None,
+    llm_model: Annotated[Optional[str], typer.Option("--llm-model", help="Model name on that server.")] = None,
+) -> None:
+    """Re-run a stored run into a new database from its LLM response cache, with no LLM server.
+
+    The replay ends with the same contents as the original. With --set it is a fork: every
+    cached answer that still applies is reused, and with --llm-url the rest is asked of a server.
+    """
+    from db import DatabaseURLError, normalize_url
+    from flows import config_loader
+    from tasks.run_state import DatabaseUnavailableError, find_run, seed_cache
+
+    started = time.perf_counter()
+    try:
+        normalize_url(source)
+        normalize_url(db)
+        original = find_run(source)
+        if original is None:
+            raise UserError(f"--from: {source} holds no ysim run")
+        target = find_run(db)
+        overrides: dict[str, Any] = {"database.url": db, "llm.cache_only": llm_url is None,
+                                     "llm.url": llm_url, "llm.model": llm_model}
+        for item in set_values or []:
+            key, sep, value = item.partition("=")
+            if not sep or key.count(".") != 1:
+                raise config_loader.ConfigError(f"--set: {item!r} is not section.key=value")
+            overrides[key] = yaml.safe_load(value)
+        cfg = config_loader.build(original.config, overrides)
+        if target is None:
+            copied = seed_cache(source, db)
+            console.print(f"Replaying run {original.run_id} of {source} into {db} ({copied} cached answers).")
+        else:
+            console.print(f"Resuming the replay in {db} at tick {target.next_tick}.")
+    except (config_loader.ConfigError, DatabaseURLError, DatabaseUnavailableError) as exc:
         raise UserError(str(exc)) from None
     summary = _run_with_services(cfg)
     _print_summary(summary, time.perf_counter() - started)
@@ -139,11 +191,13 @@ def _run_with_services(cfg: Any) -> dict[str, Any]:
     from flows.services import served_model
     from flows.simulation import listen, simulation_flow
     from tasks.embedded_llm import NOTICE, EmbeddedLLMError, model_path
-    from tasks.llm_client import LLMUnavailableError
+    from tasks.llm_client import CacheMissError, LLMError, LLMUnavailableError
 
     with ExitStack() as stack:
         try:
-            if cfg.llm.url:
+            if cfg.llm.cache_only:
+                pass  # a replay answers from the cache: no server to check
+            elif cfg.llm.url:
                 served_model(cfg.llm)
             else:
                 model_path()
@@ -159,7 +213,9 @@ def _run_with_services(cfg: Any) -> dict[str, Any]:
         try:
             with _progress() as progress, listen(progress):
                 return simulation_flow(cfg)
-        except (LLMUnavailableError, EmbeddedLLMError) as exc:
+        except CacheMissError as exc:
+            raise UserError(f"{exc}; the ticks replayed so far are kept") from None
+        except (LLMError, EmbeddedLLMError) as exc:
             raise UserError(f"{exc} (committed ticks are kept; run the same command again to resume)") from None
 
 
@@ -177,6 +233,11 @@ class _progress:
         self.bar.__exit__(*exc)
 
     def __call__(self, event: dict[str, Any]) -> None:
+        if event["event"] == "budget":
+            console.print(f"Stopped before tick {event['tick']}: {event['tokens_used']} tokens used, the budget "
+                          f"(--max-tokens-total) is {event['budget']}. Committed ticks are kept; run again with a "
+                          f"larger budget to continue.")
+            return
         if event["event"] == "start":
             self.task = self.bar.add_task(f"run {event['run_id']}", total=event["total_ticks"],
                                           completed=event["first_tick"])
@@ -190,7 +251,7 @@ class _progress:
 
 def _print_summary(summary: dict[str, Any], wall_s: float) -> None:
     keys = ("run_id", "agents", "ticks_committed", "ticks_total", "posts", "comments", "reactions", "follows",
-            "llm_calls", "llm_errors", "prompt_tokens", "completion_tokens")
+            "llm_calls", "llm_errors", "llm_retried", "llm_cached", "prompt_tokens", "completion_tokens")
     width = max(map(len, keys))
     print("Simulation summary")
     for key in keys:

@@ -19,6 +19,9 @@ __all__ = ["llm_endpoint", "served_model"]
 @contextmanager
 def llm_endpoint(config: RunConfig) -> Iterator[RunConfig]:
     llm = config.llm
+    if llm.cache_only:  # a replay answers from the run's cache: no server at all
+        yield config
+        return
     if llm.url:
         yield config.model_copy(update={"llm": llm.model_copy(update={"model": served_model(llm)})})
         return

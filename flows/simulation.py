@@ -18,7 +18,7 @@ from flows.ray_runner import ensure_ray
 from flows.services import llm_endpoint
 from flows.tick import tick_flow
 from tasks import prepare_run
-from tasks.run_state import status
+from tasks.run_state import status, tokens_used
 
 TickListener = Callable[[dict[str, Any]], None]
 _listener: ContextVar[TickListener | None] = ContextVar("ysim_tick_listener", default=None)
@@ -55,7 +55,12 @@ def _run_ticks(config: RunConfig) -> dict[str, Any]:
     ensure_ray(config.ray)
     _notify({"event": "start", "run_id": run.run_id, "first_tick": run.next_tick, "total_ticks": run.total_ticks})
     tick_with_retries = tick_flow.with_options(retries=config.ray.tick_retries, retry_delay_seconds=1)
+    budget = config.llm.max_tokens_total
     for tick in range(run.next_tick, run.total_ticks):
+        if budget is not None and (used := tokens_used(config.database.url)) >= budget:
+            # A clean stop at a tick boundary: every committed tick stays, a larger budget resumes.
+            _notify({"event": "budget", "tick": tick, "tokens_used": used, "budget": budget})
+            return {**(status(config.database.url) or {}), "stopped_by_budget": True}
         summary = tick_with_retries(config, run.run_id, tick)
         _notify({"event": "tick", **summary})
     return status(config.database.url) or {}

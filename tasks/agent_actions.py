@@ -21,6 +21,7 @@ from agent_models import (
 from agent_models.parsing import clean_comment, clean_text, parse_choice, parse_reaction
 from agent_models.prompts import PROMPTS, choice_schema, render_prompt
 from tasks.context import AgentReads, BatchReads, PostView, TickContext
+from tasks.llm_cache import ResponseCache
 from tasks.llm_client import CallSite, LLMClient
 
 REACTION_OPTIONS = ["LIKE", "DISLIKE", "NEUTRAL"]
@@ -29,7 +30,7 @@ REACTION_OPTIONS = ["LIKE", "DISLIKE", "NEUTRAL"]
 @task(name="decide", tags=["gpu"], cache_policy=NO_CACHE)
 async def act_for_turns(ctx: TickContext, turns: list[AgentTurn], reads: BatchReads) -> BatchResult:
     """Phase 3 for a batch of agents."""
-    llm = LLMClient(ctx.config.llm, ctx.config.llm.url or "", ctx.config.llm.model)
+    llm = LLMClient(ctx.config.llm, ctx.config.llm.url or "", ctx.config.llm.model, ResponseCache(ctx.db_url))
     try:
         results = await asyncio.gather(*(
             AgentRunner(ctx, turn.agent, reads.by_agent.get(turn.agent.agent_id, AgentReads()), llm).run(turn)

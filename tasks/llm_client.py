@@ -2,29 +2,51 @@
 
 One `LLMClient` serves one gpu task run (an event loop of its own under Ray), bounding the
 requests it keeps in flight with a semaphore so the server sees a full queue without being
-flooded. Every call yields an `LLMCallRecord` (tokens, latency, outcome). Errors are
-translated here, once: transient ones (connection, timeout, 429, 5xx) that survive the
-client's retries raise `LLMUnavailableError`, so the task, then the tick, is retried;
-permanent ones (other 4xx) are recorded as a failed call and the agent does nothing.
+flooded. Every call yields an `LLMCallRecord` (tokens, latency, outcome: ok, retried, cached,
+failed). Errors are translated here, once, into ysim's family (`LLMError`): transient ones
+(connection, timeout, 429, 5xx) are retried with exponential backoff, and those that outlast the
+retries raise `LLMUnavailableError`, so the task, then the tick, is retried; permanent ones
+(other 4xx) are recorded as a failed call and the agent does nothing.
+
+Answers come from the run's response cache when the same request (model, messages, parameters,
+seed) was answered before; new answers travel with their record and the apply phase stores them.
+With `llm.cache_only` (replay) the client never calls a server and a missing answer raises
+`CacheMissError`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import openai
 from openai import AsyncOpenAI, OpenAI
 
 from agent_models import LLMCallRecord
 from agent_models.run_config import LLMSettings
+from tasks.llm_cache import ResponseCache
 
 EMBEDDED_MODEL_NAME = "SmolLM2-135M-Instruct"
 
 
-class LLMUnavailableError(RuntimeError):
-    """The LLM server could not answer (unreachable, timing out, overloaded or failing)."""
+class LLMError(RuntimeError):
+    """Any LLM failure ysim reports."""
+
+
+class LLMUnavailableError(LLMError):
+    """Transient: the server could not answer (unreachable, timing out, overloaded or failing)."""
+
+
+class LLMRequestError(LLMError):
+    """Permanent: the server refused the request (a 4xx other than 429)."""
+
+
+class CacheMissError(LLMError):
+    """Replay: the run's cache holds no answer for a request the replayed run made."""
 
 
 _TRANSIENT = (openai.APIConnectionError, openai.APITimeoutError, openai.RateLimitError,
@@ -69,13 +91,17 @@ class CallSite:
 
 
 class LLMClient:
-    def __init__(self, settings: LLMSettings, base_url: str, default_model: str) -> None:
+    def __init__(self, settings: LLMSettings, base_url: str, default_model: str,
+                 cache: ResponseCache | None = None) -> None:
         self._settings = settings
         self._default_model = default_model
-        self._client = AsyncOpenAI(base_url=base_url, api_key=settings.api_key,
-                                   timeout=settings.timeout_s, max_retries=settings.max_retries)
+        # Retries are ours (backoff below), so that a record can say a call was retried. A replay
+        # has no server: the placeholder (loopback's discard port) is never called.
+        self._client = AsyncOpenAI(base_url=base_url or "http://127.0.0.1:9/v1", api_key=settings.api_key,
+                                   timeout=settings.timeout_s, max_retries=0)
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._schemas_supported = settings.structured_output
+        self._cache = cache
 
     async def close(self) -> None:
         await self._client.close()
@@ -84,35 +110,77 @@ class LLMClient:
                        response_format: dict | None = None) -> tuple[str | None, LLMCallRecord]:
         """The answer text (None on a permanent failure) and the call's record."""
         model = model or self._default_model
-        kwargs = {}
-        if response_format is not None and self._schemas_supported:
-            kwargs["response_format"] = response_format
+        fmt = response_format if self._schemas_supported else None
+        request = dict(model=model, messages=messages, temperature=self._settings.temperature,
+                       max_tokens=self._settings.max_tokens, seed=site.seed)
+        key = request_key(request, fmt)
+        if self._cache is not None:
+            # An answer given as free text (a server without JSON schemas) serves the same question too.
+            keys = [key] if fmt is None else [key, request_key(request, None)]
+            for candidate in keys:
+                cached = await asyncio.to_thread(self._cache.lookup, candidate)
+                if cached is not None:
+                    return cached.response, self._record(site, model, cached.prompt_tokens, cached.completion_tokens,
+                                                         0.0, "cached", "", candidate)
+            if self._settings.cache_only:
+                raise CacheMissError(f"replay: no cached answer for {site.function} of agent {site.agent_id} "
+                                     f"(round {site.round_index}); the replayed run asked something the original "
+                                     f"did not")
         started = time.perf_counter()
-        async with self._slots:
-            try:
-                response = await self._client.chat.completions.create(
-                    model=model, messages=messages, temperature=self._settings.temperature,
-                    max_tokens=self._settings.max_tokens, seed=site.seed, **kwargs)
-            except _TRANSIENT as exc:
-                raise LLMUnavailableError(f"{site.function} for agent {site.agent_id}: {type(exc).__name__}: "
-                                          f"{getattr(exc, 'message', exc)}") from None
-            except openai.APIStatusError as exc:
-                if kwargs and exc.status_code in (400, 422):
-                    # The server rejects JSON-schema answers: fall back to free text (parsed the
-                    # Y Social way) for the rest of this client's life.
-                    self._schemas_supported = False
-                    return await self.complete(site, messages, model, response_format)
-                latency = (time.perf_counter() - started) * 1000
-                return None, self._record(site, model, 0, 0, latency, "failed", f"{exc.status_code}: {exc.message}")
+        try:
+            response, attempts = await self._create(site, request, fmt)
+        except LLMRequestError as exc:
+            if fmt is not None and exc.args[1] in (400, 422):
+                # The server rejects JSON-schema answers: fall back to free text (parsed the
+                # Y Social way) for the rest of this client's life.
+                self._schemas_supported = False
+                return await self.complete(site, messages, model, response_format)
+            latency = (time.perf_counter() - started) * 1000
+            return None, self._record(site, model, 0, 0, latency, "failed", exc.args[0], key)
         latency = (time.perf_counter() - started) * 1000
         usage = response.usage
         text = response.choices[0].message.content if response.choices else None
         return text, self._record(site, model, usage.prompt_tokens if usage else 0,
-                                  usage.completion_tokens if usage else 0, latency, "ok", "")
+                                  usage.completion_tokens if usage else 0, latency,
+                                  "ok" if attempts == 1 else "retried", "", key, text)
+
+    async def _create(self, site: CallSite, request: dict, fmt: dict | None) -> tuple[Any, int]:
+        """The completion and the attempts it took; transient errors are retried with backoff."""
+        kwargs = {"response_format": fmt} if fmt is not None else {}
+        for attempt in range(1, self._settings.max_retries + 2):
+            try:
+                async with self._slots:
+                    return await self._client.chat.completions.create(**request, **kwargs), attempt
+            except _TRANSIENT as exc:
+                if attempt > self._settings.max_retries:
+                    raise LLMUnavailableError(f"{site.function} for agent {site.agent_id}: {type(exc).__name__}: "
+                                              f"{getattr(exc, 'message', exc)} (after {attempt} attempts)") from None
+                await asyncio.sleep(_backoff(attempt, exc))
+            except openai.APIStatusError as exc:
+                raise LLMRequestError(f"{exc.status_code}: {exc.message}", exc.status_code) from None
+        raise AssertionError("unreachable")
 
     @staticmethod
     def _record(site: CallSite, model: str, prompt_tokens: int, completion_tokens: int, latency_ms: float,
-                outcome: str, error: str) -> LLMCallRecord:
+                outcome: str, error: str, key: str = "", response: str | None = None) -> LLMCallRecord:
         return LLMCallRecord(agent_id=site.agent_id, round_index=site.round_index, function=site.function,
                              model=model, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
-                             latency_ms=round(latency_ms, 3), outcome=outcome, error=error)
+                             latency_ms=round(latency_ms, 3), outcome=outcome, error=error, cache_key=key,
+                             response=response)
+
+
+def _backoff(attempt: int, exc: Exception) -> float:
+    """Seconds before the next attempt: the server's Retry-After when it gives one, else 0.25 x 2^n (max 8)."""
+    headers = getattr(getattr(exc, "response", None), "headers", None) or {}
+    for header, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        try:
+            return min(float(headers[header]) * scale, 30.0)
+        except (KeyError, TypeError, ValueError):
+            continue
+    return min(0.25 * 2 ** (attempt - 1), 8.0)
+
+
+def request_key(request: dict, response_format: dict | None) -> str:
+    """The cache key of a request: a hash of everything that shapes the answer."""
+    canonical = json.dumps({**request, "response_format": response_format}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()

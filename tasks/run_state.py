@@ -13,7 +13,7 @@ from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from agent_models import AgentData, RunConfig, generate_population, load_follow_graph, load_population
@@ -22,7 +22,7 @@ from db import (
     upgrade,
 )
 from db import queries
-from db.models import RunRow
+from db.models import LLMCacheRow, RunRow
 
 
 class DatabaseUnavailableError(RuntimeError):
@@ -84,6 +84,26 @@ def upgrade_schema(db_url: str) -> tuple[str | None, str]:
         return upgrade(db_url)
     except OperationalError as exc:
         raise DatabaseUnavailableError(f"cannot open database {display_url(db_url)}: {_one_line(exc.orig)}") from None
+
+
+def seed_cache(source_url: str, target_url: str) -> int:
+    """Create the schema at `target_url` and copy `source_url`'s LLM response cache into it; the
+    number of answers copied."""
+    create_schema(target_url)
+    with session_factory(source_url).begin() as source:
+        rows = [dict(key=r.key, model=r.model, response=r.response, prompt_tokens=r.prompt_tokens,
+                     completion_tokens=r.completion_tokens, created_at=r.created_at)
+                for r in source.scalars(select(LLMCacheRow).order_by(LLMCacheRow.id))]
+    with session_factory(target_url).begin() as target:
+        known = set(target.scalars(select(LLMCacheRow.key)))
+        queries.insert_rows(target, LLMCacheRow, [r for r in rows if r["key"] not in known])
+    return len(rows)
+
+
+def tokens_used(db_url: str) -> int:
+    """Prompt plus completion tokens of every LLM call the run's database records."""
+    counts = status(db_url) or {}
+    return counts.get("prompt_tokens", 0) + counts.get("completion_tokens", 0)
 
 
 def check_recommenders(config: RunConfig, agents: Sequence[AgentData] = ()) -> None:

@@ -5,7 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from db import session_factory
-from db.models import ActionRow, AgentRow, FollowRow, LLMCallRow, PostRow, ReactionRow, RecommendationRow, TickRow
+from db.models import (
+    ActionRow, AgentInterestRow, AgentRow, FollowRow, InterestRow, LLMCallRow, PostRow, PostTopicRow, ReactionRow,
+    RecommendationRow, TickRow,
+)
 
 
 def dump(db_url: str) -> dict[str, list[tuple]]:
@@ -22,6 +25,9 @@ def dump(db_url: str) -> dict[str, list[tuple]]:
                      LLMCallRow.prompt_tokens, LLMCallRow.completion_tokens, LLMCallRow.outcome),
         RecommendationRow: (RecommendationRow.tick, RecommendationRow.agent_id, RecommendationRow.post_ids),
         TickRow: (TickRow.tick, TickRow.day, TickRow.hour, TickRow.active_agents),
+        InterestRow: (InterestRow.id, InterestRow.interest),
+        AgentInterestRow: (AgentInterestRow.agent_id, AgentInterestRow.interest_id, AgentInterestRow.tick),
+        PostTopicRow: (PostTopicRow.post_id, PostTopicRow.topic_id),
     }
     with session_factory(db_url).begin() as session:
         return {model.__tablename__: sorted(tuple(r) for r in session.execute(select(*cols)).all())

@@ -7,7 +7,9 @@ import asyncio
 import pytest
 
 from agent_models.run_config import LLMSettings
-from tasks.llm_client import CallSite, LLMClient, LLMUnavailableError, check_server
+from tasks.llm_client import (
+    CacheMissError, CallSite, LLMClient, LLMRequestError, LLMUnavailableError, check_server, request_key,
+)
 
 SITE = CallSite(agent_id=1, round_index=0, function="post_content", seed=5)
 MESSAGES = [{"role": "user", "content": "write a post"}]
@@ -16,9 +18,10 @@ SCHEMA = {"type": "json_schema", "json_schema": {"name": "c", "schema": {
     "required": ["action"]}}}
 
 
-def call(stub, *, n: int = 1, schema: dict | None = None, **settings):
+def call(stub, *, n: int = 1, schema: dict | None = None, cache=None, **settings):
     async def go():
-        client = LLMClient(LLMSettings(**{"max_retries": 0, "timeout_s": 2, **settings}), stub.url, "stub-model")
+        client = LLMClient(LLMSettings(**{"max_retries": 0, "timeout_s": 2, **settings}), stub.url, "stub-model",
+                           cache)
         try:
             return await asyncio.gather(*(client.complete(SITE, MESSAGES, response_format=schema) for _ in range(n)))
         finally:
@@ -36,7 +39,7 @@ def test_a_call_returns_text_and_its_usage_record(llm_stub):
 def test_transient_errors_are_retried_then_succeed(llm_stub):
     llm_stub.state.fail_plan = [500, 429]
     [(text, record)] = call(llm_stub, max_retries=2)
-    assert text and record.outcome == "ok" and len(llm_stub.state.requests) == 3
+    assert text and record.outcome == "retried" and len(llm_stub.state.requests) == 3
 
 
 @pytest.mark.parametrize("failure", [500, 503, 429, "timeout"])
@@ -71,3 +74,54 @@ def test_check_server_lists_models_or_says_it_is_unreachable(llm_stub):
     assert check_server(llm_stub.url, "x", 2) == ["stub-model"]
     with pytest.raises(LLMUnavailableError, match="unreachable"):
         check_server("http://127.0.0.1:9/v1", "x", 1)
+
+
+def test_errors_form_one_family():
+    from tasks.llm_client import LLMError
+
+    assert issubclass(LLMUnavailableError, LLMError) and issubclass(LLMRequestError, LLMError)
+    assert issubclass(CacheMissError, LLMError)
+
+
+def stored(db_url: str, records) -> None:
+    """Commit records' answers the way the apply phase does."""
+    from agent_models import AgentData, BatchResult
+    from db import create_schema, session_factory, write_results
+    from db.queries import create_run
+
+    create_schema(db_url)
+    with session_factory(db_url).begin() as session:
+        run = create_run(session, name="c", seed=1, total_ticks=1, config={}, agents=[AgentData("a", "a@x")])
+        write_results(session, run_id=run, tick=0, result=BatchResult(llm_calls=list(records)))
+
+
+def test_answers_are_cached_by_request_and_replayed_without_a_server(llm_stub, sqlite_url):
+    from tasks.llm_cache import ResponseCache
+
+    [(text, record)] = call(llm_stub)
+    assert record.response == text and record.cache_key == request_key(
+        {"model": "stub-model", "messages": MESSAGES, "temperature": 0.9, "max_tokens": 96, "seed": 5}, None)
+    stored(sqlite_url, [record])
+    cache = ResponseCache(sqlite_url)
+    [(again, hit)] = call(llm_stub, cache=cache)
+    assert again == text and hit.outcome == "cached" and hit.response is None
+    assert (hit.prompt_tokens, hit.completion_tokens) == (record.prompt_tokens, record.completion_tokens)
+    assert len(llm_stub.state.requests) == 1  # the second answer came from the cache
+    # A request that differs in anything that shapes the answer is not served from the cache.
+    [(_, other)] = call(llm_stub, cache=cache, temperature=0.3)
+    assert other.outcome == "ok" and len(llm_stub.state.requests) == 2
+    # Replay: no server is asked; a missing answer is an error, never a guess.
+    [(_, replayed)] = call(llm_stub, cache=cache, cache_only=True)
+    assert replayed.outcome == "cached" and len(llm_stub.state.requests) == 2
+    with pytest.raises(CacheMissError, match="no cached answer for post_content of agent 1"):
+        call(llm_stub, cache=cache, cache_only=True, max_tokens=5)
+
+
+def test_a_free_text_answer_serves_the_same_question_asked_with_a_schema(llm_stub, sqlite_url):
+    from tasks.llm_cache import ResponseCache
+
+    llm_stub.state.schema_supported = False
+    [(text, record)] = call(llm_stub, schema=SCHEMA)  # the server fell back to free text
+    stored(sqlite_url, [record])
+    [(again, hit)] = call(llm_stub, schema=SCHEMA, cache=ResponseCache(sqlite_url), cache_only=True)
+    assert again == text and hit.outcome == "cached"
