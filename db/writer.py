@@ -92,7 +92,8 @@ def write_results(session: Session, *, run_id: int, tick: int, result: BatchResu
 
 def _store_answers(session: Session, calls: Sequence[LLMCallRecord]) -> None:
     """New answers go into the response cache (once per request key)."""
-    fresh = {c.cache_key: c for c in calls if c.cache_key and c.response is not None and c.outcome in ("ok", "retried")}
+    # Answers that did not parse are kept too: a replay must meet the same answer and do nothing.
+    fresh = {c.cache_key: c for c in calls if c.cache_key and c.response is not None and c.outcome != "cached"}
     if not fresh:
         return
     known = set(session.scalars(select(LLMCacheRow.key).where(LLMCacheRow.key.in_(list(fresh)))))

@@ -10,6 +10,7 @@ The agents of a batch run concurrently; one agent's rounds run in order.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -95,7 +96,7 @@ class AgentRunner:
         answer = await self._ask(index, "select_action",
                                  render_prompt(PROMPTS["choose_action"], self.agent, actions=", ".join(options)),
                                  choice_schema("action_choice", "action", options))
-        return parse_choice(answer, options, "action")
+        return self._parsed(parse_choice(answer, options, "action"), answer)
 
     # --- actions ----------------------------------------------------------------------------
     async def _do_post(self, index: int) -> None:
@@ -164,7 +165,7 @@ class AgentRunner:
             answer = await self._ask(index, "reaction_to_post",
                                      render_prompt(PROMPTS["react"], self.agent, post_text=post.text),
                                      choice_schema("reaction", "reaction", REACTION_OPTIONS))
-            reaction = parse_reaction(answer)
+            reaction = self._parsed(parse_reaction(answer), answer)
         if reaction in ("like", "dislike"):
             self.result.intents.append(ReactionIntent(self.agent.agent_id, index, post.post_id, reaction))
         return reaction
@@ -177,6 +178,14 @@ class AgentRunner:
         answer, record = await self.llm.complete(site, messages, self.agent.type, schema)
         self.result.llm_calls.append(record)
         return answer
+
+    def _parsed(self, value: str | None, answer: str | None) -> str | None:
+        """`value` parsed from the last call's answer; an answer that parses to nothing marks that
+        call `unparseable` (the agent then does nothing: an answer is never guessed)."""
+        if value is None and answer is not None and self.result.llm_calls:
+            self.result.llm_calls[-1] = dataclasses.replace(self.result.llm_calls[-1], outcome="unparseable",
+                                                            error=f"no option in {answer[:80]!r}")
+        return value
 
     def record(self, index: int, action: str, status: str, detail: str = "") -> None:
         self.result.actions.append(ActionRecord(self.agent.agent_id, index, action, status, detail))

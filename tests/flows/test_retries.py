@@ -43,3 +43,26 @@ def test_a_tick_that_keeps_failing_stops_the_run_with_earlier_ticks_kept(ray_ses
     assert dump(sqlite_url) == committed  # tick 1 left nothing behind
     llm_stub.state.fail_plan = []
     assert simulation_flow(config)["ticks_committed"] == 3  # and the run resumes from there
+
+
+def test_a_permanent_failure_is_recorded_and_the_tick_commits(ray_session, llm_stub, sqlite_url):
+    llm_stub.state.fail_plan = [404]  # the first request is refused for good
+    result = simulation_flow(make_config(sqlite_url, llm_stub.url, simulation={"ticks": 2}))
+    assert result["ticks_committed"] == 2 and result["llm_errors"] == 1
+    assert result["llm_calls"] == len(llm_stub.state.requests)
+
+
+def test_answers_that_parse_to_nothing_are_recorded_and_the_agent_does_nothing(ray_session, llm_stub, sqlite_url):
+    from sqlalchemy import select
+
+    from db import session_factory
+    from db.models import ActionRow, LLMCallRow
+
+    llm_stub.state.garbage = True
+    llm_stub.state.schema_supported = False  # free text, parsed the Y Social way: "???" names no option
+    result = simulation_flow(make_config(sqlite_url, llm_stub.url, simulation={"ticks": 2}))
+    assert result["ticks_committed"] == 2 and result["posts"] == result["comments"] == result["reactions"] == 0
+    with session_factory(sqlite_url).begin() as session:
+        outcomes = set(session.scalars(select(LLMCallRow.outcome)))
+        statuses = set(session.scalars(select(ActionRow.status)))
+    assert outcomes == {"unparseable"} and statuses == {"unparseable"}
