@@ -147,6 +147,11 @@ def post_authors_and_texts(session: Session, post_ids: Iterable[int]) -> dict[in
     return {pid: (author, text) for pid, author, text in rows}
 
 
+def tokens_used(session: Session, run_id: int) -> int:
+    return int(session.scalar(select(func.coalesce(func.sum(LLMCallRow.prompt_tokens + LLMCallRow.completion_tokens), 0))
+                              .where(LLMCallRow.run_id == run_id)))
+
+
 def run_status(session: Session, run: RunRow) -> dict[str, Any]:
     """The counts `ysim status` reports for a run."""
     rid = run.id

@@ -101,9 +101,11 @@ def seed_cache(source_url: str, target_url: str) -> int:
 
 
 def tokens_used(db_url: str) -> int:
-    """Prompt plus completion tokens of every LLM call the run's database records."""
-    counts = status(db_url) or {}
-    return counts.get("prompt_tokens", 0) + counts.get("completion_tokens", 0)
+    """Prompt plus completion tokens of every LLM call of the database's run (checked before each
+    tick when the run has a budget: one sum, not the whole status)."""
+    with session_factory(db_url).begin() as session:
+        run = queries.latest_run(session)
+        return queries.tokens_used(session, run.id) if run is not None else 0
 
 
 def check_recommenders(config: RunConfig, agents: Sequence[AgentData] = ()) -> None:
