@@ -59,7 +59,7 @@ def run(
     from db import DatabaseURLError, normalize_url
     from flows import config_loader
     from tasks.run_state import (
-        DatabaseUnavailableError, UnknownRecommenderError, check_recommenders, find_run, starting_population,
+        DatabaseUnavailableError, UnknownRecommenderError, check_recommenders, find_run,
     )
 
     started = time.perf_counter()
@@ -77,7 +77,7 @@ def run(
         normalize_url(cfg.database.url)
         stored = find_run(cfg.database.url)
         if stored is None and (cfg.agents.population or cfg.agents.follow_graph):
-            cfg = _with_starting_population(cfg, agents, starting_population)
+            cfg = _with_starting_population(cfg, agents)
         if stored is not None:
             config_loader.check_resume(stored.config, overrides)
             total = length if length is not None else stored.total_ticks
@@ -161,10 +161,11 @@ def _load_with_warnings(path: Path) -> dict[str, Any]:
         return config_loader.load_file(path)
 
 
-def _with_starting_population(cfg: Any, agents_option: int | None, starting_population: Any) -> Any:
+def _with_starting_population(cfg: Any, agents_option: int | None) -> Any:
     """Check the population file and follow graph now (one-line errors, nothing written) and
     size the run to the population."""
     from flows import config_loader
+    from tasks.run_state import starting_population
 
     with _warnings_printed():
         population, _ = starting_population(cfg)

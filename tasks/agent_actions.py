@@ -21,6 +21,7 @@ from agent_models import (
 )
 from agent_models.parsing import clean_comment, clean_text, parse_choice, parse_reaction
 from agent_models.prompts import PROMPTS, choice_schema, render_prompt
+from agent_models.run_config import SUPPORTED_ACTIONS
 from tasks.context import AgentReads, BatchReads, PostView, TickContext
 from tasks.llm_cache import ResponseCache
 from tasks.llm_client import CallSite, LLMClient
@@ -44,7 +45,7 @@ async def act_for_turns(ctx: TickContext, turns: list[AgentTurn], reads: BatchRe
     return batch
 
 
-ACTIONS = ("POST", "COMMENT", "READ", "FOLLOW")  # what `AgentRunner.perform` carries out
+ACTIONS = tuple(a.upper() for a in SUPPORTED_ACTIONS)  # what `AgentRunner.perform` carries out
 
 
 class AgentRunner:

@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from agent_models import AgentData, AgentTurn, BatchResult, FollowIntent, RunConfig
 from agent_models.agent_factory import ConfigLike, run_config_from
-from db import CONTENT_RECOMMENDERS, FeedContext, ServedFeed, create_schema, session_factory, write_results
+from db import create_schema, session_factory, write_results
 from db import queries
 from db.converters import row_to_agent
 from db.models import AgentRow
@@ -192,12 +192,11 @@ def _execute(platform: Platform, agent: AgentData, call: _Call) -> Any:
 
 
 def _read(ctx: TickContext, agent: AgentData) -> list[int]:
-    feed_ctx = FeedContext(ctx.run_id, ctx.tick, ctx.config.feeds, ctx.seed, ctx.same_tick_visible)
+    """The tick's read phase for this one agent; the feed it served is logged as a tick's are."""
+    reads = read_for_turns.fn(ctx, [AgentTurn(agent, (("READ",),))])
     with session_factory(ctx.db_url).begin() as session:
-        post_ids = CONTENT_RECOMMENDERS[agent.content_rec_sys_name](session, [agent], feed_ctx)[agent.agent_id]
-        write_results(session, run_id=ctx.run_id, tick=ctx.tick, result=BatchResult(),
-                      feeds=[ServedFeed(agent.agent_id, agent.content_rec_sys_name, tuple(post_ids))])
-    return list(post_ids)
+        write_results(session, run_id=ctx.run_id, tick=ctx.tick, result=BatchResult(), feeds=reads.served)
+    return [post.post_id for post in reads.by_agent[agent.agent_id].feed]
 
 
 async def _act(ctx: TickContext, agent: AgentData, call: _Call) -> Any:
