@@ -4,6 +4,7 @@
   being the agents whose activity profile covers the hour, sampled without replacement with
   probability proportional to `daily_activity_level` (YSocial's web runner).
 - Rounds per active agent: `randint(max(round_actions - 2, 1), round_actions)`.
+- Pages are not drawn: each page posts one news item in every hour its profile covers.
 - Candidates per round: two draws with replacement weighted by `actions_likelihood`, plus NONE;
   the agent (its LLM, or chance for rule-based agents) picks one. An agent's own
   `actions_likelihood`, when set, replaces the run's weights.
@@ -27,6 +28,7 @@ class AgentTurn:
 
     agent: AgentData
     rounds: tuple[tuple[str, ...], ...]
+    daily_follow_round: int | None = None  # the end-of-day FOLLOW-or-NONE round, if the agent has one
 
 
 def select_active(agents: Sequence[AgentData], hour: int, hourly_activity: Mapping[int, float],
@@ -63,3 +65,12 @@ def plan_turn(agent: AgentData, likelihood: Mapping[str, float], rng: random.Ran
     if not likelihood:  # nothing this agent may do that ysim carries out
         return AgentTurn(agent, tuple((NONE_ACTION,) for _ in range(n_rounds)))
     return AgentTurn(agent, tuple(draw_candidates(likelihood, rng) for _ in range(n_rounds)))
+
+
+NEWS_ROUND = ("NEWS",)
+
+
+def page_turns(pages: Sequence[AgentData], hour: int, profile_hours: Mapping[str, frozenset[int]]) -> list[AgentTurn]:
+    """YSocial's web runner: every page whose profile covers `hour` posts one news item."""
+    return [AgentTurn(page, (NEWS_ROUND,)) for page in pages
+            if hour in profile_hours.get(page.activity_profile, frozenset())]

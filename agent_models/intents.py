@@ -7,18 +7,43 @@ frozen slotted dataclasses so they pickle cheaply across Ray and cannot be chang
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from agent_models.agent_data import AgentData
 
 ActionStatus = Literal["done", "none", "no_target", "unparseable", "failed", "rejected"]
 LLMOutcome = Literal["ok", "retried", "cached", "failed", "unparseable"]
 
 
 @dataclass(slots=True, frozen=True)
+class ArticleRef:
+    """A news article as a page read it from its feed (Y Social's `articles` and `websites` rows)."""
+
+    title: str
+    summary: str
+    link: str
+    website: str  # the feed's (page's) name
+    rss: str  # the feed's address: a URL or a local file
+    leaning: str | None = None
+    category: str | None = None
+    language: str | None = None
+    country: str | None = None
+
+
+@dataclass(slots=True, frozen=True)
 class PostIntent:
+    """A new root post: written, shared (`shared_from`), or a page's news item (`article`)."""
+
     agent_id: int
     round_index: int
     text: str
     topics: tuple[str, ...] = ()  # the interests the post is about (Y Social's post_topics)
+    hashtags: tuple[str, ...] = ()
+    mentions: tuple[str, ...] = ()  # user names, without '@'
+    emotions: tuple[str, ...] = ()
+    shared_from: int | None = None  # SHARE: the post shared; its article is copied
+    article: ArticleRef | None = None  # NEWS: the article the page posts
 
 
 @dataclass(slots=True, frozen=True)
@@ -27,6 +52,10 @@ class CommentIntent:
     round_index: int
     post_id: int
     text: str
+    hashtags: tuple[str, ...] = ()
+    mentions: tuple[str, ...] = ()
+    emotions: tuple[str, ...] = ()
+    answers_mention: int | None = None  # a reply: the mention it answers, marked answered
 
 
 @dataclass(slots=True, frozen=True)
@@ -45,7 +74,60 @@ class FollowIntent:
     action: Literal["follow", "unfollow"] = "follow"
 
 
-Intent = PostIntent | CommentIntent | ReactionIntent | FollowIntent
+@dataclass(slots=True, frozen=True)
+class VoteIntent:
+    """CAST: a voting preference about a post (Y Social's D / R / U codes)."""
+
+    agent_id: int
+    round_index: int
+    post_id: int
+    preference: Literal["D", "R", "U"]
+
+
+@dataclass(slots=True, frozen=True)
+class InterestIntent:
+    """The agent's interests gain `topics`, or the topics of `post_id` (Y Social's `set_user_interests`)."""
+
+    agent_id: int
+    round_index: int
+    topics: tuple[str, ...] = ()
+    post_id: int | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class OpinionIntent:
+    """An agent's new opinion on a topic, after reading `post_id` by `interacted_with`."""
+
+    agent_id: int
+    round_index: int
+    topic: str
+    opinion: float
+    interacted_with: int | None = None
+    post_id: int | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class LeaveIntent:
+    """Churn: the agent leaves the platform at the end of this tick."""
+
+    agent_id: int
+    round_index: int = -1
+
+
+@dataclass(slots=True, frozen=True)
+class JoinIntent:
+    """A new agent joins the platform from the next tick."""
+
+    agent: "AgentData"
+    round_index: int = -1
+
+    @property
+    def agent_id(self) -> int:  # new agents have no id yet; they sort after every other intent
+        return 1 << 62
+
+
+Intent = (PostIntent | CommentIntent | ReactionIntent | FollowIntent | VoteIntent | InterestIntent | OpinionIntent
+          | LeaveIntent | JoinIntent)
 
 
 @dataclass(slots=True, frozen=True)

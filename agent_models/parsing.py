@@ -75,3 +75,78 @@ def clean_comment(text: str, own_name: str) -> str | None:
         return None
     cleaned = cleaned.replace(own_name, "").replace(":", "").replace("*", "").strip()
     return cleaned if len(cleaned) >= MIN_TEXT_LENGTH else None
+
+
+def clean_share(text: str, own_name: str) -> str | None:
+    """Y Social's share cleaning: keep what follows the last ':' and the last '-', then clean."""
+    return clean_text(text.split(":")[-1].split("-")[-1], own_name)
+
+
+_HASHTAG = re.compile(r"#\w+")
+_MENTION = re.compile(r"@\w+")
+MIN_HASHTAG_LENGTH = 4  # Y Social's server drops shorter hashtags ("#" included)
+
+
+def extract_components(text: str, kind: str) -> list[str]:
+    """Y Social's `extract_components`: the `hashtags` (`#\\w+`) or `mentions` (`@\\w+`) of `text`,
+    in order of appearance, each once."""
+    if kind not in ("hashtags", "mentions"):
+        raise ValueError(f"kind: {kind!r} is not one of hashtags, mentions")
+    return list(dict.fromkeys((_HASHTAG if kind == "hashtags" else _MENTION).findall(text)))
+
+
+def post_hashtags(text: str) -> tuple[str, ...]:
+    """The hashtags Y Social stores for a post: lower-cased, at least `MIN_HASHTAG_LENGTH` long."""
+    return tuple(dict.fromkeys(h.lower() for h in extract_components(text, "hashtags") if len(h) >= MIN_HASHTAG_LENGTH))
+
+
+def post_mentions(text: str, own_name: str) -> tuple[str, ...]:
+    """The user names a text mentions (without '@'), the writer's own name excepted."""
+    return tuple(m[1:] for m in extract_components(text, "mentions") if m[1:] != own_name)
+
+
+_EMOTION_JUNK = str.maketrans({c: " " for c in "\"'*:[],{}"})
+
+
+def clean_emotion(answer: str | None, labels: Sequence[str]) -> tuple[str, ...]:
+    """Y Social's emotion parsing: lower-case, quotes and `*:[],` to spaces, keep known labels once.
+
+    A JSON answer ({"emotions": [...]} or a bare list) goes through the same filter.
+    """
+    if not answer:
+        return ()
+    allowed = {label.lower() for label in labels}
+    tokens = answer.lower().translate(_EMOTION_JUNK).split()
+    return tuple(dict.fromkeys(t for t in tokens if t in allowed and t != "emotions"))
+
+
+VOTE_WORDS = {"LEFT": "D", "RIGHT": "R", "NONE": "U"}  # Y Social's `voting.preference` codes
+
+
+def parse_vote(answer: str | None) -> str | None:
+    """D / R / U from LEFT / RIGHT / NONE, in JSON or free text."""
+    choice = parse_choice(answer, list(VOTE_WORDS), "vote")
+    return VOTE_WORDS[choice] if choice else None
+
+
+def parse_yes_no(answer: str | None) -> bool | None:
+    """True for YES, False for NO, None for neither (NO wins when both appear: nothing is done)."""
+    choice = parse_choice(answer, ["NO", "YES"], "answer")
+    return None if choice is None else choice == "YES"
+
+
+def parse_verdict(answer: str | None) -> str | None:
+    """AGREE / DISAGREE / NEUTRAL by whole word (Y Social tests `"AGREE" in answer`, so DISAGREE
+    read as AGREE)."""
+    return parse_choice(answer, ["DISAGREE", "AGREE", "NEUTRAL"], "verdict")
+
+
+_TOPIC = re.compile(r"#T:\s*([^;#\n]+)")
+
+
+def parse_topics(answer: str | None, limit: int = 3) -> tuple[str, ...]:
+    """Topics from the `#T: First Topic; #T: Second Topic` format, lower-cased, at most `limit`."""
+    if not answer:
+        return ()
+    topics = (" ".join(_WORD.findall(t)).lower() for t in _TOPIC.findall(answer))
+    return tuple(dict.fromkeys(t for t in topics if t))[:limit]

@@ -12,12 +12,22 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from agent_models.opinion_dynamics import OpinionModel
+from agent_models.prompts import prompt_set
+
 HOURS_PER_DAY = 24
 
 # Y Social's action names (config `actions_likelihood` keys) and the ones ysim carries out today.
 YSOCIAL_ACTIONS = ("post", "comment", "read", "follow", "search", "share", "cast", "image", "news",
                    "share_link", "share_image")
-SUPPORTED_ACTIONS = ("post", "comment", "read", "follow")
+SUPPORTED_ACTIONS = ("post", "comment", "read", "follow", "search", "share", "cast")
+# Configured but never drawn, and why (named once in a warning when a run starts).
+SKIPPED_ACTIONS = {
+    "image": "needs a vision model, which ysim does not run",
+    "news": "only pages post news, each hour their profile covers (regular agents never did in Y Social)",
+    "share_link": "a YSimulator action Y Social does not have",
+    "share_image": "a YSimulator action Y Social does not have",
+}
 
 # Y Social's default hourly activity rates (YClient config_files/config.json).
 YSOCIAL_HOURLY_ACTIVITY = {
@@ -76,10 +86,18 @@ class SimulationSettings(_Section):
             parse_hours(hours, name)
         return value
 
+    percentage_new_agents: float = Field(
+        0.0, ge=0, le=1, description="At the end of each day, new agents join: max(1, int(active agents of "
+                                     "the day x this)) when > 0 (Y Social's percentage_new_agents_iteration).")
+    percentage_removed_agents: float = Field(
+        0.0, ge=0, le=1, description="At the end of each day, max(1, int(active agents of the day x this)) "
+                                     "agents leave, those whose last post is oldest (Y Social's churn).")
+
     @property
-    def unsupported_actions(self) -> list[str]:
-        """Configured actions ysim does not carry out yet; they are never drawn."""
-        return sorted(n for n, w in self.actions_likelihood.items() if w > 0 and n not in SUPPORTED_ACTIONS)
+    def skipped_actions(self) -> dict[str, str]:
+        """Configured actions ysim never draws, with the reason."""
+        return {n: SKIPPED_ACTIONS[n] for n, w in sorted(self.actions_likelihood.items())
+                if w > 0 and n in SKIPPED_ACTIONS}
 
     @property
     def drawable_actions(self) -> dict[str, float]:
@@ -165,8 +183,17 @@ class AgentSettings(_Section):
                                                                       "carried on agents.")
     population: str | None = Field(None, description="A Y Social population JSON file; when set, its agents "
                                                      "are the run's population instead of generated ones.")
+    news_feeds: str | None = Field(None, description="A Y Social `rss_feeds.json` list of news feeds: one page "
+                                                     "agent per feed posts its articles (feed_url may be a "
+                                                     "local RSS/Atom file, relative to the list).")
     follow_graph: str | None = Field(None, description="A CSV of `follower,followee` agent indices (0-based, "
                                                        "no header) followed before the first tick.")
+
+    @field_validator("opinion_dynamics")
+    @classmethod
+    def _opinion_model(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        OpinionModel.from_settings(value)  # raises naming the bad parameter
+        return value
 
     @field_validator("archetypes")
     @classmethod
@@ -231,9 +258,18 @@ class RaySettings(_Section):
 class RunConfig(_Section):
     """Everything a run needs; stored with the run so that resuming uses the same rules."""
 
+    prompts: dict[str, str] = Field(default_factory=dict, description="Prompt templates replacing ysim's, "
+                                                                      "by Y Social key (a `prompts.json`).")
+
     simulation: SimulationSettings = Field(default_factory=SimulationSettings)
     agents: AgentSettings = Field(default_factory=AgentSettings)
     feeds: FeedSettings = Field(default_factory=FeedSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     ray: RaySettings = Field(default_factory=RaySettings)
+
+    @field_validator("prompts")
+    @classmethod
+    def _prompts(cls, value: dict[str, str]) -> dict[str, str]:
+        prompt_set(value)  # raises a PromptError (a ValueError) naming the bad key
+        return value

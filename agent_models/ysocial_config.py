@@ -74,11 +74,11 @@ _SAME_VALUE = {
     "agents.probability_of_daily_follow": "agents.probability_of_daily_follow",
     "agents.probability_of_secondary_follow": "agents.probability_of_secondary_follow",
     "posts.visibility_rounds": "feeds.visibility_rounds",
+    "simulation.percentage_new_agents_iteration": "simulation.percentage_new_agents",
+    "simulation.percentage_removed_agents_iteration": "simulation.percentage_removed_agents",
 }
 # Keys that connect Y Social's own processes; ysim is client and server in one.
 _NOT_APPLICABLE = {"servers.api", "simulation.client", "simulation.slots"}
-# Carried on agents as data, but ysim does not yet act on them when they are switched on.
-_CARRIED_NOT_ACTED_ON = ("agents.probability_of_daily_follow", "agents.probability_of_secondary_follow")
 
 
 def from_ysocial(data: dict[str, Any]) -> YSocialTranslation:
@@ -96,8 +96,6 @@ def from_ysocial(data: dict[str, Any]) -> YSocialTranslation:
             if dotted in _SAME_VALUE:
                 target_section, target_key = _SAME_VALUE[dotted].split(".")
                 out[target_section][target_key] = value
-                if dotted in _CARRIED_NOT_ACTED_ON and _positive(value):
-                    ignored.append(dotted)
             elif dotted not in _NOT_APPLICABLE and not _translate_special(dotted, value, out):
                 ignored.append(dotted)
     return YSocialTranslation({k: v for k, v in out.items() if v}, tuple(ignored))
@@ -130,14 +128,12 @@ def _translate_special(dotted: str, value: Any, out: dict[str, dict[str, Any]]) 
         if not isinstance(value, dict):
             raise YSocialConfigError(f"simulation.opinion_dynamics: {value!r:.60} must be an object")
         out["agents"]["opinion_dynamics"] = value
-        return not value.get("enabled", False)  # carried on agents; updating opinions is not done yet
+        return True
     if dotted == "simulation.emotion_annotation":
         out["agents"]["annotate_emotions"] = value
-        return value is False  # carried on agents; annotating emotions is not done yet
+        return True
     if dotted == "simulation.clock_mode":
         return value == "simulated"  # ysim's clock is always simulated: one tick per simulated hour
-    if dotted in ("simulation.percentage_new_agents_iteration", "simulation.percentage_removed_agents_iteration"):
-        return not _positive(value)
     return False
 
 

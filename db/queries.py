@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from agent_models import AgentData
 from db.converters import agent_to_row, row_to_agent
 from db.models import (
-    ActionRow, AgentInterestRow, AgentRow, InterestRow, FollowRow, LLMCallRow, PostRow, ReactionRow, RunRow, TickRow,
+    ActionRow, AgentInterestRow, AgentRow, InterestRow, FollowRow, LLMCallRow, OpinionRow, PostRow, ReactionRow, RunRow,
+    TickRow,
 )
 
 
@@ -49,6 +50,11 @@ def register_agents(session: Session, run_id: int, agents: Sequence[AgentData]) 
     insert_rows(session, AgentInterestRow, [
         dict(run_id=run_id, agent_id=agent_id, interest_id=topics[t], tick=agent.joined_on)
         for agent_id, agent in zip(ids, agents, strict=True) for t in dict.fromkeys(agent.interests)])
+    # Starting opinions (Y Social's `/set_user_opinions` at registration) open each agent's history.
+    opinion_topics = topic_ids_for(session, run_id, {t for agent in agents for t in agent.opinions or {}})
+    insert_rows(session, OpinionRow, [
+        dict(run_id=run_id, agent_id=agent_id, tick=agent.joined_on, topic_id=opinion_topics[topic], opinion=value)
+        for agent_id, agent in zip(ids, agents, strict=True) for topic, value in sorted((agent.opinions or {}).items())])
     return ids
 
 

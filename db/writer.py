@@ -20,12 +20,17 @@ from sqlalchemy.orm import Session
 from agent_models import (
     BatchResult, LLMCallRecord, CommentIntent, FollowIntent, HOURS_PER_DAY, Intent, PostIntent, ReactionIntent,
 )
+from agent_models.intents import ArticleRef, InterestIntent, JoinIntent, LeaveIntent, OpinionIntent, VoteIntent
+from db.content_writer import write_annotations, write_article_posts, write_article_topics
 from db.models import (
-    ActionRow, FollowRow, LLMCacheRow, LLMCallRow, PostRow, PostTopicRow, ReactionRow, RecommendationRow, TickRow,
+    ActionRow, AgentInterestRow, AgentRow, FollowRow, LLMCacheRow, LLMCallRow, MentionRow, OpinionRow, PostRow,
+    PostTopicRow, ReactionRow, RecommendationRow, TickRow, VoteRow,
 )
-from db.queries import current_followees, insert_rows, is_tick_committed, topic_ids_for
+from db.platform_queries import post_topic_names
+from db.queries import current_followees, insert_rows, is_tick_committed, register_agents, topic_ids_for
 
-_INTENT_ORDER = {PostIntent: 0, CommentIntent: 1, ReactionIntent: 2, FollowIntent: 3}
+_INTENT_ORDER = {PostIntent: 0, CommentIntent: 1, ReactionIntent: 2, VoteIntent: 3, FollowIntent: 4,
+                 InterestIntent: 5, OpinionIntent: 6, LeaveIntent: 7, JoinIntent: 8}
 
 
 @dataclass(slots=True, frozen=True)
@@ -67,10 +72,17 @@ def write_results(session: Session, *, run_id: int, tick: int, result: BatchResu
     outcome = TickWrite(tick)
     rejected: dict[tuple[int, int], str] = {}
     intents = sorted(result.intents, key=lambda i: (i.agent_id, i.round_index, _INTENT_ORDER[type(i)]))
-    _write_posts(session, run_id, tick, [i for i in intents if isinstance(i, PostIntent)], outcome)
-    _write_comments_and_reactions(session, run_id, tick, intents, outcome, rejected,
-                                  tick - 1 if visible_through is None else visible_through)
+    visible = tick - 1 if visible_through is None else visible_through
+    posts = _write_posts(session, run_id, tick, [i for i in intents if isinstance(i, PostIntent)], outcome,
+                         rejected, visible)
+    comments = _write_comments_and_reactions(session, run_id, tick, intents, outcome, rejected, visible)
+    write_annotations(session, run_id, tick, posts + comments)
+    _mark_answered(session, [c for _, c in comments if c.answers_mention is not None], rejected)
+    _write_votes(session, run_id, tick, [i for i in intents if isinstance(i, VoteIntent)], outcome, rejected, visible)
     _write_follows(session, run_id, tick, [i for i in intents if isinstance(i, FollowIntent)], outcome, rejected)
+    _write_interests(session, run_id, tick, [i for i in intents if isinstance(i, InterestIntent)], outcome)
+    _write_opinions(session, run_id, tick, [i for i in intents if isinstance(i, OpinionIntent)], outcome)
+    _write_population_changes(session, run_id, tick, intents, outcome)
 
     insert_rows(session, ActionRow, [
         dict(run_id=run_id, tick=tick, agent_id=a.agent_id, round_index=a.round_index, action=a.action,
@@ -102,23 +114,48 @@ def _store_answers(session: Session, calls: Sequence[LLMCallRecord]) -> None:
              completion_tokens=c.completion_tokens) for key, c in sorted(fresh.items()) if key not in known])
 
 
-def _write_posts(session: Session, run_id: int, tick: int, posts: list[PostIntent], outcome: TickWrite) -> None:
-    ids = insert_rows(session, PostRow, [dict(run_id=run_id, author_id=p.agent_id, tick=tick, text=p.text,
-                                          reaction_count=0) for p in posts])
+def _write_posts(session: Session, run_id: int, tick: int, posts: list[PostIntent], outcome: TickWrite,
+                 rejected: dict[tuple[int, int], str], visible_through: int) -> list[tuple[int, PostIntent]]:
+    """Root posts, shares and news items; returns (new post id, intent) pairs."""
+    shared = {p.shared_from for p in posts if p.shared_from is not None}
+    news_of = dict(session.execute(
+        select(PostRow.id, PostRow.news_id).where(PostRow.run_id == run_id, PostRow.id.in_(shared),
+                                                  PostRow.tick <= visible_through)).all()) if shared else {}
+    accepted: list[PostIntent] = []
+    for post in posts:
+        if post.shared_from is not None and post.shared_from not in news_of:
+            rejected[(post.agent_id, post.round_index)] = f"post {post.shared_from} is not visible"
+        else:
+            accepted.append(post)
+    news_ids = write_article_posts(session, run_id, tick, [p.article for p in accepted])
+    ids = insert_rows(session, PostRow, [
+        dict(run_id=run_id, author_id=p.agent_id, tick=tick, text=p.text, reaction_count=0, shared_from=p.shared_from,
+             news_id=news_of[p.shared_from] if p.shared_from is not None else news_ids.get(_article_key(p.article)))
+        for p in accepted])
     if not ids:
-        return
+        return []
     # A root post starts its own thread.
     session.execute(update(PostRow).where(PostRow.id.in_(ids)).values(thread_id=PostRow.id))
-    topic_ids = topic_ids_for(session, run_id, {t for p in posts for t in p.topics})
+    write_article_topics(session, run_id, {news_ids[_article_key(p.article)]: p.topics for p in accepted if p.article})
+    # A share is about what the shared post is about.
+    shared_topics = post_topic_names(session, shared)
+    topics_of = [tuple(dict.fromkeys((*p.topics, *shared_topics.get(p.shared_from, ())))) for p in accepted]
+    topic_ids = topic_ids_for(session, run_id, {t for topics in topics_of for t in topics})
     insert_rows(session, PostTopicRow, [dict(post_id=post_id, topic_id=topic_ids[t])
-                                    for post_id, p in zip(ids, posts, strict=True) for t in dict.fromkeys(p.topics)])
+                                        for post_id, topics in zip(ids, topics_of, strict=True) for t in topics])
     outcome.new_post_ids.extend(ids)
-    outcome.written["posts"] += len(ids)
+    for p in accepted:
+        outcome.written["shares" if p.shared_from is not None else "news" if p.article else "posts"] += 1
+    return list(zip(ids, accepted, strict=True))
+
+
+def _article_key(article: ArticleRef | None) -> tuple[str, str] | None:
+    return None if article is None else (article.rss, article.link)
 
 
 def _write_comments_and_reactions(session: Session, run_id: int, tick: int, intents: list[Intent],
                                   outcome: TickWrite, rejected: dict[tuple[int, int], str],
-                                  visible_through: int) -> None:
+                                  visible_through: int) -> list[tuple[int, CommentIntent]]:
     targets = {i.post_id for i in intents if isinstance(i, (CommentIntent, ReactionIntent))}
     threads = dict(session.execute(
         select(PostRow.id, PostRow.thread_id).where(PostRow.run_id == run_id, PostRow.id.in_(targets),
@@ -153,6 +190,68 @@ def _write_comments_and_reactions(session: Session, run_id: int, tick: int, inte
     for post_id, n in sorted(reaction_counts.items()):
         session.execute(update(PostRow).where(PostRow.id == post_id)
                         .values(reaction_count=PostRow.reaction_count + n))
+    return list(zip(ids, comments, strict=True))
+
+
+def _mark_answered(session: Session, replies: list[CommentIntent], rejected: dict[tuple[int, int], str]) -> None:
+    """A reply answers its mention (Y Social marks it answered when `/read_mentions` returns it)."""
+    ids = {c.answers_mention for c in replies}
+    if ids:
+        session.execute(update(MentionRow).where(MentionRow.id.in_(ids)).values(answered=True))
+
+
+def _write_votes(session: Session, run_id: int, tick: int, votes: list[VoteIntent], outcome: TickWrite,
+                 rejected: dict[tuple[int, int], str], visible_through: int) -> None:
+    targets = {v.post_id for v in votes}
+    visible = set(session.scalars(select(PostRow.id).where(PostRow.run_id == run_id, PostRow.id.in_(targets),
+                                                            PostRow.tick <= visible_through))) if targets else set()
+    rows = []
+    for vote in votes:
+        if vote.post_id not in visible:
+            rejected[(vote.agent_id, vote.round_index)] = f"post {vote.post_id} is not visible"
+        else:
+            rows.append(dict(run_id=run_id, agent_id=vote.agent_id, preference=vote.preference, content_type="Post",
+                             content_id=vote.post_id, tick=tick))
+    insert_rows(session, VoteRow, rows)
+    if rows:
+        outcome.written["votes"] += len(rows)
+
+
+def _write_interests(session: Session, run_id: int, tick: int, intents: list[InterestIntent],
+                     outcome: TickWrite) -> None:
+    """Y Social's `/set_user_interests`: one row per (agent, topic) each time it posts, comments or reacts."""
+    of_posts = post_topic_names(session, {i.post_id for i in intents if i.post_id is not None})
+    topics_of = [i.topics or tuple(of_posts.get(i.post_id, ())) for i in intents]
+    ids = topic_ids_for(session, run_id, {t for topics in topics_of for t in topics})
+    rows = [dict(run_id=run_id, agent_id=i.agent_id, interest_id=ids[t], tick=tick)
+            for i, topics in zip(intents, topics_of, strict=True) for t in dict.fromkeys(topics)]
+    insert_rows(session, AgentInterestRow, rows)
+    if rows:
+        outcome.written["interests"] += len(rows)
+
+
+def _write_opinions(session: Session, run_id: int, tick: int, intents: list[OpinionIntent],
+                    outcome: TickWrite) -> None:
+    ids = topic_ids_for(session, run_id, {i.topic for i in intents})
+    insert_rows(session, OpinionRow, [
+        dict(run_id=run_id, agent_id=i.agent_id, tick=tick, topic_id=ids[i.topic], interacted_with_id=i.interacted_with,
+             post_id=i.post_id, opinion=i.opinion) for i in intents])
+    if intents:
+        outcome.written["opinions"] += len(intents)
+
+
+def _write_population_changes(session: Session, run_id: int, tick: int, intents: list[Intent],
+                              outcome: TickWrite) -> None:
+    """End of day: churned agents leave after this tick; new agents join from the next one."""
+    leaving = sorted({i.agent_id for i in intents if isinstance(i, LeaveIntent)})
+    if leaving:
+        session.execute(update(AgentRow).where(AgentRow.agent_id.in_(leaving), AgentRow.left_on.is_(None))
+                        .values(left_on=tick + 1))
+        outcome.written["left"] += len(leaving)
+    joining = [i.agent for i in intents if isinstance(i, JoinIntent)]
+    if joining:
+        register_agents(session, run_id, joining)
+        outcome.written["joined"] += len(joining)
 
 
 def _write_follows(session: Session, run_id: int, tick: int, follows: list[FollowIntent], outcome: TickWrite,

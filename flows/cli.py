@@ -49,6 +49,10 @@ def run(
         "--follow-graph", help="CSV of follower,followee agent indices followed before the first tick.")] = None,
     max_tokens_total: Annotated[Optional[int], typer.Option(
         "--max-tokens-total", help="Token budget: stop cleanly at the first tick boundary at or past it.")] = None,
+    prompts: Annotated[Optional[Path], typer.Option(
+        "--prompts", help="Y Social prompts.json: its templates replace ysim's, key by key.")] = None,
+    news_feeds: Annotated[Optional[Path], typer.Option(
+        "--news-feeds", help="Y Social rss_feeds.json: one news page per feed (local RSS/Atom files).")] = None,
 ) -> None:
     """Run a simulation, or resume the one the database holds, up to its total length.
 
@@ -56,6 +60,8 @@ def run(
     YSocial web app wrote); Y Social settings ysim does not carry out are named in a warning.
     """
     from agent_models import FollowGraphError, PopulationError
+    from agent_models.news_feeds import NewsFeedError
+    from agent_models.prompts import PromptError
     from db import DatabaseURLError, normalize_url
     from flows import config_loader
     from tasks.run_state import (
@@ -71,12 +77,16 @@ def run(
                      "ray.batch_size": batch_size, "ray.address": ray_address,
                      "agents.population": str(population.resolve()) if population else None,
                      "agents.follow_graph": str(follow_graph.resolve()) if follow_graph else None,
-                     "llm.max_tokens_total": max_tokens_total}
+                     "llm.max_tokens_total": max_tokens_total,
+                     "agents.news_feeds": str(news_feeds.resolve()) if news_feeds else None}
+        if prompts:
+            base = {**base, "prompts": config_loader.load_prompts(prompts)}
         cfg = config_loader.build(base, overrides)
+        _warn_skipped_actions(cfg)
         check_recommenders(cfg)
         normalize_url(cfg.database.url)
         stored = find_run(cfg.database.url)
-        if stored is None and (cfg.agents.population or cfg.agents.follow_graph):
+        if stored is None and (cfg.agents.population or cfg.agents.follow_graph or cfg.agents.news_feeds):
             cfg = _with_starting_population(cfg, agents)
         if stored is not None:
             config_loader.check_resume(stored.config, overrides)
@@ -92,7 +102,7 @@ def run(
                 return
             console.print(f"Resuming run {stored.run_id} at tick {stored.next_tick} of {total}.")
     except (config_loader.ConfigError, DatabaseURLError, UnknownRecommenderError, DatabaseUnavailableError,
-            PopulationError, FollowGraphError) as exc:
+            PopulationError, FollowGraphError, NewsFeedError, PromptError) as exc:
         raise UserError(str(exc)) from None
     summary = _run_with_services(cfg)
     _print_summary(summary, time.perf_counter() - started)
@@ -154,6 +164,11 @@ def _warnings_printed() -> Iterator[None]:
         console.print(f"[yellow]warning:[/yellow] {warning.message}", highlight=False)
 
 
+def _warn_skipped_actions(cfg: Any) -> None:
+    for action, reason in cfg.simulation.skipped_actions.items():
+        console.print(f"[yellow]warning:[/yellow] action {action!r} is never drawn: {reason}", highlight=False)
+
+
 def _load_with_warnings(path: Path) -> dict[str, Any]:
     from flows import config_loader
 
@@ -167,10 +182,14 @@ def _with_starting_population(cfg: Any, agents_option: int | None) -> Any:
     from flows import config_loader
     from tasks.run_state import starting_population
 
+    from agent_models.news_feeds import load_news_pages
+
     with _warnings_printed():
         population, _ = starting_population(cfg)
     if not cfg.agents.population:
         return cfg
+    if cfg.agents.news_feeds:  # the feeds' pages are not part of the population's count
+        population = population[:len(population) - len(load_news_pages(cfg.agents.news_feeds))]
     if agents_option is not None and agents_option != len(population):
         raise config_loader.ConfigError(f"--agents {agents_option} and --population ({len(population)} agents): "
                                         f"give one of them")

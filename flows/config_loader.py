@@ -66,13 +66,29 @@ def _from_ysocial(data: dict[str, Any], path: Path) -> dict[str, Any]:
 
 
 def _resolve_files(data: dict[str, Any], base: Path) -> dict[str, Any]:
-    """Population and follow-graph paths in a configuration file are relative to that file."""
+    """Population, follow-graph and feed-list paths in a configuration file are relative to that
+    file; `prompts` may name a Y Social `prompts.json`, which is read in."""
     agents = data.get("agents")
     if isinstance(agents, dict):
-        for key in ("population", "follow_graph"):
+        for key in ("population", "follow_graph", "news_feeds"):
             if isinstance(agents.get(key), str) and not Path(agents[key]).is_absolute():
                 agents[key] = str((base / agents[key]).resolve())
+    if isinstance(data.get("prompts"), str):
+        data["prompts"] = load_prompts(base / data["prompts"])
     return data
+
+
+def load_prompts(path: Path) -> dict[str, str]:
+    """A Y Social `prompts.json` (or ysim prompts in that format): key -> template."""
+    try:
+        prompts = json.loads(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"prompts: cannot read {path}: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"prompts: {path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    if not isinstance(prompts, dict):
+        raise ConfigError(f"prompts: {path} must hold an object of prompt templates, got {type(prompts).__name__}")
+    return prompts
 
 
 def build(base: dict[str, Any], overrides: dict[str, Any]) -> RunConfig:

@@ -1,7 +1,7 @@
 """The tick flow: one simulated hour as a Prefect flow whose tasks run on Ray.
 
-Phases (DESIGN.md section 3): select (cpu) -> read, per batch (cpu) -> decide and generate,
-per batch (gpu) -> apply (cpu, the one writer). Batches go to Ray as soon as their inputs
+Phases (DESIGN.md section 3): select (cpu) -> [the day's last tick: end of day (cpu)] -> read,
+per batch (cpu) -> decide and generate, per batch (gpu) -> apply (cpu, the one writer). Batches go to Ray as soon as their inputs
 are ready; nothing is visible before apply commits the tick with its ledger row, so a
 retried or repeated tick either finds itself committed and does nothing, or starts from the
 state before it.
@@ -18,7 +18,10 @@ from prefect.runtime import flow_run
 
 from agent_models import HOURS_PER_DAY, RunConfig
 from flows.ray_runner import TaggedRayTaskRunner
-from tasks import TickContext, act_for_turns, apply_tick, read_for_turns, select_turns, tick_committed
+from tasks import (
+    TickContext, act_for_turns, apply_tick, is_end_of_day, plan_end_of_day, read_for_turns, select_turns,
+    tick_committed,
+)
 
 
 def tick_run_name() -> str:
@@ -35,6 +38,10 @@ def tick_flow(config: RunConfig, run_id: int, tick: int) -> dict[str, Any]:
         return {"tick": tick, "already_committed": True}
     retries = config.ray.task_retries
     turns = select_turns.with_options(retries=retries).submit(ctx).result()
+    changes = []
+    if is_end_of_day(tick):  # daily follow rounds join the turns; churn and new agents are applied below
+        turns, population = plan_end_of_day.with_options(retries=retries).submit(ctx, turns).result()
+        changes.append(population)
     size = config.ray.batch_size
     batches = [turns[i:i + size] for i in range(0, len(turns), size)]
     reads, results = [], []
@@ -45,7 +52,7 @@ def tick_flow(config: RunConfig, run_id: int, tick: int) -> dict[str, Any]:
                        .submit(ctx, batch, read))
     # Resolve every batch before the writer starts: a batch that failed for good raises its own
     # error here (an LLM outage, say) and the tick fails with nothing written.
-    batch_results = [future.result() for future in results]
+    batch_results = [future.result() for future in results] + changes
     summary = apply_tick.with_options(retries=retries).submit(ctx, turns, batch_results, reads).result()
     summary["wall_s"] = round(time.perf_counter() - started, 3)
     summary["batches"] = len(batches)

@@ -1,8 +1,20 @@
-"""GPU agent functions of a tick (phase 3): choose each round's action and carry it out.
+"""GPU agent functions of a tick (phase 3): each round, answer a mention, choose an action, carry it out.
 
-LLM agents ask the LLM to choose among the round's candidates, then write a post, write a
-comment and react to the post commented on, react to a post read, or follow a suggested
-agent. Rule-based agents (`Fake*`) do the same with seeded chance and template text. Every
+Y Social's loop for one agent: before each round it replies to one unanswered mention, then
+chooses among the round's candidates and acts. The actions, built from the LLM functions of
+`tasks.agent_steps`:
+
+- POST: one or two of the agent's current interests -> a post (hashtags, mentions, emotions);
+- COMMENT / SEARCH: a post from the feed / from the search results -> a comment on its thread,
+  a reaction, and opinion dynamics;
+- READ: a post from the feed -> a reaction; after a like (dislike), with the agent's secondary
+  follow probability, the LLM decides whether to follow (unfollow) the author;
+- FOLLOW: a target drawn from the follow recommender's suggestions by score;
+- SHARE: a post that carries a news article -> a post sharing it;
+- CAST: a post from the feed -> a vote;
+- NEWS (pages only): an article from the page's feed -> a post with its three topics.
+
+Rule-based agents (`Fake*`) run the same steps with template text and seeded chance. Every
 outcome is a value: intents for the apply phase, a record per round, a record per LLM call.
 The agents of a batch run concurrently; one agent's rounds run in order.
 """
@@ -10,142 +22,166 @@ The agents of a batch run concurrently; one agent's rounds run in order.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from agent_models import (
-    ActionRecord, AgentData, AgentTurn, BatchResult, CommentIntent, FollowIntent, PostIntent,
-    ReactionIntent, llm_seed, rng_for,
-)
-from agent_models.parsing import clean_comment, clean_text, parse_choice, parse_reaction
-from agent_models.prompts import PROMPTS, choice_schema, render_prompt
+from agent_models import AgentTurn, BatchResult, FollowIntent
+from agent_models.activity import NONE_ACTION
+from agent_models.interests import choose_post_topics
+from agent_models.intents import InterestIntent
+from agent_models.prompts import prompt_set
 from agent_models.run_config import SUPPORTED_ACTIONS
+from tasks.agent_steps import AgentSteps
 from tasks.context import AgentReads, BatchReads, PostView, TickContext
 from tasks.llm_cache import ResponseCache
-from tasks.llm_client import CallSite, LLMClient
+from tasks.llm_client import LLMClient
 
-REACTION_OPTIONS = ["LIKE", "DISLIKE", "NEUTRAL"]
+ACTIONS = tuple(a.upper() for a in SUPPORTED_ACTIONS) + ("NEWS",)  # what `AgentRunner.perform` carries out
 
 
 @task(name="decide", tags=["gpu"], cache_policy=NO_CACHE)
 async def act_for_turns(ctx: TickContext, turns: list[AgentTurn], reads: BatchReads) -> BatchResult:
     """Phase 3 for a batch of agents."""
-    llm = LLMClient(ctx.config.llm, ctx.config.llm.url or "", ctx.config.llm.model, ResponseCache(ctx.db_url))
+    prompts = prompt_set(ctx.config.prompts)
+    llm = new_llm_client(ctx) if any(t.agent.uses_llm for t in turns) else None
     try:
         results = await asyncio.gather(*(
-            AgentRunner(ctx, turn.agent, reads.by_agent.get(turn.agent.agent_id, AgentReads()), llm).run(turn)
+            AgentRunner(ctx, turn.agent, reads.by_agent.get(turn.agent.agent_id, AgentReads()), llm,
+                        prompts=prompts).run(turn)
             for turn in turns))
     finally:
-        await llm.close()
+        if llm is not None:
+            await llm.close()
     batch = BatchResult()
     for result in results:
         batch.extend(result)
     return batch
 
 
-ACTIONS = tuple(a.upper() for a in SUPPORTED_ACTIONS)  # what `AgentRunner.perform` carries out
+def new_llm_client(ctx: TickContext) -> LLMClient:
+    return LLMClient(ctx.config.llm, ctx.config.llm.url or "", ctx.config.llm.model, ResponseCache(ctx.db_url))
 
 
-class AgentRunner:
-    """One agent acting in one tick: choosing among candidates and carrying actions out.
+class AgentRunner(AgentSteps):
+    """One agent acting in one tick: replies, choices and actions, in Y Social's order.
 
-    `run(turn)` plays a tick's rounds; `choose` and `perform` are the single steps, which
-    `wrap_agent_data` calls one at a time. `stream` separates the random draws of separate calls
-    made for the same agent and tick.
+    `run(turn)` plays a tick's rounds; `choose`, `perform` and `reply` are the single steps that
+    `wrap_agent_data` calls one at a time.
     """
-
-    def __init__(self, ctx: TickContext, agent: AgentData, reads: AgentReads, llm: LLMClient | None,
-                 stream: str = "act") -> None:
-        self.ctx, self.agent, self.reads, self.llm = ctx, agent, reads, llm
-        self.rng = rng_for(ctx.seed, ctx.tick, self.agent.agent_id, stream)
-        self.result = BatchResult()
-        self.system = (self.agent.custom_prompt + " - Act as requested." if self.agent.custom_prompt
-                       else render_prompt(PROMPTS["roleplay"], self.agent, interests=self.agent.interests))
 
     async def run(self, turn: AgentTurn) -> BatchResult:
         for index, candidates in enumerate(turn.rounds):
+            if index == turn.daily_follow_round:
+                await self._daily_follow(index, list(candidates))
+                continue
+            if not self.agent.is_page:
+                await self.reply(index)
+            if tuple(candidates) == ("NEWS",):  # a page's hour: no choice to make
+                await self.perform(index, "NEWS")
+                continue
             action = await self.choose(index, list(candidates))
             if action is None:
                 self.record(index, "?", "unparseable", "the action choice named no candidate")
-            elif action == "NONE":
+            elif action == NONE_ACTION:
                 self.record(index, action, "none")
             else:
                 await self.perform(index, action)
         return self.result
 
+    async def choose(self, index: int, candidates: list[str]) -> str | None:
+        return await self.select_action_llm(index, candidates)
+
     async def perform(self, index: int, action: str, post: PostView | None = None) -> None:
-        """Carry out `action` (one of ACTIONS) as round `index`; COMMENT and READ take `post` if given."""
-        if action == "POST":
-            await self._do_post(index)
-        elif action == "COMMENT":
-            await self._do_comment(index, post)
-        elif action == "READ":
-            await self._do_read(index, post)
-        elif action == "FOLLOW":
-            await self._do_follow(index)
+        """Carry out `action` (one of ACTIONS) as round `index`; post-based actions take `post` if given."""
+        handlers = {"POST": self._do_post, "FOLLOW": self._do_follow, "NEWS": self._do_news}
+        post_handlers = {"COMMENT": self._do_comment, "READ": self._do_read, "SEARCH": self._do_search,
+                         "SHARE": self._do_share, "CAST": self._do_cast}
+        if action in handlers:
+            await handlers[action](index)
+        elif action in post_handlers:
+            await post_handlers[action](index, post)
         else:
             raise ValueError(f"action: {action!r} is not one of {', '.join(ACTIONS)}")
 
-    # --- choosing ---------------------------------------------------------------------------
-    async def choose(self, index: int, candidates: list[str]) -> str | None:
-        self.rng.shuffle(candidates)  # Y Social shuffles the options shown
-        if not self.agent.uses_llm:
-            return self.rng.choice(candidates)
-        options = list(dict.fromkeys(candidates))
-        answer = await self._ask(index, "select_action",
-                                 render_prompt(PROMPTS["choose_action"], self.agent, actions=", ".join(options)),
-                                 choice_schema("action_choice", "action", options))
-        return self._parsed(parse_choice(answer, options, "action"), answer)
+    async def reply(self, index: int) -> None:
+        """Answer one unanswered mention, drawn at random, if there is any (Y Social's `reply`)."""
+        if not self.reads.mentions:
+            return
+        mention_id, post = self.reads.mentions.pop(self.rng.randrange(len(self.reads.mentions)))
+        comment = await self.comment_on_post(index, post, answers_mention=mention_id)
+        if comment is None:
+            self.record(index, "REPLY", "unparseable", "no usable reply text")
+            return
+        self.result.intents.append(comment)
+        self.result.intents.append(InterestIntent(self.agent.agent_id, index, post_id=post.post_id))
+        await self.update_opinions(index, post)
+        self.record(index, "REPLY", "done", f"mention {mention_id} in post {post.post_id}")
 
-    # --- actions ----------------------------------------------------------------------------
+    # --- actions ------------------------------------------------------------------------------
     async def _do_post(self, index: int) -> None:
-        topic = self.rng.choice(self.agent.interests) if self.agent.interests else "your day"
-        if not self.agent.uses_llm:
-            text = f"Sample post about {topic}."
-        else:
-            raw = await self._ask(index, "post_content", render_prompt(PROMPTS["post"], self.agent, topic=topic))
-            text = clean_text(raw, self.agent.name) if raw is not None else None
-        if text is None:
+        topics = choose_post_topics(self.reads.current_interests or self.agent.interests, self.rng)
+        post = await self.post_content(index, topics)
+        if post is None:
             self.record(index, "POST", "unparseable", "no usable post text")
             return
-        self.result.intents.append(PostIntent(self.agent.agent_id, index, text,
-                                              (topic,) if self.agent.interests else ()))
+        self.result.intents.append(post)
+        if topics:
+            self.result.intents.append(InterestIntent(self.agent.agent_id, index, topics=topics))
         self.record(index, "POST", "done")
 
-    async def _do_comment(self, index: int, post: PostView | None = None) -> None:
-        post = post or self._pick_post()
+    async def _do_comment(self, index: int, post: PostView | None = None, action: str = "COMMENT",
+                          pool: list[PostView] | None = None) -> None:
+        post = post or self._pick(self.reads.feed if pool is None else pool)
         if post is None:
-            self.record(index, "COMMENT", "no_target", "empty feed")
+            self.record(index, action, "no_target", "no post to comment on")
             return
-        if not self.agent.uses_llm:
-            text = f"Comment on @{post.author}'s post."
-        else:
-            thread = "".join(f"@{author} - {text}\n" for author, text in self.reads.threads.get(post.post_id, []))
-            raw = await self._ask(index, "comment_on_post", render_prompt(PROMPTS["comment"], self.agent,
-                                                                          thread=thread or f"@{post.author} - {post.text}\n"))
-            text = clean_comment(raw, self.agent.name) if raw is not None else None
-        if text is None:
-            self.record(index, "COMMENT", "unparseable", "no usable comment text")
+        comment = await self.comment_on_post(index, post)
+        if comment is None:
+            self.record(index, action, "unparseable", "no usable comment text")
             return
-        self.result.intents.append(CommentIntent(self.agent.agent_id, index, post.post_id, text))
-        # Y Social reacts to the post it commented on, in the same round.
-        await self._react(index, post)
-        self.record(index, "COMMENT", "done", f"post {post.post_id}")
+        self.result.intents.append(comment)
+        self.result.intents.append(InterestIntent(self.agent.agent_id, index, post_id=post.post_id))
+        await self.reaction_to_post(index, post)  # Y Social reacts to what it commented on (no follow check)
+        await self.update_opinions(index, post)
+        self.record(index, action, "done", f"post {post.post_id}")
+
+    async def _do_search(self, index: int, post: PostView | None = None) -> None:
+        await self._do_comment(index, post, "SEARCH", self.reads.search_results)
 
     async def _do_read(self, index: int, post: PostView | None = None) -> None:
-        post = post or self._pick_post()
+        post = post or self._pick(self.reads.feed)
         if post is None:
             self.record(index, "READ", "no_target", "empty feed")
             return
-        reaction = await self._react(index, post)
+        reaction = await self.reaction_to_post(index, post)
         if reaction is None:
             self.record(index, "READ", "unparseable", f"no reaction to post {post.post_id}")
-        else:
-            self.record(index, "READ", "done", f"{reaction} post {post.post_id}")
+            return
+        detail = f"{reaction} post {post.post_id}"
+        follow = await self._secondary_follow(index, post, reaction)
+        if follow is not None:
+            detail += f", {follow.action} agent {follow.target_id}"
+        self.record(index, "READ", "done", detail)
 
-    async def _do_follow(self, index: int) -> None:
+    async def _secondary_follow(self, index: int, post: PostView, reaction: str) -> FollowIntent | None:
+        """After a like, maybe follow the author; after a dislike, maybe unfollow (Y Social's rule,
+        with a chance of `probability_of_secondary_follow`). Only a change is asked about."""
+        following = post.author_id in self.reads.followees
+        if reaction == "like" and not following:
+            action = "follow"
+        elif reaction == "dislike" and following:
+            action = "unfollow"
+        else:
+            return None
+        if post.author_id == self.agent.agent_id or self.rng.random() >= self.agent.probability_of_secondary_follow:
+            return None
+        follow = await self.evaluate_follow(index, post, action)
+        if follow is not None:
+            (self.reads.followees.add if action == "follow" else self.reads.followees.discard)(post.author_id)
+        return follow
+
+    async def _do_follow(self, index: int, detail: str = "") -> None:
         suggestions = self.reads.follow_suggestions
         if not suggestions:
             self.record(index, "FOLLOW", "no_target", "no follow suggestions")
@@ -153,40 +189,50 @@ class AgentRunner:
         targets = sorted(suggestions)
         target = self.rng.choices(targets, weights=[suggestions[t] for t in targets], k=1)[0]
         self.result.intents.append(FollowIntent(self.agent.agent_id, index, target))
-        self.record(index, "FOLLOW", "done", f"agent {target}")
+        self.record(index, "FOLLOW", "done", f"agent {target}{detail}")
 
-    # --- helpers ----------------------------------------------------------------------------
-    def _pick_post(self) -> PostView | None:
-        return self.rng.choice(self.reads.feed) if self.reads.feed else None
-
-    async def _react(self, index: int, post: PostView) -> str | None:
-        if not self.agent.uses_llm:
-            reaction = self.rng.choice(["like", "dislike"])
+    async def _daily_follow(self, index: int, candidates: list[str]) -> None:
+        """The end-of-day round: FOLLOW or NONE, chosen like any round (Y Social's daily follow)."""
+        action = await self.choose(index, candidates)
+        if action == "FOLLOW":
+            await self._do_follow(index, " (daily)")
         else:
-            answer = await self._ask(index, "reaction_to_post",
-                                     render_prompt(PROMPTS["react"], self.agent, post_text=post.text),
-                                     choice_schema("reaction", "reaction", REACTION_OPTIONS))
-            reaction = self._parsed(parse_reaction(answer), answer)
-        if reaction in ("like", "dislike"):
-            self.result.intents.append(ReactionIntent(self.agent.agent_id, index, post.post_id, reaction))
-        return reaction
+            self.record(index, action or "?", "none" if action else "unparseable", "daily follow")
 
-    async def _ask(self, index: int, function: str, prompt: str, schema: dict | None = None) -> str | None:
-        site = CallSite(self.agent.agent_id, index, function,
-                        llm_seed(self.ctx.seed, self.ctx.tick, self.agent.agent_id, index, function))
-        messages = [{"role": "system", "content": self.system}, {"role": "user", "content": prompt}]
-        assert self.llm is not None, "LLM agents need an LLM client"
-        answer, record = await self.llm.complete(site, messages, self.agent.type, schema)
-        self.result.llm_calls.append(record)
-        return answer
+    async def _do_share(self, index: int, post: PostView | None = None) -> None:
+        pool = [p for p in self.reads.feed if p.article is not None] or self.reads.shareable
+        post = post or self._pick(pool)
+        if post is None or post.article is None:
+            self.record(index, "SHARE", "no_target", "no post with a news article")
+            return
+        share = await self.share_post(index, post)
+        if share is None:
+            self.record(index, "SHARE", "unparseable", "no usable share text")
+            return
+        self.result.intents.append(share)
+        self.record(index, "SHARE", "done", f"post {post.post_id}")
 
-    def _parsed(self, value: str | None, answer: str | None) -> str | None:
-        """`value` parsed from the last call's answer; an answer that parses to nothing marks that
-        call `unparseable` (the agent then does nothing: an answer is never guessed)."""
-        if value is None and answer is not None and self.result.llm_calls:
-            self.result.llm_calls[-1] = dataclasses.replace(self.result.llm_calls[-1], outcome="unparseable",
-                                                            error=f"no option in {answer[:80]!r}")
-        return value
+    async def _do_cast(self, index: int, post: PostView | None = None) -> None:
+        post = post or self._pick(self.reads.feed)
+        if post is None:
+            self.record(index, "CAST", "no_target", "empty feed")
+            return
+        vote = await self.cast_vote(index, post)
+        if vote is None:
+            self.record(index, "CAST", "unparseable", f"no vote on post {post.post_id}")
+        else:
+            self.record(index, "CAST", "done", f"{vote.preference} on post {post.post_id}")
 
-    def record(self, index: int, action: str, status: str, detail: str = "") -> None:
-        self.result.actions.append(ActionRecord(self.agent.agent_id, index, action, status, detail))
+    async def _do_news(self, index: int) -> None:
+        if self.reads.article is None:
+            self.record(index, "NEWS", "no_target", "no article in the page's feed")
+            return
+        post = await self.news_post(index, self.reads.article)
+        if post is None:
+            self.record(index, "NEWS", "unparseable", "no usable news text")
+            return
+        self.result.intents.append(post)
+        self.record(index, "NEWS", "done", self.reads.article.link)
+
+    def _pick(self, posts: list[PostView]) -> PostView | None:
+        return self.rng.choice(posts) if posts else None

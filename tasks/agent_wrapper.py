@@ -13,7 +13,7 @@ Each method runs the same agent functions a tick runs (recommenders, the LLM run
 writer) for this one agent, and writes at once as Y Social's server does, so posts are visible
 to the next call. Its random draws are seeded by (run seed, tick, agent, call number). With
 `use_ray=True` each call runs as a Ray task with the `cpu` or `gpu` resources of its kind.
-Actions ysim does not carry out yet (reply, search, share, cast) raise `ActionNotAvailableError`.
+Y Social's image methods raise `ActionNotAvailableError`: they need a vision model.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import select
 
 from agent_models import AgentData, AgentTurn, BatchResult, FollowIntent, RunConfig
+from agent_models.intents import VoteIntent
 from agent_models.agent_factory import ConfigLike, run_config_from
 from db import create_schema, session_factory, write_results
 from db import queries
@@ -34,15 +35,15 @@ from tasks.agent_actions import ACTIONS, AgentRunner
 from tasks.context import AgentReads, PostView, TickContext
 from tasks.llm_cache import ResponseCache
 from tasks.llm_client import LLMClient, LLMUnavailableError, served_model
-from tasks.platform import read_for_turns
+from tasks.platform import post_views, read_for_turns
 from tasks.resources import ray_options
 from tasks.run_state import storable_config
 
-NOT_YET = ("reply", "search", "share", "cast")
+NOT_AVAILABLE = ("select_image", "comment_image")
 
 
 class ActionNotAvailableError(NotImplementedError):
-    """A Y Social action ysim does not carry out yet."""
+    """A Y Social action ysim does not carry out (IMAGE: no vision model runs offline)."""
 
 
 @dataclass(frozen=True)
@@ -112,10 +113,10 @@ class AgentWrapper:
         self.data, self.platform, self.use_ray, self._calls = data, platform, use_ray, 0
 
     def __getattr__(self, name: str) -> Any:
-        if name in NOT_YET:
+        if name in NOT_AVAILABLE:
             raise ActionNotAvailableError(
-                f"{name}: ysim does not carry out {name.upper()} yet; available: "
-                f"{', '.join(a.lower() for a in ACTIONS)}, select_action")
+                f"{name}: ysim does not carry out IMAGE (it needs a vision model); available: "
+                f"{', '.join(a.lower() for a in ACTIONS)}, reply, select_action")
         return getattr(self.data, name)
 
     def to_dict(self) -> dict[str, Any]:
@@ -123,10 +124,9 @@ class AgentWrapper:
 
     # --- Y Social's methods -----------------------------------------------------------------
     def read(self, tid: int, article: bool = False) -> list[int]:
-        """The post ids the agent's content recommender serves it at tick `tid` (logged as served)."""
-        if article:
-            raise ActionNotAvailableError("read: article=True needs news articles, which ysim does not have yet")
-        return self._call("cpu", "read", tid)
+        """The post ids the agent's content recommender serves it at tick `tid` (logged as served);
+        with `article=True`, the posts carrying a news article (what SHARE picks from)."""
+        return self._call("cpu", "read", tid, article=article)
 
     def post(self, tid: int) -> int | None:
         """Write a post; returns its id, or None when no usable text came back."""
@@ -135,6 +135,22 @@ class AgentWrapper:
     def comment(self, post_id: int, tid: int, max_length_threads: int | None = None) -> int | None:
         """Comment on `post_id` (reading its thread) and react to it; returns the comment's id."""
         return self._call("gpu", "comment", tid, post_id=post_id, max_length_threads=max_length_threads)
+
+    def reply(self, tid: int) -> int | None:
+        """Answer one unanswered mention, drawn at random; returns the reply's id (None: no mention)."""
+        return self._call("gpu", "reply", tid)
+
+    def search(self, tid: int) -> int | None:
+        """Comment on a post found by the hashtags of the agent's recent posts; returns the comment's id."""
+        return self._call("gpu", "search", tid)
+
+    def share(self, post_id: int, tid: int) -> int | None:
+        """Share `post_id` and its news article; returns the new post's id (None: nothing to share)."""
+        return self._call("gpu", "share", tid, post_id=post_id)
+
+    def cast(self, post_id: int, tid: int) -> str | None:
+        """Vote after reading `post_id`; returns the preference stored (D, R or U)."""
+        return self._call("gpu", "cast", tid, post_id=post_id)
 
     def follow(self, tid: int, target: int | None = None, action: str = "follow") -> int | None:
         """Follow (or unfollow) `target`, or with no target one drawn from the follow recommender's
@@ -175,6 +191,11 @@ class _Call:
     kwargs: dict[str, Any]
 
 
+# What each method's read phase fetches: a round with these candidates.
+_READ_AS = {"follow": ("FOLLOW",), "search": ("SEARCH",), "reply": ("NONE",), "post": ("POST",),
+            "comment": ("NONE",), "share": ("NONE",), "cast": ("NONE",)}
+
+
 def _execute(platform: Platform, agent: AgentData, call: _Call) -> Any:
     """Run one wrapper call: read what it needs, act, and write the outcome at once."""
     config = platform.config
@@ -183,7 +204,7 @@ def _execute(platform: Platform, agent: AgentData, call: _Call) -> Any:
         config = config.model_copy(update={"agents": agents})
     ctx = TickContext(platform.run_id, call.tick, config, same_tick_visible=True)
     if call.method == "read":
-        return _read(ctx, agent)
+        return _read(ctx, agent, call.kwargs["article"])
     if call.method == "follow" and call.kwargs["target"] is not None:
         result = BatchResult(intents=[FollowIntent(agent.agent_id, 0, call.kwargs["target"], call.kwargs["action"])])
         written = _write(ctx, result)
@@ -191,24 +212,23 @@ def _execute(platform: Platform, agent: AgentData, call: _Call) -> Any:
     return asyncio.run(_act(ctx, agent, call))
 
 
-def _read(ctx: TickContext, agent: AgentData) -> list[int]:
+def _read(ctx: TickContext, agent: AgentData, article: bool) -> list[int]:
     """The tick's read phase for this one agent; the feed it served is logged as a tick's are."""
-    reads = read_for_turns.fn(ctx, [AgentTurn(agent, (("READ",),))])
+    reads = read_for_turns.fn(ctx, [AgentTurn(agent, (("SHARE" if article else "READ",),))])
     with session_factory(ctx.db_url).begin() as session:
         write_results(session, run_id=ctx.run_id, tick=ctx.tick, result=BatchResult(), feeds=reads.served)
-    return [post.post_id for post in reads.by_agent[agent.agent_id].feed]
+    mine = reads.by_agent[agent.agent_id]
+    if article:
+        return [p.post_id for p in ([p for p in mine.feed if p.article is not None] or mine.shareable)]
+    return [post.post_id for post in mine.feed]
 
 
 async def _act(ctx: TickContext, agent: AgentData, call: _Call) -> Any:
     method = call.method
-    if method == "select_action":
-        turn = AgentTurn(agent, (tuple(call.kwargs["actions"]),))
-        reads = read_for_turns.fn(ctx, [turn]).by_agent[agent.agent_id]
-    elif method == "follow":
-        reads = read_for_turns.fn(ctx, [AgentTurn(agent, (("FOLLOW",),))]).by_agent[agent.agent_id]
-    else:
-        reads = AgentReads()
-    target = _post_view(ctx, call.kwargs["post_id"], reads) if method == "comment" else None
+    candidates = tuple(call.kwargs["actions"]) if method == "select_action" else _READ_AS[method]
+    reads = read_for_turns.fn(ctx, [AgentTurn(agent, (candidates,))]).by_agent[agent.agent_id]
+    post_id = call.kwargs.get("post_id")
+    target = _post_view(ctx, post_id, reads) if post_id is not None else None
     llm = None
     if agent.uses_llm:
         if not ctx.config.llm.url:
@@ -221,30 +241,34 @@ async def _act(ctx: TickContext, agent: AgentData, call: _Call) -> Any:
             chosen = await runner.choose(0, list(call.kwargs["actions"]))
             if chosen not in (None, "NONE"):
                 await runner.perform(0, chosen)
-        elif target is None and method == "comment":
-            runner.record(0, "COMMENT", "no_target", f"post {call.kwargs['post_id']} does not exist")
+        elif method == "reply":
+            await runner.reply(0)
+        elif post_id is not None and target is None:
+            runner.record(0, chosen, "no_target", f"post {post_id} does not exist")
         else:
             await runner.perform(0, chosen, post=target)
     finally:
         if llm is not None:
             await llm.close()
     written = _write(ctx, runner.result)
-    if method in ("post", "comment"):
+    if method in ("post", "comment", "reply", "search", "share"):
         return written.new_post_ids[0] if written.new_post_ids else None
     if method == "follow":
         follows = [i for i in runner.result.intents if isinstance(i, FollowIntent)]
         return follows[0].target_id if follows and written.rejected == 0 else None
+    if method == "cast":
+        votes = [i for i in runner.result.intents if isinstance(i, VoteIntent)]
+        return votes[0].preference if votes and written.rejected == 0 else None
     return chosen
 
 
 def _post_view(ctx: TickContext, post_id: int, reads: AgentReads) -> PostView | None:
     with session_factory(ctx.db_url).begin() as session:
-        found = queries.post_authors_and_texts(session, [post_id])
+        found = post_views(session, ctx, {post_id})
         if post_id not in found:
             return None
         reads.threads.update(queries.threads(session, [post_id], ctx.config.agents.max_length_thread_reading))
-    author, text = found[post_id]
-    return PostView(post_id, author, text)
+    return found[post_id]
 
 
 def _write(ctx: TickContext, result: BatchResult) -> Any:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from agent_models import RunConfig
+from agent_models import BatchResult, RunConfig
+from agent_models.intents import ArticleRef
 from db import ServedFeed
 
 
@@ -31,15 +32,25 @@ class PostView:
     post_id: int
     author: str
     text: str
+    author_id: int = 0
+    topics: tuple[str, ...] = ()
+    article: ArticleRef | None = None  # the news article the post carries, if any
 
 
 @dataclass(slots=True)
 class AgentReads:
-    """What the read phase fetched for one agent: its feed, the threads behind it, follow suggestions."""
+    """What the read phase fetched for one agent, for the actions its rounds may take."""
 
-    feed: list[PostView] = field(default_factory=list)
-    threads: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
-    follow_suggestions: dict[int, float] = field(default_factory=dict)
+    feed: list[PostView] = field(default_factory=list)  # COMMENT, READ, CAST, SHARE
+    threads: dict[int, list[tuple[str, str]]] = field(default_factory=dict)  # post id -> (author, text)
+    follow_suggestions: dict[int, float] = field(default_factory=dict)  # FOLLOW
+    search_results: list[PostView] = field(default_factory=list)  # SEARCH
+    shareable: list[PostView] = field(default_factory=list)  # SHARE: visible posts with an article
+    mentions: list[tuple[int, PostView]] = field(default_factory=list)  # replies: (mention id, post)
+    current_interests: list[str] = field(default_factory=list)  # POST
+    followees: set[int] = field(default_factory=set)  # secondary follow
+    opinions: dict[int, dict[str, float]] = field(default_factory=dict)  # own and authors', by agent id
+    article: ArticleRef | None = None  # NEWS: the article a page posts
 
 
 @dataclass(slots=True)
@@ -48,3 +59,11 @@ class BatchReads:
 
     by_agent: dict[int, AgentReads] = field(default_factory=dict)
     served: list[ServedFeed] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class StepOutcome:
+    """What one of the registered agent functions returns for a batch."""
+
+    values: dict[int, object] = field(default_factory=dict)  # agent id -> the function's value for it
+    result: BatchResult = field(default_factory=BatchResult)  # intents and LLM call records, to apply

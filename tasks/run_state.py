@@ -17,6 +17,8 @@ from sqlalchemy import inspect, select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from agent_models import AgentData, RunConfig, generate_population, load_follow_graph, load_population
+from agent_models.agent_factory import agent_defaults
+from agent_models.news_feeds import load_news_pages
 from db import (
     CONTENT_RECOMMENDERS, FOLLOW_RECOMMENDERS, create_schema, display_url, get_engine, session_factory, sqlite_path,
     upgrade,
@@ -126,15 +128,19 @@ def starting_population(config: RunConfig) -> tuple[list[AgentData], list[tuple[
     """The agents a new run starts with (from `agents.population`, or generated) and its initial
     follow graph (from `agents.follow_graph`, as positions in that list).
 
-    Raises PopulationError, FollowGraphError or UnknownRecommenderError naming what is wrong.
+    Pages for the feeds of `agents.news_feeds` join them. Raises PopulationError, FollowGraphError,
+    NewsFeedError or UnknownRecommenderError naming what is wrong.
     """
     settings = config.agents
     if settings.population:
         agents = load_population(settings.population)
     else:
         agents = generate_population(config, settings.count, config.simulation.seed)
-    check_recommenders(config, agents)
     edges = load_follow_graph(settings.follow_graph, len(agents)) if settings.follow_graph else []
+    if settings.news_feeds:  # pages come after the population, so the graph's positions still hold
+        agents = agents + load_news_pages(settings.news_feeds, agent_defaults(settings),
+                                          rule_based=settings.rule_based_share >= 1)
+    check_recommenders(config, agents)
     return agents, edges
 
 

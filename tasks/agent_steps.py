@@ -1,0 +1,259 @@
+"""The LLM functions for one agent: Y Social's `agent_llm_functions`, returning intents.
+
+`AgentSteps` holds one agent's state for one call (its reads, seeded generator, LLM client and
+what it produced) and offers the ten LLM functions as methods: each builds its prompts (ysim's
+set, a loaded `prompts.json`, or the agent's custom prompt), asks the LLM, parses the answer
+Y Social's way and appends intents and call records. A rule-based agent takes the same steps
+with template text and seeded chance instead of the LLM. `AgentRunner` (tasks.agent_actions)
+strings the steps into Y Social's actions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import re
+from collections.abc import Mapping
+
+from agent_models import (
+    ActionRecord, AgentData, BatchResult, CommentIntent, FollowIntent, PostIntent, ReactionIntent, llm_seed, rng_for,
+)
+from agent_models.intents import ArticleRef, InterestIntent, OpinionIntent, VoteIntent
+from agent_models.opinion_dynamics import bounded_confidence, evaluated_opinion, opinion_model_for
+from agent_models.parsing import (
+    clean_comment, clean_emotion, clean_share, clean_text, parse_choice, parse_reaction, parse_topics, parse_verdict,
+    parse_vote, parse_yes_no, post_hashtags, post_mentions,
+)
+from agent_models.prompts import choice_schema, list_schema, prompt_set, render_prompt
+from tasks.context import AgentReads, PostView, TickContext
+from tasks.llm_client import CallSite, LLMClient
+
+REACTION_OPTIONS = ["LIKE", "DISLIKE", "NEUTRAL"]
+VOTE_OPTIONS = ["LEFT", "RIGHT", "NONE"]
+VERDICT_OPTIONS = ["AGREE", "DISAGREE", "NEUTRAL"]
+ACT_AS_REQUESTED = " - Act as requested."  # appended to a custom prompt, as Y Social does
+
+
+class AgentSteps:
+    """One agent's LLM functions for one call or tick; outcomes accumulate in `self.result`."""
+
+    def __init__(self, ctx: TickContext, agent: AgentData, reads: AgentReads, llm: LLMClient | None,
+                 stream: str = "act", prompts: Mapping[str, str] | None = None) -> None:
+        self.ctx, self.agent, self.reads, self.llm = ctx, agent, reads, llm
+        self.rng: random.Random = rng_for(ctx.seed, ctx.tick, agent.agent_id, stream)
+        self.prompts = prompts if prompts is not None else prompt_set(ctx.config.prompts)
+        self.opinion_model = opinion_model_for(agent.opinions, agent.opinion_dynamics)
+        # A private copy: the batch shares `reads.opinions`, and what others read must stay as it
+        # was before the tick whatever the batching.
+        self.own_opinions = dict(reads.opinions.get(agent.agent_id) or {})
+        self.result = BatchResult()
+
+    # --- the ten LLM functions ----------------------------------------------------------------
+    async def select_action_llm(self, index: int, candidates: list[str]) -> str | None:
+        """One of `candidates` (shuffled first, as Y Social shows them), or None when unparseable."""
+        self.rng.shuffle(candidates)
+        if not self.agent.uses_llm:
+            return self.rng.choice(candidates)
+        options = list(dict.fromkeys(candidates))
+        answer = await self._ask(index, "select_action_llm", self._persona("agent_roleplay_simple"),
+                                 self._render("handler_action", actions=", ".join(options)),
+                                 choice_schema("action_choice", "action", options))
+        return self._parsed(parse_choice(answer, options, "action"), answer)
+
+    async def post_content(self, index: int, topics: tuple[str, ...]) -> PostIntent | None:
+        """A post about `topics`, or None when no usable text came back."""
+        if not self.agent.uses_llm:
+            text = f"Thinking about {' and '.join(topics) or 'my day'} today. #{_tag(topics[0] if topics else 'today')}"
+        else:
+            raw = await self._ask(index, "post_content", self._persona("agent_roleplay", interest=list(topics)),
+                                  self._render("handler_post", interest=list(topics)))
+            text = clean_text(raw, self.agent.name) if raw is not None else None
+        if text is None:
+            return None
+        return PostIntent(self.agent.agent_id, index, text, topics, post_hashtags(text),
+                          post_mentions(text, self.agent.name), await self.emotion_annotation(index, text))
+
+    async def comment_on_post(self, index: int, post: PostView, answers_mention: int | None = None) -> CommentIntent | None:
+        """A comment on `post`, reading its thread, or None when no usable text came back."""
+        if not self.agent.uses_llm:
+            text = f"@{post.author} I have thoughts on this."
+        else:
+            thread = "".join(f"@{author} - {text}\n" for author, text in self.reads.threads.get(post.post_id, []))
+            raw = await self._ask(index, "comment_on_post",
+                                  self._persona("agent_roleplay_comments_share",
+                                                interest=list(post.topics or self.agent.interests)),
+                                  self._render("handler_comment", conv=thread or f"@{post.author} - {post.text}\n",
+                                               interest=list(post.topics)))
+            text = clean_comment(raw, self.agent.name) if raw is not None else None
+        if text is None:
+            return None
+        return CommentIntent(self.agent.agent_id, index, post.post_id, text, post_hashtags(text),
+                             post_mentions(text, self.agent.name), await self.emotion_annotation(index, text),
+                             answers_mention)
+
+    async def share_post(self, index: int, post: PostView) -> PostIntent | None:
+        """A post sharing `post` and its article, or None when no usable text came back."""
+        assert post.article is not None, "only posts that carry an article can be shared"
+        if not self.agent.uses_llm:
+            text = f"Worth a read: {post.article.title}"
+        else:
+            raw = await self._ask(index, "share_post",
+                                  self._persona("agent_roleplay_comments_share", interest=list(self.agent.interests)),
+                                  self._render("handler_share", post_text=post.text, article=_mapping(post.article)))
+            text = clean_share(raw, self.agent.name) if raw is not None else None
+        if text is None:
+            return None
+        return PostIntent(self.agent.agent_id, index, text, (), post_hashtags(text), post_mentions(text, self.agent.name),
+                          await self.emotion_annotation(index, text), shared_from=post.post_id)
+
+    async def reaction_to_post(self, index: int, post: PostView) -> str | None:
+        """like / dislike / neutral, or None when unparseable; a like or dislike becomes an intent."""
+        if not self.agent.uses_llm:
+            reaction = self.rng.choice(["like", "dislike"])  # Y Social's fake agents: random YES / NO
+        else:
+            answer = await self._ask(index, "reaction_to_post", self._persona("agent_roleplay_simple"),
+                                     self._render("handler_reactions", post_text=post.text),
+                                     choice_schema("reaction", "reaction", REACTION_OPTIONS))
+            reaction = self._parsed(parse_reaction(answer), answer)
+        if reaction in ("like", "dislike"):
+            self.result.intents.append(ReactionIntent(self.agent.agent_id, index, post.post_id, reaction))
+            self.result.intents.append(InterestIntent(self.agent.agent_id, index, post_id=post.post_id))
+        return reaction
+
+    async def evaluate_follow(self, index: int, post: PostView, action: str) -> FollowIntent | None:
+        """Ask whether to `action` (follow / unfollow) the author of `post`; the intent when YES."""
+        if not self.agent.uses_llm:
+            yes = self.rng.random() < 0.5
+        else:
+            answer = await self._ask(index, "evaluate_follow", self._persona("agent_roleplay_simple"),
+                                     self._render("handler_follow", post_text=post.text, action=action),
+                                     choice_schema("follow", "answer", ["YES", "NO"]))
+            yes = bool(self._parsed(parse_yes_no(answer), answer))
+        if not yes:
+            return None
+        intent = FollowIntent(self.agent.agent_id, index, post.author_id, "follow" if action == "follow" else "unfollow")
+        self.result.intents.append(intent)
+        return intent
+
+    async def cast_vote(self, index: int, post: PostView) -> VoteIntent | None:
+        """A voting preference (D / R / U) after reading `post`, or None when unparseable."""
+        if not self.agent.uses_llm:
+            preference = self.rng.choice(["D", "R", "U"])
+        else:
+            answer = await self._ask(index, "cast_vote", self._persona("agent_roleplay_simple"),
+                                     self._render("handler_cast", post_text=post.text),
+                                     choice_schema("vote", "vote", VOTE_OPTIONS))
+            preference = self._parsed(parse_vote(answer), answer)
+        if preference is None:
+            return None
+        intent = VoteIntent(self.agent.agent_id, index, post.post_id, preference)
+        self.result.intents.append(intent)
+        return intent
+
+    async def emotion_annotation(self, index: int, text: str) -> tuple[str, ...]:
+        """The configured emotion labels `text` elicits; () when the agent does not annotate."""
+        labels = list(self.agent.emotions)
+        if not self.agent.annotate_emotions or not labels:
+            return ()
+        if not self.agent.uses_llm:
+            return (self.rng.choice(labels),)
+        answer = await self._ask(index, "emotion_annotation", self._render("handler_instructions", emotions=labels),
+                                 self._render("handler_emotions", text=text), list_schema("emotions", "emotions", labels))
+        return clean_emotion(answer, labels)
+
+    async def update_opinions(self, index: int, post: PostView) -> list[OpinionIntent]:
+        """Opinion dynamics after reading `post`: the agent's new opinion on each topic of the post
+        that its author holds an opinion on."""
+        model = self.opinion_model
+        author_opinions = self.reads.opinions.get(post.author_id, {})
+        if model is None or post.author_id == self.agent.agent_id:
+            return []
+        own = self.own_opinions
+        intents = []
+        for topic in post.topics:
+            if topic not in author_opinions:
+                continue
+            x, y = own.get(topic), author_opinions[topic]
+            if model.model_name == "bounded_confidence":
+                new = bounded_confidence(x, y, model)
+            else:
+                verdict = await self._verdict(index, topic, post, model.group(model.start(x, y)), model.group(y))
+                if verdict is None:
+                    continue
+                new = evaluated_opinion(x, y, verdict, model)
+            own[topic] = new  # later rounds of this tick see the new opinion
+            intents.append(OpinionIntent(self.agent.agent_id, index, topic, new, post.author_id, post.post_id))
+        self.result.intents.extend(intents)
+        return intents
+
+    async def news_post(self, index: int, article: ArticleRef) -> PostIntent | None:
+        """A page posting `article`: the post text, then its three topics (two LLM calls)."""
+        if not self.agent.uses_llm:
+            text, topics = f"News: {article.title}", tuple(self.agent.interests)
+        else:
+            raw = await self._ask(index, "news_post", self._persona("page_roleplay"),
+                                  self._render("handler_news", article=_mapping(article),
+                                               website={"name": article.website, "leaning": article.leaning or ""}))
+            text = clean_text(raw, self.agent.name) if raw is not None else None
+            if text is None:
+                return None
+            answer = await self._ask(index, "news_post_topics", self._render("handler_instructions_topics"),
+                                     f"{article.title}\n{text}")
+            topics = parse_topics(answer)
+        return PostIntent(self.agent.agent_id, index, text, topics, post_hashtags(text), (), (), article=article)
+
+    # --- helpers ------------------------------------------------------------------------------
+    async def _verdict(self, index: int, topic: str, post: PostView, own: str, author: str) -> str | None:
+        if not self.agent.uses_llm:
+            return self.rng.choice(VERDICT_OPTIONS)
+        answer = await self._ask(index, "update_opinions", self._persona("agent_roleplay_simple"),
+                                 self._render("handler_opinion", topic=topic, post_text=post.text,
+                                              author_opinion=author, own_opinion=own, followees=""),
+                                 choice_schema("verdict", "verdict", VERDICT_OPTIONS))
+        return self._parsed(parse_verdict(answer), answer)
+
+    def _persona(self, key: str, interest: list[str] | None = None) -> str:
+        """The system message: the agent's custom prompt when it has one (Y Social replaces every
+        role-play prompt with it), else the role-play prompt `key`."""
+        if self.agent.custom_prompt and key != "page_roleplay":
+            return self.agent.custom_prompt + ACT_AS_REQUESTED
+        return self._render(key, interest=interest if interest is not None else list(self.agent.interests),
+                            opinions=self._opinion_text())
+
+    def _opinion_text(self) -> str:
+        own = self.own_opinions
+        if self.opinion_model is None or not own:
+            return ""
+        return " Your opinions: " + "; ".join(f"{t}: {self.opinion_model.group(v)}" for t, v in sorted(own.items())) + "."
+
+    def _render(self, key: str, **slots: object) -> str:
+        return render_prompt(self.prompts[key], self.agent, **slots)
+
+    async def _ask(self, index: int, function: str, system: str, prompt: str, schema: dict | None = None) -> str | None:
+        site = CallSite(self.agent.agent_id, index, function,
+                        llm_seed(self.ctx.seed, self.ctx.tick, self.agent.agent_id, index, function))
+        assert self.llm is not None, "LLM agents need an LLM client"
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
+        answer, record = await self.llm.complete(site, messages, self.agent.type, schema)
+        self.result.llm_calls.append(record)
+        return answer
+
+    def _parsed(self, value, answer: str | None):
+        """`value` parsed from the last call's answer; an answer that parses to nothing marks that
+        call `unparseable` (the agent then does nothing: an answer is never guessed)."""
+        if value is None and answer is not None and self.result.llm_calls:
+            self.result.llm_calls[-1] = dataclasses.replace(self.result.llm_calls[-1], outcome="unparseable",
+                                                            error=f"no option in {answer[:80]!r}")
+        return value
+
+    def record(self, index: int, action: str, status: str, detail: str = "") -> None:
+        self.result.actions.append(ActionRecord(self.agent.agent_id, index, action, status, detail))
+
+
+def _mapping(article: ArticleRef) -> dict[str, str]:
+    return {"title": article.title, "summary": article.summary, "link": article.link, "name": article.website,
+            "leaning": article.leaning or ""}
+
+
+def _tag(topic: str) -> str:
+    return re.sub(r"\W+", "", topic.title()) or "today"

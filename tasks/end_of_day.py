@@ -1,0 +1,66 @@
+"""The end of a simulated day, run by the day's last tick: daily follow, churn and new agents.
+
+`plan_end_of_day` (cpu) adds a daily-follow round to the turns of the day's agents that draw
+one (the decide phase carries it out like any round) and returns the population's changes as
+intents (`LeaveIntent`, `JoinIntent`) that the tick's apply phase writes with everything else,
+so a day ends exactly once however often its last tick is retried.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from sqlalchemy import select
+
+from agent_models import HOURS_PER_DAY, AgentData, AgentTurn, BatchResult, derive_seed, generate_population
+from agent_models.end_of_day import daily_change, with_daily_follow
+from agent_models.intents import JoinIntent, LeaveIntent
+from db import platform_queries, queries, session_factory
+from db.models import ActionRow, AgentRow
+from tasks.context import TickContext
+
+
+def is_end_of_day(tick: int) -> bool:
+    return tick % HOURS_PER_DAY == HOURS_PER_DAY - 1
+
+
+@task(name="end-of-day", tags=["cpu"], cache_policy=NO_CACHE)
+def plan_end_of_day(ctx: TickContext, turns: list[AgentTurn]) -> tuple[list[AgentTurn], BatchResult]:
+    """The turns with daily-follow rounds added, and the day's churn and new agents."""
+    with session_factory(ctx.db_url).begin() as session:
+        present = queries.agents_present(session, ctx.run_id, ctx.tick)
+        acted = set(session.scalars(select(ActionRow.agent_id).where(
+            ActionRow.run_id == ctx.run_id, ActionRow.tick.between(ctx.tick - HOURS_PER_DAY + 1, ctx.tick - 1))))
+        acted.update(t.agent.agent_id for t in turns)
+        day_agents = [a for a in present if a.agent_id in acted and not a.is_page]
+        leaving = churn_system.fn(ctx, daily_change(len(day_agents), ctx.config.simulation.percentage_removed_agents))
+        taken = set(session.scalars(select(AgentRow.name).where(AgentRow.run_id == ctx.run_id)))
+    joining = new_agents(ctx, daily_change(len(day_agents), ctx.config.simulation.percentage_new_agents), taken)
+    changes = BatchResult(intents=[*leaving, *(JoinIntent(agent) for agent in joining)])
+    return with_daily_follow(turns, day_agents, ctx.seed, ctx.tick), changes
+
+
+@task(name="churn_system", tags=["cpu"], cache_policy=NO_CACHE)
+def churn_system(ctx: TickContext, n_agents: int) -> list[LeaveIntent]:
+    """Y Social's `/churn`: the `n_agents` present agents whose last post is oldest leave after this tick."""
+    if n_agents <= 0:
+        return []
+    with session_factory(ctx.db_url).begin() as session:
+        return [LeaveIntent(agent_id) for agent_id in
+                platform_queries.churn_candidates(session, ctx.run_id, ctx.tick, n_agents)]
+
+
+def new_agents(ctx: TickContext, n: int, taken: set[str]) -> list[AgentData]:
+    """`n` agents generated from the run's persona pools, joining from the next tick, with names the
+    run does not have yet (Y Social's `generate_user`)."""
+    if n <= 0:
+        return []
+    generated = generate_population(ctx.config, n, derive_seed(ctx.seed, ctx.tick, "new-agents"))
+    out = []
+    for index, agent in enumerate(generated):
+        name = agent.name if agent.name not in taken else f"{agent.name}{ctx.tick}{index}"
+        taken.add(name)
+        out.append(dataclasses.replace(agent, name=name, email=f"{name}@ysim.example", joined_on=ctx.tick + 1))
+    return out
