@@ -9,7 +9,7 @@ Imports `db` and `agent_models`, never `flows`.
 """
 
 from tasks.agent_actions import act_for_turns
-from tasks.agent_wrapper import AgentWrapper, Platform, open_platform, wrap_agent_data
+from tasks.agent_wrapper import ActionNotAvailableError, AgentWrapper, Platform, open_platform, wrap_agent_data
 from tasks.apply import apply_tick
 from tasks.context import AgentReads, BatchReads, PostView, StepOutcome, TickContext
 from tasks.cpu_functions import (
@@ -26,7 +26,7 @@ from tasks.platform import read_for_turns, select_turns
 from tasks.run_state import prepare_run, tick_committed
 
 __all__ = [
-    "AgentReads", "AgentWrapper", "BatchReads", "CPU_FUNCTIONS", "GPU_FUNCTIONS", "Platform", "PostView",
+    "ActionNotAvailableError", "AgentReads", "AgentWrapper", "BatchReads", "CPU_FUNCTIONS", "GPU_FUNCTIONS", "Platform", "PostView",
     "StepOutcome", "TickContext", "act_for_turns", "apply_tick", "cast_vote", "churn_system", "clean_emotion",
     "clean_text", "comment_on_post", "emotion_annotation", "evaluate_follow", "extract_components", "follow_action",
     "get_article", "get_followers", "get_interests", "get_opinions", "get_post", "get_thread", "get_timeline",

@@ -116,7 +116,7 @@ class AgentWrapper:
         if name in NOT_AVAILABLE:
             raise ActionNotAvailableError(
                 f"{name}: ysim does not carry out IMAGE (it needs a vision model); available: "
-                f"{', '.join(a.lower() for a in ACTIONS)}, reply, select_action")
+                f"{', '.join(a.lower() for a in ACTIONS if a != 'NEWS')}, reply, select_action")
         return getattr(self.data, name)
 
     def to_dict(self) -> dict[str, Any]:

@@ -51,7 +51,10 @@ def read_for_turns(ctx: TickContext, turns: list[AgentTurn]) -> BatchReads:
               for action in ("FEED", "SEARCH", "FOLLOW", "POST", "NEWS", "READ", "SHARE", "OPINIONS")}
     with session_factory(ctx.db_url).begin() as session:
         post_lists = _post_lists(session, ctx, turns, wanted, reads)
-        views = post_views(session, ctx, {pid for lists in post_lists.values() for ids in lists.values() for pid in ids})
+        wanted_posts = {pid for lists in post_lists.values() for key, ids in lists.items() if key != "mentions"
+                        for pid in ids}
+        wanted_posts.update(pid for lists in post_lists.values() for _, pid in lists.get("mentions", ()))
+        views = post_views(session, ctx, wanted_posts)
         for agent_id, lists in post_lists.items():
             mine = reads.by_agent[agent_id]
             mine.feed = [views[p] for p in lists.get("feed", ()) if p in views]

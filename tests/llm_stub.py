@@ -4,7 +4,8 @@ The real `openai` client talks to it over HTTP, so retries, timeouts and parsing
 Answers are a pure function of the request, so runs are reproducible. Knobs, changeable while
 it runs: `latency_s`, `capacity` (requests served at once; others queue), `fail_plan` (HTTP
 statuses for the next requests, e.g. [500, 429]; "timeout" sleeps past the client timeout),
-`garbage` (answers with no allowed word), `schema_supported` (False: 400 on `response_format`).
+`garbage` (answers with no allowed word), `schema_supported` (False: 400 on `response_format`),
+`script` ((marker, answer) rules: a request whose messages contain the marker gets that answer).
 It counts requests and the most it had in flight.
 """
 
@@ -23,6 +24,24 @@ WORDS = ("policy vote school climate tax jobs rent park music game match movie s
 MODEL = "stub-model"
 
 
+def scripted_answer(body: dict, script: list[tuple[str, str]]) -> str | None:
+    """The answer of the first (marker, answer) rule whose marker the request's messages contain.
+
+    A bare answer to a JSON-schema request is wrapped as the schema asks ({"reaction": "LIKE"},
+    or a list for an array property), so tests script words, not JSON.
+    """
+    text = "\n".join(m.get("content", "") for m in body.get("messages", []))
+    for marker, answer in script:
+        if marker in text:
+            fmt = body.get("response_format") or {}
+            if fmt.get("type") != "json_schema" or answer.lstrip().startswith(("{", "[")):
+                return answer
+            key, spec = next(iter(fmt["json_schema"]["schema"]["properties"].items()))
+            value = [a.strip() for a in answer.split(",")] if spec.get("type") == "array" else answer
+            return json.dumps({key: value})
+    return None
+
+
 def fake_answer(body: dict, garbage: bool) -> str:
     digest = hashlib.sha256(json.dumps([body.get("messages"), body.get("seed")], sort_keys=True).encode()).digest()
     if garbage:
@@ -31,6 +50,8 @@ def fake_answer(body: dict, garbage: bool) -> str:
     if fmt.get("type") == "json_schema":
         props = fmt["json_schema"]["schema"]["properties"]
         key, spec = next(iter(props.items()))
+        if spec.get("type") == "array":
+            return json.dumps({key: spec["items"]["enum"][:1 + digest[0] % 2]})
         return json.dumps({key: spec["enum"][digest[0] % len(spec["enum"])]})
     text = " ".join(WORDS[b % len(WORDS)] for b in digest[2:2 + 6 + digest[1] % 10]).capitalize()
     return f"{text} #{WORDS[digest[3] % len(WORDS)]}"
@@ -43,6 +64,7 @@ class StubState:
     fail_plan: list = field(default_factory=list)
     garbage: bool = False
     schema_supported: bool = True
+    script: list = field(default_factory=list)  # (marker, answer) rules tried before the hashed answer
     timeout_sleep_s: float = 5.0
     requests: list = field(default_factory=list)
     in_flight: int = 0
@@ -104,7 +126,7 @@ def _handler(state: StubState) -> type[BaseHTTPRequestHandler]:
                 finally:
                     with state.lock:
                         state.in_flight -= 1
-            text = fake_answer(body, state.garbage)
+            text = scripted_answer(body, state.script) or fake_answer(body, state.garbage)
             prompt_tokens = sum(len(m.get("content", "").split()) for m in body.get("messages", []))
             completion_tokens = len(text.split())
             self._send(200, {
