@@ -52,6 +52,8 @@ def tick_flow(config: RunConfig, run_id: int, tick: int) -> dict[str, Any]:
                        .submit(ctx, batch, read))
     # Resolve every batch before the writer starts: a batch that failed for good raises its own
     # error here (an LLM outage, say) and the tick fails with nothing written.
+    for future in reads:  # a read that failed raises its own error, not its dependants' "not run"
+        future.result()
     batch_results = [future.result() for future in results] + changes
     summary = apply_tick.with_options(retries=retries).submit(ctx, turns, batch_results, reads).result()
     summary["wall_s"] = round(time.perf_counter() - started, 3)

@@ -225,7 +225,7 @@ class AgentRunner(AgentSteps):
 
     async def _do_news(self, index: int) -> None:
         if self.reads.article is None:
-            self.record(index, "NEWS", "no_target", "no article in the page's feed")
+            self.record(index, "NEWS", "no_target", self.reads.article_problem or "no article in the page's feed")
             return
         post = await self.news_post(index, self.reads.article)
         if post is None:

@@ -51,6 +51,7 @@ class AgentReads:
     followees: set[int] = field(default_factory=set)  # secondary follow
     opinions: dict[int, dict[str, float]] = field(default_factory=dict)  # own and authors', by agent id
     article: ArticleRef | None = None  # NEWS: the article a page posts
+    article_problem: str = ""  # NEWS: why there is no article (an unreadable feed)
 
 
 @dataclass(slots=True)

@@ -24,10 +24,13 @@ class FeedUnavailableError(RuntimeError):
 
 
 def pick_article(page: AgentData, rng: random.Random) -> ArticleRef | None:
-    """A random article of the page's feed (Y Social's PageAgent), or None when it has no feed."""
+    """A random article of the page's feed (Y Social's PageAgent); None when the feed has no entry.
+
+    Raises FeedUnavailableError when the page has no feed or it cannot be read.
+    """
     feed_url = getattr(page, "feed_url", None)
     if not feed_url:
-        return None
+        raise FeedUnavailableError(f"feed_url: page {page.name!r} has none, so it has no news to post")
     articles = feed_articles(feed_url, page.name, page.leaning, _category(page))
     return rng.choice(articles) if articles else None
 
@@ -36,7 +39,7 @@ def feed_articles(feed_url: str, website: str, leaning: str | None = None,
                   category: str | None = None) -> tuple[ArticleRef, ...]:
     """The articles of the feed at `feed_url` (a local path or file:// URL), in feed order."""
     path = urlparse(feed_url).path if feed_url.startswith("file://") else feed_url
-    if urlparse(feed_url).scheme in ("http", "https"):
+    if is_remote(feed_url):
         raise FeedUnavailableError(f"feed_url: {feed_url!r} is remote; ysim reads feeds from local files "
                                    "(save the feed and point feed_url at the file)")
     try:
@@ -44,6 +47,10 @@ def feed_articles(feed_url: str, website: str, leaning: str | None = None,
     except OSError as error:
         raise FeedUnavailableError(f"feed_url: cannot read {path}: {error.strerror}") from None
     return _parse(path, version, website, leaning, category)
+
+
+def is_remote(feed_url: str) -> bool:
+    return urlparse(feed_url).scheme in ("http", "https")
 
 
 @lru_cache(maxsize=256)

@@ -23,7 +23,7 @@ from agent_models.opinion_dynamics import opinion_model_for
 from db import CONTENT_RECOMMENDERS, FOLLOW_RECOMMENDERS, FeedContext, ServedFeed, session_factory
 from db import platform_queries, queries
 from tasks.context import AgentReads, BatchReads, PostView, TickContext
-from tasks.news import pick_article
+from tasks.news import FeedUnavailableError, pick_article
 
 FEED_ACTIONS = {"COMMENT", "READ", "CAST", "SHARE"}
 SEARCH_RESULTS = 10  # Y Social's `/search` limit
@@ -67,7 +67,11 @@ def read_for_turns(ctx: TickContext, turns: list[AgentTurn]) -> BatchReads:
             mine.threads = {post.post_id: threads.get(post.post_id, []) for post in seen}
         _agent_state(session, ctx, wanted, reads, views)
     for page in wanted["NEWS"]:
-        reads.by_agent[page.agent_id].article = pick_article(page, rng_for(ctx.seed, ctx.tick, page.agent_id, "news"))
+        mine = reads.by_agent[page.agent_id]
+        try:
+            mine.article = pick_article(page, rng_for(ctx.seed, ctx.tick, page.agent_id, "news"))
+        except FeedUnavailableError as error:  # the page posts nothing this hour, and says why
+            mine.article_problem = str(error)
     return reads
 
 

@@ -6,6 +6,7 @@ the tasks wrap them for the simulation and tick flows.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,8 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from agent_models import AgentData, RunConfig, generate_population, load_follow_graph, load_population
 from agent_models.agent_factory import agent_defaults
 from agent_models.news_feeds import load_news_pages
+from agent_models.population_file import PopulationWarning
+from tasks.news import is_remote
 from db import (
     CONTENT_RECOMMENDERS, FOLLOW_RECOMMENDERS, create_schema, display_url, get_engine, session_factory, sqlite_path,
     upgrade,
@@ -141,6 +144,10 @@ def starting_population(config: RunConfig) -> tuple[list[AgentData], list[tuple[
         agents = agents + load_news_pages(settings.news_feeds, agent_defaults(settings),
                                           rule_based=settings.rule_based_share >= 1)
     check_recommenders(config, agents)
+    for page in agents:
+        if page.is_page and getattr(page, "feed_url", None) and is_remote(page.feed_url):
+            warnings.warn(PopulationWarning(f"page {page.name!r}: feed_url {page.feed_url} is remote; ysim reads "
+                                            "feeds from local files, so this page posts no news"), stacklevel=2)
     return agents, edges
 
 

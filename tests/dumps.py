@@ -6,17 +6,18 @@ from sqlalchemy import select
 
 from db import session_factory
 from db.models import (
-    ActionRow, AgentInterestRow, AgentRow, FollowRow, InterestRow, LLMCallRow, PostRow, PostTopicRow, ReactionRow,
-    RecommendationRow, TickRow,
+    ActionRow, AgentInterestRow, AgentRow, FollowRow, HashtagRow, InterestRow, LLMCallRow, MentionRow, OpinionRow,
+    PostEmotionRow, PostHashtagRow, PostRow, PostTopicRow, ReactionRow, RecommendationRow, TickRow, VoteRow,
 )
 
 
 def dump(db_url: str) -> dict[str, list[tuple]]:
     """Every table's rows, without wall-clock columns (timestamps, latencies)."""
     columns = {
-        AgentRow: (AgentRow.agent_id, AgentRow.name, AgentRow.age, AgentRow.leaning, AgentRow.interests),
+        AgentRow: (AgentRow.agent_id, AgentRow.name, AgentRow.age, AgentRow.leaning, AgentRow.interests,
+                   AgentRow.joined_on, AgentRow.left_on),
         PostRow: (PostRow.id, PostRow.author_id, PostRow.tick, PostRow.text, PostRow.comment_to,
-                  PostRow.thread_id, PostRow.reaction_count),
+                  PostRow.thread_id, PostRow.reaction_count, PostRow.shared_from, PostRow.news_id),
         ReactionRow: (ReactionRow.id, ReactionRow.tick, ReactionRow.agent_id, ReactionRow.post_id, ReactionRow.kind),
         FollowRow: (FollowRow.id, FollowRow.tick, FollowRow.follower_id, FollowRow.followee_id, FollowRow.action),
         ActionRow: (ActionRow.tick, ActionRow.agent_id, ActionRow.round_index, ActionRow.action, ActionRow.status,
@@ -28,6 +29,12 @@ def dump(db_url: str) -> dict[str, list[tuple]]:
         InterestRow: (InterestRow.id, InterestRow.interest),
         AgentInterestRow: (AgentInterestRow.agent_id, AgentInterestRow.interest_id, AgentInterestRow.tick),
         PostTopicRow: (PostTopicRow.post_id, PostTopicRow.topic_id),
+        HashtagRow: (HashtagRow.id, HashtagRow.hashtag),
+        PostHashtagRow: (PostHashtagRow.post_id, PostHashtagRow.hashtag_id),
+        MentionRow: (MentionRow.agent_id, MentionRow.post_id, MentionRow.tick, MentionRow.answered),
+        PostEmotionRow: (PostEmotionRow.post_id, PostEmotionRow.emotion_id),
+        VoteRow: (VoteRow.agent_id, VoteRow.content_id, VoteRow.preference, VoteRow.tick),
+        OpinionRow: (OpinionRow.agent_id, OpinionRow.topic_id, OpinionRow.tick, OpinionRow.opinion),
     }
     with session_factory(db_url).begin() as session:
         return {model.__tablename__: sorted(tuple(r) for r in session.execute(select(*cols)).all())
