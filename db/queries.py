@@ -13,7 +13,7 @@ from agent_models import AgentData
 from db.converters import agent_to_row, row_to_agent
 from db.models import (
     ActionRow, AgentInterestRow, AgentRow, InterestRow, FollowRow, LLMCallRow, OpinionRow, PostRow, ReactionRow, RunRow,
-    TickRow,
+    TickRow, VoteRow,
 )
 
 
@@ -176,10 +176,16 @@ def run_status(session: Session, run: RunRow) -> dict[str, Any]:
         "ticks_committed": count(TickRow),
         "ticks_total": run.total_ticks,
         "agents": count(AgentRow),
-        "posts": count(PostRow, PostRow.comment_to.is_(None)),
+        "posts": count(PostRow, PostRow.comment_to.is_(None), PostRow.shared_from.is_(None), PostRow.news_id.is_(None)),
+        "news": count(PostRow, PostRow.shared_from.is_(None), PostRow.news_id.is_not(None)),
+        "shares": count(PostRow, PostRow.shared_from.is_not(None)),
         "comments": count(PostRow, PostRow.comment_to.is_not(None)),
         "reactions": count(ReactionRow),
         "follows": count(FollowRow, FollowRow.action == "follow"),
+        "unfollows": count(FollowRow, FollowRow.action == "unfollow"),
+        "votes": count(VoteRow),
+        "opinion_updates": count(OpinionRow, OpinionRow.tick >= 0, OpinionRow.interacted_with_id.is_not(None)),
+        "agents_left": count(AgentRow, AgentRow.left_on.is_not(None)),
         "actions": count(ActionRow),
         "llm_calls": count(LLMCallRow),
         "llm_errors": count(LLMCallRow, LLMCallRow.outcome.in_(("failed", "unparseable"))),

@@ -271,7 +271,7 @@ class _progress:
 
 def _print_summary(summary: dict[str, Any], wall_s: float) -> None:
     keys = ("run_id", "agents", "ticks_committed", "ticks_total", "posts", "comments", "reactions", "follows",
-            "llm_calls", "llm_errors", "llm_retried", "llm_cached", "prompt_tokens", "completion_tokens")
+            "unfollows", "shares", "news", "votes", "opinion_updates", "agents_left", "llm_calls", "llm_errors", "llm_retried", "llm_cached", "prompt_tokens", "completion_tokens")
     width = max(map(len, keys))
     print("Simulation summary")
     for key in keys:

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from prefect import flow
+from prefect import flow, get_run_logger
 
 from agent_models import RunConfig
 from flows.ray_runner import ensure_ray
@@ -51,6 +51,8 @@ def simulation_flow(config: RunConfig) -> dict[str, Any]:
 
 
 def _run_ticks(config: RunConfig) -> dict[str, Any]:
+    for action, reason in config.simulation.skipped_actions.items():  # the CLI prints these too
+        get_run_logger().warning("action %r is never drawn: %s", action, reason)
     run = prepare_run(config)
     ensure_ray(config.ray)
     _notify({"event": "start", "run_id": run.run_id, "first_tick": run.next_tick, "total_ticks": run.total_ticks})

@@ -120,3 +120,27 @@ def test_llm_and_rule_based_agents_share_a_tick(ray_session, sqlite_url, llm_stu
     assert {kinds[a] for a in acted} == {"AgentData", "FakeAgentData"}
     assert called and {kinds[a] for a in called} == {"AgentData"}
     assert len(llm_stub.state.requests) == len(rows(sqlite_url, LLMCallRow.id))
+
+
+def test_registered_functions_run_as_tagged_tasks_in_a_flow_of_your_own(ray_session, sqlite_url, llm_stub):
+    """The registries' tasks under the tick's Ray runner: a cpu read, then a gpu post per agent."""
+    from prefect import flow
+
+    from flows.ray_runner import TaggedRayTaskRunner
+    from tasks import CPU_FUNCTIONS, GPU_FUNCTIONS
+    from tests.tasks.platform_fixture import small_platform
+
+    platform = small_platform(sqlite_url, llm_stub.url)
+    llm_stub.state.script = [("Write one short post", "My own flow posts #ownflow")]
+    people = [platform.agents[n] for n in ("ada", "bob")]
+
+    @flow(task_runner=TaggedRayTaskRunner())
+    def my_flow():
+        ctx = platform.ctx(1)
+        topics = CPU_FUNCTIONS["get_interests"].submit(ctx, people).result()
+        return topics, GPU_FUNCTIONS["post_content"].submit(ctx, people, topics).result()
+
+    topics, outcome = my_flow()
+    assert set(topics) == {a.agent_id for a in people}
+    assert sorted(i.text for i in outcome.result.intents) == ["My own flow posts #ownflow"] * 2
+    assert len(llm_stub.state.requests) == 2  # made by the Ray worker
