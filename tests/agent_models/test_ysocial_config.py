@@ -19,7 +19,11 @@ def test_the_classic_config_json_becomes_a_run_config():
     assert config.simulation.ticks == 30 * 24 and config.agents.count == 180
     assert config.simulation.hourly_activity == YSOCIAL_HOURLY_ACTIVITY
     assert config.simulation.actions_likelihood == data["simulation"]["actions_likelihood"]
-    assert config.simulation.drawable_actions == {"POST": 0.2, "COMMENT": 0.5, "READ": 0.2}
+    assert config.simulation.drawable_actions == {"POST": 0.2, "COMMENT": 0.5, "READ": 0.2, "SHARE": 0.8,
+                                                  "SEARCH": 0.1}  # cast has weight 0
+    assert config.simulation.skipped_actions.keys() == {"image", "news"}
+    assert (config.simulation.percentage_new_agents, config.simulation.percentage_removed_agents) == (0.07, 0.014)
+    assert config.agents.probability_of_daily_follow == 0.1
     assert (config.llm.url, config.llm.api_key, config.llm.temperature) == ("http://127.0.0.1:11434/v1", "NULL", 1.5)
     assert config.llm.max_tokens == RunConfig().llm.max_tokens  # Y Social's -1 ("no cap") keeps ysim's cap
     assert config.feeds.followers_ratio == 0.6 and config.feeds.visibility_rounds == 36
@@ -31,8 +35,7 @@ def test_the_classic_config_json_becomes_a_run_config():
     # Everything ysim does not carry out is named; keys that wire Y Social's processes are not.
     assert translation.ignored == (
         "servers.llm_v", "servers.llm_v_api_key", "servers.llm_v_max_tokens", "servers.llm_v_temperature",
-        "simulation.percentage_new_agents_iteration", "simulation.percentage_removed_agents_iteration",
-        "agents.daily_actions", "agents.llm_v_agent", "agents.probability_of_daily_follow")
+        "agents.daily_actions", "agents.llm_v_agent")
 
 
 def test_a_web_app_client_config_uses_what_ysim_supports_and_names_the_rest():
@@ -54,12 +57,15 @@ def test_a_web_app_client_config_uses_what_ysim_supports_and_names_the_rest():
         translation.warn()
 
 
-def test_switched_on_features_ysim_lacks_are_named():
+def test_switched_on_features_are_carried_out_or_named():
     data = json.loads(WEB_CLIENT_CONFIG.read_text())
-    data["simulation"].update(opinion_dynamics={"enabled": True, "model_name": "bounded_confidence"},
-                              emotion_annotation=True, clock_mode="real_time")
-    ignored = from_ysocial(data).ignored
-    assert {"simulation.opinion_dynamics", "simulation.emotion_annotation", "simulation.clock_mode"} <= set(ignored)
+    dynamics = {"enabled": True, "model_name": "bounded_confidence"}
+    data["simulation"].update(opinion_dynamics=dynamics, emotion_annotation=True, clock_mode="real_time")
+    translation = from_ysocial(data)
+    assert "simulation.clock_mode" in translation.ignored  # ysim's clock is always simulated
+    assert not {"simulation.opinion_dynamics", "simulation.emotion_annotation"} & set(translation.ignored)
+    agents = RunConfig.model_validate(translation.config).agents
+    assert agents.opinion_dynamics == dynamics and agents.annotate_emotions is True
 
 
 @pytest.mark.parametrize("patch, message", [

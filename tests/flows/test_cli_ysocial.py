@@ -89,3 +89,20 @@ def _population_with_recsys(tmp_path, name):
     path = tmp_path / "recsys.json"
     path.write_text(json.dumps({"agents": [{"name": "a", "email": "a@x", "rec_sys": name}]}))
     return path
+
+
+def test_news_feeds_and_prompts_from_the_command_line(ray_session, llm_stub, sqlite_url, tmp_path, capsys):
+    """Y Social's rss_feeds.json and prompts.json, given as options: pages post their feeds' articles
+    and the LLM agents are prompted with Y Social's templates."""
+    from tests.ysocial_files import NEWS_FEEDS, PROMPTS
+
+    config = tmp_path / "run.yaml"
+    config.write_text("simulation: {hourly_activity: {0: 0.5, 1: 0.5}, actions_likelihood: {post: 1.0, share: 1.0}}\n")
+    code, _, err = ysim(capsys, "run", "--config", str(config), "--news-feeds", str(NEWS_FEEDS), "--prompts",
+                        str(PROMPTS), "--db", sqlite_url, "--llm-url", llm_stub.url, "--agents", "4", "--ticks", "2")
+    assert code == 0, err
+    counts = status(capsys, sqlite_url)
+    assert counts["agents"] == 4 + 2 and counts["news"] == 2 * 2  # two pages, two hours
+    prompts = [m["content"] for r in llm_stub.state.requests for m in r["messages"]]
+    assert any(p.startswith("You are a News broadcaster social page.") for p in prompts)  # Y Social's page_roleplay
+    assert any(p.startswith("Write a tweet discussing a topic among your interests.") for p in prompts)

@@ -186,3 +186,24 @@ def test_rule_based_agents_take_every_step_without_the_llm(platform, llm_stub):
     assert not llm_stub.state.requests and not any(o.result.llm_calls for o in outs)
     again = run(cast_vote, ctx, [(eve, post)])
     assert again.values == outs[4].values  # seeded: the same draw for the same call
+
+
+def test_custom_and_loaded_prompts_shape_the_messages(sqlite_url, llm_stub):
+    """An agent's custom prompt replaces the role-play prompt; a loaded prompts.json replaces ysim's."""
+    import json
+
+    from tests.ysocial_files import PROMPTS
+
+    platform = small_platform(sqlite_url, llm_stub.url)
+    config = platform.config.model_copy(update={"prompts": json.loads(PROMPTS.read_text())})
+    ctx = platform.ctx().__class__(platform.run_id, 1, config)
+    ada = dataclasses.replace(platform.agents["ada"], custom_prompt="You are Ada, a chemist.")
+    run(post_content, ctx, [ada], {ada.agent_id: ("rent",)})
+    system, user = (m["content"] for m in llm_stub.state.requests[-1]["messages"])
+    assert system == "You are Ada, a chemist. - Act as requested."
+    assert user.startswith("Write a tweet discussing a topic among your interests.")  # Y Social's handler_post
+    bob = platform.agents["bob"]
+    run(reaction_to_post, ctx, [(bob, the_post(platform))])
+    system, user = (m["content"] for m in llm_stub.state.requests[-1]["messages"])
+    assert system.startswith("You are role-playing as bob") and "Your identify as" in system
+    assert user.startswith("Read the following text, write YES if you like it") and FIRST_POST in user
