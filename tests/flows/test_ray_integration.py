@@ -1,0 +1,57 @@
+"""The seed's parallel API: named agent functions over agents on Ray, results in input order."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+
+import pytest
+
+from agent_models import PostIntent
+from flows import ray_integration
+from flows.ray_integration import execute_parallel_cpu, execute_parallel_gpu, init_ray
+from tasks import read_posts
+from tests.tasks.platform_fixture import small_platform
+
+
+@pytest.fixture
+def platform(sqlite_url, llm_stub):
+    platform = small_platform(sqlite_url, llm_stub.url)
+    llm_stub.state.script = [("Write one short post", "Parallel posts #ray")]
+    config = platform.config.model_copy(update={"ray": platform.config.ray.model_copy(update={"batch_size": 2})})
+    platform.config = config
+    return platform
+
+
+def test_cpu_and_gpu_functions_run_on_ray_in_input_order(ray_session, platform, llm_stub):
+    assert init_ray(config=platform.config)
+    agents = [platform.agents[n] for n in ("cy", "ada", "eve", "bob")]  # not id order; batches of 2
+    feeds = execute_parallel_cpu("read_posts", agents)
+    expected = read_posts.fn(platform.ctx(1), agents)
+    assert feeds == [expected[a.agent_id] for a in agents]
+    posts = execute_parallel_gpu("post_content", agents)
+    assert [p.agent_id for p in posts] == [a.agent_id for a in agents]
+    assert all(isinstance(p, PostIntent) for p in posts)
+    assert [p.text for p in posts if p.agent_id != platform.agents["eve"].agent_id] == ["Parallel posts #ray"] * 3
+    assert len(llm_stub.state.requests) == 3  # eve is rule-based
+    assert len(ray_integration.last_outcome().result.llm_calls) == 3
+    assert execute_parallel_cpu("extract_components", ["#a1 @b", "no tags", "#c2"], "hashtags") == [
+        ["#a1"], [], ["#c2"]]
+    with pytest.raises(ValueError, match="function_name: 'dance' is not one of"):
+        execute_parallel_gpu("dance", agents)
+
+
+def test_without_ray_it_warns_once_and_runs_sequentially(platform, monkeypatch):
+    # Ray cannot be uninstalled from the test environment: a None entry in sys.modules makes
+    # `import ray` raise ImportError exactly as a missing package does.
+    monkeypatch.setitem(sys.modules, "ray", None)
+    monkeypatch.setattr(ray_integration, "_warned", False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert init_ray(config=platform.config) is False
+        agents = [platform.agents[n] for n in ("bob", "ada")]
+        feeds = execute_parallel_cpu("read_posts", agents)
+        mentions = execute_parallel_cpu("read_mentions", agents)
+    assert [str(w.message) for w in caught] == [ray_integration.NO_RAY_WARNING]
+    assert feeds == [read_posts.fn(platform.ctx(1), agents)[a.agent_id] for a in agents]
+    assert mentions == [[(1, platform.first_post)], []]  # bob is mentioned in ada's post
