@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from agent_models import AgentData
 from agent_models.intents import ArticleRef
@@ -72,20 +72,23 @@ def posts_with_recent_hashtags(session: Session, run_id: int, agent_ids: Iterabl
     out: dict[int, list[int]] = defaultdict(list)
     if not ids:
         return out
-    own, own_tags = aliased(PostRow), aliased(PostHashtagRow)
     window = (tick - visibility, tick - 1)
-    recent_tags = (select(own.author_id.label("agent_id"), own_tags.hashtag_id)
-                   .join(own_tags, own_tags.post_id == own.id)
-                   .where(own.run_id == run_id, own.author_id.in_(ids), own.tick.between(*window))
-                   .distinct().subquery())
-    rows = session.execute(
-        select(recent_tags.c.agent_id, PostRow.id)
-        .join(PostHashtagRow, PostHashtagRow.hashtag_id == recent_tags.c.hashtag_id)
-        .join(PostRow, PostRow.id == PostHashtagRow.post_id)
-        .where(PostRow.run_id == run_id, PostRow.author_id != recent_tags.c.agent_id, PostRow.tick.between(*window))
-        .distinct().order_by(recent_tags.c.agent_id, PostRow.id))
-    for agent_id, post_id in rows:
-        out[agent_id].append(post_id)
+    tagged = (select(PostRow.author_id, PostRow.id, PostHashtagRow.hashtag_id)
+              .join(PostHashtagRow, PostHashtagRow.post_id == PostRow.id)
+              .where(PostRow.run_id == run_id, PostRow.tick.between(*window)))
+    # Two plain queries joined here: SQLite plans the one-statement join as a nested loop over
+    # every (agent, hashtag) pair, minutes for 10,000 agents.
+    own_tags: dict[int, set[int]] = defaultdict(set)
+    for author, _, tag in session.execute(tagged.where(PostRow.author_id.in_(ids))):
+        own_tags[author].add(tag)
+    wanted = {t for tags in own_tags.values() for t in tags}
+    if not wanted:
+        return out
+    by_tag: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for author, post_id, tag in session.execute(tagged.where(PostHashtagRow.hashtag_id.in_(wanted))):
+        by_tag[tag].append((post_id, author))
+    for agent_id, tags in own_tags.items():
+        out[agent_id] = sorted({post_id for t in tags for post_id, author in by_tag[t] if author != agent_id})
     return out
 
 

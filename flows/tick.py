@@ -18,6 +18,7 @@ from prefect.runtime import flow_run
 
 from agent_models import HOURS_PER_DAY, RunConfig
 from flows.ray_runner import TaggedRayTaskRunner
+from tasks.context import Sealed, unsealed
 from tasks import (
     TickContext, act_for_turns, apply_tick, is_end_of_day, plan_end_of_day, read_for_turns, select_turns,
     tick_committed,
@@ -37,25 +38,26 @@ def tick_flow(config: RunConfig, run_id: int, tick: int) -> dict[str, Any]:
     if tick_committed(config.database.url, run_id, tick):
         return {"tick": tick, "already_committed": True}
     retries = config.ray.task_retries
-    turns = select_turns.with_options(retries=retries).submit(ctx).result()
+    turns = unsealed(select_turns.with_options(retries=retries).submit(ctx).result())
     changes = []
     if is_end_of_day(tick):  # daily follow rounds join the turns; churn and new agents are applied below
-        turns, population = plan_end_of_day.with_options(retries=retries).submit(ctx, turns).result()
+        turns, population = unsealed(plan_end_of_day.with_options(retries=retries).submit(ctx, Sealed(turns)).result())
         changes.append(population)
     size = config.ray.batch_size
     batches = [turns[i:i + size] for i in range(0, len(turns), size)]
     reads, results = [], []
     for number, batch in enumerate(batches):
-        read = read_for_turns.with_options(task_run_name=f"read-batch{number}", retries=retries).submit(ctx, batch)
+        read = read_for_turns.with_options(task_run_name=f"read-batch{number}", retries=retries).submit(
+            ctx, Sealed(batch))
         reads.append(read)
         results.append(act_for_turns.with_options(task_run_name=f"decide-batch{number}", retries=retries)
-                       .submit(ctx, batch, read))
+                       .submit(ctx, Sealed(batch), read))
     # Resolve every batch before the writer starts: a batch that failed for good raises its own
     # error here (an LLM outage, say) and the tick fails with nothing written.
     for future in reads:  # a read that failed raises its own error, not its dependants' "not run"
         future.result()
-    batch_results = [future.result() for future in results] + changes
-    summary = apply_tick.with_options(retries=retries).submit(ctx, turns, batch_results, reads).result()
+    batch_results = [unsealed(future.result()) for future in results] + changes
+    summary = apply_tick.with_options(retries=retries).submit(ctx, Sealed(turns), Sealed(batch_results), reads).result()
     summary["wall_s"] = round(time.perf_counter() - started, 3)
     summary["batches"] = len(batches)
     _publish(run_id, summary)

@@ -35,7 +35,7 @@ from tasks.agent_actions import ACTIONS, AgentRunner
 from tasks.context import AgentReads, PostView, TickContext
 from tasks.llm_cache import ResponseCache
 from tasks.llm_client import LLMClient, LLMUnavailableError, served_model
-from tasks.platform import post_views, read_for_turns
+from tasks.platform import post_views, read_batch
 from tasks.resources import ray_options
 from tasks.run_state import storable_config
 
@@ -214,7 +214,7 @@ def _execute(platform: Platform, agent: AgentData, call: _Call) -> Any:
 
 def _read(ctx: TickContext, agent: AgentData, article: bool) -> list[int]:
     """The tick's read phase for this one agent; the feed it served is logged as a tick's are."""
-    reads = read_for_turns.fn(ctx, [AgentTurn(agent, (("SHARE" if article else "READ",),))])
+    reads = read_batch(ctx, [AgentTurn(agent, (("SHARE" if article else "READ",),))])
     with session_factory(ctx.db_url).begin() as session:
         write_results(session, run_id=ctx.run_id, tick=ctx.tick, result=BatchResult(), feeds=reads.served)
     mine = reads.by_agent[agent.agent_id]
@@ -226,7 +226,7 @@ def _read(ctx: TickContext, agent: AgentData, article: bool) -> list[int]:
 async def _act(ctx: TickContext, agent: AgentData, call: _Call) -> Any:
     method = call.method
     candidates = tuple(call.kwargs["actions"]) if method == "select_action" else _READ_AS[method]
-    reads = read_for_turns.fn(ctx, [AgentTurn(agent, (candidates,))]).by_agent[agent.agent_id]
+    reads = read_batch(ctx, [AgentTurn(agent, (candidates,))]).by_agent[agent.agent_id]
     post_id = call.kwargs.get("post_id")
     target = _post_view(ctx, post_id, reads) if post_id is not None else None
     llm = None

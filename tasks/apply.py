@@ -11,12 +11,14 @@ from sqlalchemy.exc import IntegrityError
 
 from agent_models import AgentTurn, BatchResult
 from db import session_factory, write_tick
-from tasks.context import BatchReads, TickContext
+from tasks.context import BatchReads, Sealed, TickContext, unsealed
 
 
 @task(name="apply", tags=["cpu"], cache_policy=NO_CACHE)
-def apply_tick(ctx: TickContext, turns: list[AgentTurn], results: list[BatchResult],
-               reads: list[BatchReads]) -> dict[str, Any]:
+def apply_tick(ctx: TickContext, turns: list[AgentTurn] | Sealed, results: list[BatchResult] | Sealed,
+               reads: list[BatchReads | Sealed]) -> dict[str, Any]:
+    turns, results = unsealed(turns), [unsealed(r) for r in unsealed(results)]
+    reads = [unsealed(r) for r in reads]
     merged = BatchResult()
     for result in results:
         merged.extend(result)

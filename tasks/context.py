@@ -68,3 +68,22 @@ class StepOutcome:
 
     values: dict[int, object] = field(default_factory=dict)  # agent id -> the function's value for it
     result: BatchResult = field(default_factory=BatchResult)  # intents and LLM call records, to apply
+
+
+class Sealed:
+    """A task argument Prefect passes through as it is.
+
+    Prefect (and prefect-ray) walk every argument looking for futures to resolve: for a batch of
+    a thousand agents that walk, repeated on submit and in the worker, costs more than the work.
+    A tick seals the batches it hands its tasks (it never puts a future inside them); the tasks
+    accept a sealed or a plain value.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+
+def unsealed(value):
+    return value.value if isinstance(value, Sealed) else value

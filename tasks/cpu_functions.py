@@ -22,7 +22,7 @@ from agent_models.intents import ArticleRef, InterestIntent
 from db import platform_queries, queries, session_factory
 from tasks.context import PostView, TickContext
 from tasks.end_of_day import churn_system
-from tasks.platform import post_views, read_for_turns
+from tasks.platform import post_views, read_batch
 
 
 def _task(fn):
@@ -30,7 +30,7 @@ def _task(fn):
 
 
 def _reads_for(ctx: TickContext, agents: Sequence[AgentData], action: str):
-    return read_for_turns.fn(ctx, [AgentTurn(a, ((action,),)) for a in agents]).by_agent
+    return read_batch(ctx, [AgentTurn(a, ((action,),)) for a in agents]).by_agent
 
 
 # --- pure text functions ---------------------------------------------------------------------------

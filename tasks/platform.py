@@ -1,11 +1,12 @@
 """CPU agent functions of a tick: select who acts (phase 1) and read what they see (phase 2).
 
-`select_turns` applies Y Social's activity rule to the agents present (pages post news every
+`plan_turns` applies Y Social's activity rule to the agents present (pages post news every
 hour their profile covers); `read_for_turns` runs the platform's reads for a whole batch at
-once, fetching only what the batch's candidate actions may need: a feed (COMMENT, READ, CAST,
+once (`read_batch`), fetching only what the batch's candidate actions may need: a feed (COMMENT, READ, CAST,
 SHARE), search results (SEARCH), follow suggestions (FOLLOW), current interests (POST), an
 article (NEWS), plus every agent's unanswered mentions and, where they matter, its followees
-and the opinions involved.
+and the opinions involved. The Prefect tasks (`select_turns`, `read_for_turns`) return their
+results sealed; the plain functions are for callers outside a tick.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from agent_models.activity import page_turns
 from agent_models.opinion_dynamics import opinion_model_for
 from db import CONTENT_RECOMMENDERS, FOLLOW_RECOMMENDERS, FeedContext, ServedFeed, session_factory
 from db import platform_queries, queries
-from tasks.context import AgentReads, BatchReads, PostView, TickContext
+from tasks.context import AgentReads, BatchReads, PostView, Sealed, TickContext, unsealed
 from tasks.news import FeedUnavailableError, pick_article
 
 FEED_ACTIONS = {"COMMENT", "READ", "CAST", "SHARE"}
@@ -30,7 +31,12 @@ SEARCH_RESULTS = 10  # Y Social's `/search` limit
 
 
 @task(name="select", tags=["cpu"], cache_policy=NO_CACHE)
-def select_turns(ctx: TickContext) -> list[AgentTurn]:
+def select_turns(ctx: TickContext) -> Sealed:
+    """Phase 1 as a task: `plan_turns`, its result sealed for Prefect (see `Sealed`)."""
+    return Sealed(plan_turns(ctx))
+
+
+def plan_turns(ctx: TickContext) -> list[AgentTurn]:
     """Phase 1: the active agents of this hour and the candidate actions of each of their rounds."""
     sim = ctx.config.simulation
     with session_factory(ctx.db_url).begin() as session:
@@ -44,7 +50,12 @@ def select_turns(ctx: TickContext) -> list[AgentTurn]:
 
 
 @task(name="read", tags=["cpu"], cache_policy=NO_CACHE)
-def read_for_turns(ctx: TickContext, turns: list[AgentTurn]) -> BatchReads:
+def read_for_turns(ctx: TickContext, turns: list[AgentTurn] | Sealed) -> Sealed:
+    """Phase 2 as a task: `read_batch`, its result sealed for Prefect (see `Sealed`)."""
+    return Sealed(read_batch(ctx, unsealed(turns)))
+
+
+def read_batch(ctx: TickContext, turns: list[AgentTurn]) -> BatchReads:
     """Phase 2: what each agent of a batch may need this tick, plus the feeds to log."""
     reads = BatchReads(by_agent={t.agent.agent_id: AgentReads() for t in turns})
     wanted = {action: [t.agent for t in turns if _may(t, action)]

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from agent_models import AgentData, BatchResult, FakeAgentData, PageAgentData, PostIntent, RunConfig
 from db import create_schema, session_factory, write_results
 from db.queries import create_run
-from tasks import TickContext, act_for_turns, apply_tick, is_end_of_day, plan_end_of_day, read_for_turns, select_turns
+from tasks import TickContext, apply_tick, is_end_of_day
+from tasks.end_of_day import end_of_day
+from tasks.agent_actions import act_batch
+from tasks.platform import plan_turns, read_batch
 
 FIRST_POST = "Rents are up again #housing @bob"
 
@@ -54,11 +57,11 @@ def small_platform(db_url: str, llm_url: str | None = None, **agent_fields) -> S
 def run_tick_inline(config: RunConfig, run_id: int, tick: int) -> dict:
     """One tick through its real phase functions, in this process."""
     ctx = TickContext(run_id, tick, config)
-    turns = select_turns.fn(ctx)
+    turns = plan_turns(ctx)
     changes: list[BatchResult] = []
     if is_end_of_day(tick):
-        turns, population = plan_end_of_day.fn(ctx, turns)
+        turns, population = end_of_day(ctx, turns)
         changes.append(population)
-    reads = read_for_turns.fn(ctx, turns)
-    result = asyncio.run(act_for_turns.fn(ctx, turns, reads))
+    reads = read_batch(ctx, turns)
+    result = asyncio.run(act_batch(ctx, turns, reads))
     return apply_tick.fn(ctx, turns, [result, *changes], [reads])

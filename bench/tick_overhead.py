@@ -1,0 +1,130 @@
+"""Orchestration overhead per agent-action: a tick as a Prefect flow on Ray versus its phases inline.
+
+For each population size, two identical platforms (same seed) run the same ticks, every agent
+active every hour, with the LLM stub answering at once:
+
+- orchestrated: `tick_flow` (Prefect flow, tasks on Ray through `TaggedRayTaskRunner`, a local
+  Prefect server), Ray started once;
+- inline: the same phase functions (`plan_turns`, `read_batch`, `act_batch`, `apply_tick`)
+  called in this process, no Prefect, no Ray.
+
+Both produce the same database (checked), so the difference of their wall times divided by the
+agent-actions is what Prefect and Ray add per agent-action. The first tick of each is a warm-up
+and is not counted.
+
+    python bench/tick_overhead.py [--agents 1000 10000] [--ticks 2] [--batch 1000] [--llm-share 0.1]
+
+Results: bench/results/tick_overhead.json. Goal: at most 1 ms of overhead per agent-action.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import func, select  # noqa: E402
+
+from agent_models import RunConfig  # noqa: E402
+from db import session_factory  # noqa: E402
+from db.models import ActionRow  # noqa: E402
+from flows.prefect_api import prefect_api  # noqa: E402
+from flows.ray_runner import ensure_ray  # noqa: E402
+from tasks import TickContext, apply_tick, prepare_run  # noqa: E402
+from tasks.agent_actions import act_batch  # noqa: E402
+from tasks.platform import plan_turns, read_batch  # noqa: E402
+from tests.dumps import dump  # noqa: E402
+from tests.llm_stub import LLMStub  # noqa: E402
+
+GOAL_MS = 1.0
+
+
+def config_for(url: str, n_agents: int, batch: int, llm_url: str, llm_share: float) -> RunConfig:
+    return RunConfig.model_validate({
+        "simulation": {"seed": 9, "hourly_activity": {h: 1.0 for h in range(24)},
+                       "actions_likelihood": {"post": 0.3, "comment": 0.2, "read": 0.2, "follow": 0.1, "search": 0.1,
+                                              "share": 0.05, "cast": 0.05}},
+        "agents": {"count": n_agents, "rule_based_share": 1.0 - llm_share},
+        "database": {"url": url}, "llm": {"url": llm_url, "model": "stub-model", "concurrency": 64},
+        "ray": {"batch_size": batch, "tick_retries": 0, "task_retries": 0}})
+
+
+def run_inline(config: RunConfig, run_id: int, tick: int) -> None:
+    ctx = TickContext(run_id, tick, config)
+    turns = plan_turns(ctx)
+    size = config.ray.batch_size
+    batches = [turns[i:i + size] for i in range(0, len(turns), size)]
+    reads = [read_batch(ctx, b) for b in batches]
+    results = [asyncio.run(act_batch(ctx, b, r)) for b, r in zip(batches, reads, strict=True)]
+    apply_tick.fn(ctx, turns, results, reads)
+
+
+def actions_in(url: str, ticks: range) -> int:
+    with session_factory(url).begin() as session:
+        return session.scalar(select(func.count()).select_from(ActionRow).where(ActionRow.tick.in_(list(ticks))))
+
+
+def measure(n_agents: int, ticks: int, batch: int, llm_share: float, llm_url: str, workdir: Path) -> dict:
+    from flows.tick import tick_flow
+
+    timings = {}
+    urls = {}
+    for mode in ("inline", "orchestrated"):
+        url = f"sqlite:///{workdir / f'{mode}-{n_agents}.db'}"
+        config = config_for(url, n_agents, batch, llm_url, llm_share)
+        run = prepare_run.fn(config)
+        runner = (lambda t, c=config, r=run.run_id: tick_flow(c, r, t)) if mode == "orchestrated" else \
+            (lambda t, c=config, r=run.run_id: run_inline(c, r, t))
+        runner(0)  # warm-up: worker imports, caches
+        started = time.perf_counter()
+        for tick in range(1, ticks + 1):
+            runner(tick)
+        timings[mode] = time.perf_counter() - started
+        urls[mode] = url
+    counted = range(1, ticks + 1)
+    actions = actions_in(urls["inline"], counted)
+    same = dump(urls["inline"]) == dump(urls["orchestrated"])
+    overhead_ms = (timings["orchestrated"] - timings["inline"]) * 1000 / actions
+    return {"agents": n_agents, "batch_size": batch, "ticks_measured": ticks, "agent_actions": actions,
+            "inline_s": round(timings["inline"], 2), "orchestrated_s": round(timings["orchestrated"], 2),
+            "inline_ms_per_action": round(timings["inline"] * 1000 / actions, 3),
+            "orchestrated_ms_per_action": round(timings["orchestrated"] * 1000 / actions, 3),
+            "overhead_ms_per_action": round(overhead_ms, 3), "same_database": same,
+            "meets_goal": overhead_ms <= GOAL_MS}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--ticks", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--llm-share", type=float, default=0.1, help="share of LLM agents (the rest rule-based)")
+    args = parser.parse_args()
+    results = []
+    with LLMStub() as stub, prefect_api(), tempfile.TemporaryDirectory() as tmp:
+        from agent_models.run_config import RaySettings
+
+        ensure_ray(RaySettings())
+        for n in args.agents:
+            result = measure(n, args.ticks, args.batch, args.llm_share, stub.url, Path(tmp))
+            print(json.dumps(result), flush=True)
+            results.append(result)
+    out = Path(__file__).parent / "results" / "tick_overhead.json"
+    out.write_text(json.dumps({"machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+                               "goal_ms_per_action": GOAL_MS, "llm_share": args.llm_share, "results": results},
+                              indent=2) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
