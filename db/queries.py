@@ -143,14 +143,14 @@ def threads(session: Session, post_ids: Iterable[int], max_length: int) -> dict[
             for pid in ids if pid in roots}
 
 
-def post_authors_and_texts(session: Session, post_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
-    """post id -> (author name, text)."""
+def post_authors_and_texts(session: Session, post_ids: Iterable[int]) -> dict[int, tuple[int, str, str]]:
+    """post id -> (author id, author name, text)."""
     ids = set(post_ids)
     if not ids:
         return {}
-    rows = session.execute(select(PostRow.id, AgentRow.name, PostRow.text)
+    rows = session.execute(select(PostRow.id, PostRow.author_id, AgentRow.name, PostRow.text)
                            .join(AgentRow, AgentRow.agent_id == PostRow.author_id).where(PostRow.id.in_(ids)))
-    return {pid: (author, text) for pid, author, text in rows}
+    return {pid: (author_id, author, text) for pid, author_id, author, text in rows}
 
 
 def tokens_used(session: Session, run_id: int) -> int:

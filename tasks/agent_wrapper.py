@@ -264,7 +264,7 @@ async def _act(ctx: TickContext, agent: AgentData, call: _Call) -> Any:
 
 def _post_view(ctx: TickContext, post_id: int, reads: AgentReads) -> PostView | None:
     with session_factory(ctx.db_url).begin() as session:
-        found = post_views(session, ctx, {post_id})
+        found = post_views(session, {post_id})
         if post_id not in found:
             return None
         reads.threads.update(queries.threads(session, [post_id], ctx.config.agents.max_length_thread_reading))

@@ -52,7 +52,7 @@ def get_user_from_post(ctx: TickContext, post_ids: list[int]) -> dict[int, int]:
 def get_post(ctx: TickContext, post_ids: list[int]) -> dict[int, PostView]:
     """post id -> the post as an agent reads it (author, text, topics, article)."""
     with session_factory(ctx.db_url).begin() as session:
-        return post_views(session, ctx, set(post_ids))
+        return post_views(session, set(post_ids))
 
 
 @_task

@@ -40,8 +40,8 @@ def end_of_day(ctx: TickContext, turns: list[AgentTurn]) -> tuple[list[AgentTurn
             ActionRow.run_id == ctx.run_id, ActionRow.tick.between(ctx.tick - HOURS_PER_DAY + 1, ctx.tick - 1))))
         acted.update(t.agent.agent_id for t in turns)
         day_agents = [a for a in present if a.agent_id in acted and not a.is_page]
-        leaving = churn_system.fn(ctx, daily_change(len(day_agents), ctx.config.simulation.percentage_removed_agents))
         taken = set(session.scalars(select(AgentRow.name).where(AgentRow.run_id == ctx.run_id)))
+    leaving = churn_system.fn(ctx, daily_change(len(day_agents), ctx.config.simulation.percentage_removed_agents))
     joining = new_agents(ctx, daily_change(len(day_agents), ctx.config.simulation.percentage_new_agents), taken)
     changes = BatchResult(intents=[*leaving, *(JoinIntent(agent) for agent in joining)])
     return with_daily_follow(turns, day_agents, ctx.seed, ctx.tick), changes

@@ -65,7 +65,7 @@ def read_batch(ctx: TickContext, turns: list[AgentTurn]) -> BatchReads:
         wanted_posts = {pid for lists in post_lists.values() for key, ids in lists.items() if key != "mentions"
                         for pid in ids}
         wanted_posts.update(pid for lists in post_lists.values() for _, pid in lists.get("mentions", ()))
-        views = post_views(session, ctx, wanted_posts)
+        views = post_views(session, wanted_posts)
         for agent_id, lists in post_lists.items():
             mine = reads.by_agent[agent_id]
             mine.feed = [views[p] for p in lists.get("feed", ()) if p in views]
@@ -126,13 +126,13 @@ def _post_lists(session: Session, ctx: TickContext, turns: list[AgentTurn], want
     return lists
 
 
-def post_views(session: Session, ctx: TickContext, post_ids: set[int]) -> dict[int, PostView]:
+def post_views(session: Session, post_ids: set[int]) -> dict[int, PostView]:
+    """The posts as agents read them: author, text, topics and article."""
     texts = queries.post_authors_and_texts(session, post_ids)
-    authors = platform_queries.post_authors(session, post_ids)
     topics = platform_queries.post_topic_names(session, post_ids)
     articles = platform_queries.articles_of_posts(session, post_ids)
-    return {pid: PostView(pid, author, text, authors[pid], tuple(topics.get(pid, ())), articles.get(pid))
-            for pid, (author, text) in texts.items()}
+    return {pid: PostView(pid, author, text, author_id, tuple(topics.get(pid, ())), articles.get(pid))
+            for pid, (author_id, author, text) in texts.items()}
 
 
 def _agent_state(session: Session, ctx: TickContext, wanted: dict[str, list[AgentData]], reads: BatchReads,
