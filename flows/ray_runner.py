@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+from urllib.parse import urlsplit
 
 import ray
 from prefect_ray import RayTaskRunner
@@ -20,9 +21,12 @@ from prefect_ray.context import remote_options
 from agent_models.run_config import RaySettings
 from tasks.resources import GPU_SLOT, ray_options
 
+logger = logging.getLogger("ysim.ray")
+
 __all__ = ["GPU_SLOT", "TaggedRayTaskRunner", "ensure_ray", "keep_local_ray_on_loopback", "ray_options",
            "shutdown_ray"]
 
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 LOOPBACK_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
 
 
@@ -38,11 +42,27 @@ def ensure_ray(settings: RaySettings) -> bool:
     if address:
         os.environ.setdefault("RAY_AUTH_MODE", "token")  # Ray 2.60 clusters require it to join
         ray.init(address=address, namespace="ysim", log_to_driver=False)
+        warning = loopback_api_warning(os.environ.get("PREFECT_API_URL"), [n for n in ray.nodes() if n["Alive"]])
+        if warning:
+            logger.warning(warning)
     else:
         keep_local_ray_on_loopback()
         ray.init(num_cpus=settings.num_cpus, resources={GPU_SLOT: settings.gpu_slots},
                  include_dashboard=False, namespace="ysim", log_to_driver=False, logging_level=logging.WARNING)
     return True
+
+
+def loopback_api_warning(api_url: str | None, nodes: list[dict]) -> str | None:
+    """A warning when Ray workers on other nodes could not reach the driver's Prefect API.
+
+    prefect-ray sends each task the driver's API URL; a loopback URL on a cluster of several
+    nodes makes every task on another node fail to report its state.
+    """
+    host = urlsplit(api_url).hostname if api_url else None
+    if host not in LOOPBACK_HOSTS or len(nodes) < 2:
+        return None
+    return (f"PREFECT_API_URL is {api_url}, a loopback address, but the Ray cluster has {len(nodes)} nodes: "
+            "start the Prefect server on an address every node reaches and set PREFECT_API_URL to it")
 
 
 def keep_local_ray_on_loopback() -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from agent_models import RunConfig
-from flows.ray_runner import ensure_ray
+from flows.ray_runner import TaggedRayTaskRunner, ensure_ray
 from flows.services import llm_endpoint
 from flows.tick import tick_flow
 from tasks import prepare_run
@@ -56,7 +56,8 @@ def _run_ticks(config: RunConfig) -> dict[str, Any]:
     run = prepare_run(config)
     ensure_ray(config.ray)
     _notify({"event": "start", "run_id": run.run_id, "first_tick": run.next_tick, "total_ticks": run.total_ticks})
-    tick_with_retries = tick_flow.with_options(retries=config.ray.tick_retries, retry_delay_seconds=1)
+    tick_with_retries = tick_flow.with_options(retries=config.ray.tick_retries, retry_delay_seconds=1,
+                                               task_runner=TaggedRayTaskRunner(gpu_share=config.ray.gpu_share))
     budget = config.llm.max_tokens_total
     for tick in range(run.next_tick, run.total_ticks):
         if budget is not None and (used := tokens_used(config.database.url)) >= budget:

@@ -10,6 +10,7 @@ state before it.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from typing import Any
 
 from prefect import flow
@@ -38,10 +39,14 @@ def tick_flow(config: RunConfig, run_id: int, tick: int) -> dict[str, Any]:
     if tick_committed(config.database.url, run_id, tick):
         return {"tick": tick, "already_committed": True}
     retries = config.ray.task_retries
-    turns = unsealed(select_turns.with_options(retries=retries).submit(ctx).result())
+    selected = select_turns.with_options(retries=retries).submit(ctx).result()
+    done = [("select", selected)]  # (phase, sealed task result), for the count of task runs per node
+    turns = unsealed(selected)
     changes = []
     if is_end_of_day(tick):  # daily follow rounds join the turns; churn and new agents are applied below
-        turns, population = unsealed(plan_end_of_day.with_options(retries=retries).submit(ctx, Sealed(turns)).result())
+        planned = plan_end_of_day.with_options(retries=retries).submit(ctx, Sealed(turns)).result()
+        done.append(("end_of_day", planned))
+        turns, population = unsealed(planned)
         changes.append(population)
     size = config.ray.batch_size
     batches = [turns[i:i + size] for i in range(0, len(turns), size)]
@@ -54,14 +59,24 @@ def tick_flow(config: RunConfig, run_id: int, tick: int) -> dict[str, Any]:
                        .submit(ctx, Sealed(batch), read))
     # Resolve every batch before the writer starts: a batch that failed for good raises its own
     # error here (an LLM outage, say) and the tick fails with nothing written.
-    for future in reads:  # a read that failed raises its own error, not its dependants' "not run"
-        future.result()
-    batch_results = [unsealed(future.result()) for future in results] + changes
+    done += [("read", future.result()) for future in reads]  # a failed read raises its own error, not "not run"
+    decided = [future.result() for future in results]
+    done += [("decide", sealed) for sealed in decided]
+    batch_results = [unsealed(sealed) for sealed in decided] + changes
     summary = apply_tick.with_options(retries=retries).submit(ctx, Sealed(turns), Sealed(batch_results), reads).result()
     summary["wall_s"] = round(time.perf_counter() - started, 3)
     summary["batches"] = len(batches)
+    summary["nodes"] = _task_runs_by_node(done)
     _publish(run_id, summary)
     return summary
+
+
+def _task_runs_by_node(done: list[tuple[str, Sealed]]) -> dict[str, dict[str, int]]:
+    """{phase: {Ray node IP: task runs}}: where the tick's work ran."""
+    by_node: dict[str, Counter] = {}
+    for phase, sealed in done:
+        by_node.setdefault(phase, Counter())[sealed.node] += 1
+    return {phase: dict(counts) for phase, counts in by_node.items()}
 
 
 def _publish(run_id: int, summary: dict[str, Any]) -> None:
@@ -75,5 +90,8 @@ def _publish(run_id: int, summary: dict[str, Any]) -> None:
     for group in ("actions", "statuses", "written"):
         for name, count in sorted(summary.get(group, {}).items()):
             lines.append(f"| {group}: {name} | {count} |")
+    for phase, nodes in summary.get("nodes", {}).items():
+        for node, count in sorted(nodes.items()):
+            lines.append(f"| {phase} task runs on {node} | {count} |")
     create_markdown_artifact(key=f"ysim-run{run_id}-tick", markdown="\n".join(lines),
                              description=f"tick {tick} of run {run_id}")

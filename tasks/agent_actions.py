@@ -33,7 +33,7 @@ from agent_models.intents import InterestIntent
 from agent_models.prompts import prompt_set
 from agent_models.run_config import SUPPORTED_ACTIONS
 from tasks.agent_steps import AgentSteps
-from tasks.context import AgentReads, BatchReads, PostView, Sealed, TickContext, unsealed
+from tasks.context import AgentReads, BatchReads, PostView, Sealed, TickContext, sealed_result, unsealed
 from tasks.llm_cache import ResponseCache
 from tasks.llm_client import LLMClient
 
@@ -43,7 +43,7 @@ ACTIONS = tuple(a.upper() for a in SUPPORTED_ACTIONS) + ("NEWS",)  # what `Agent
 @task(name="decide", tags=["gpu"], cache_policy=NO_CACHE)
 async def act_for_turns(ctx: TickContext, turns: list[AgentTurn] | Sealed, reads: BatchReads | Sealed) -> Sealed:
     """Phase 3 as a task: `act_batch`, its result sealed for Prefect (see `Sealed`)."""
-    return Sealed(await act_batch(ctx, unsealed(turns), unsealed(reads)))
+    return sealed_result(await act_batch(ctx, unsealed(turns), unsealed(reads)))
 
 
 async def act_batch(ctx: TickContext, turns: list[AgentTurn], reads: BatchReads) -> BatchResult:

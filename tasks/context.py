@@ -77,13 +77,29 @@ class Sealed:
     a thousand agents that walk, repeated on submit and in the worker, costs more than the work.
     A tick seals the batches it hands its tasks (it never puts a future inside them); the tasks
     accept a sealed or a plain value.
+
+    A task's sealed result also names the Ray node that computed it (`node`), so a tick can
+    report where its work ran.
     """
 
-    __slots__ = ("value",)
+    __slots__ = ("value", "node")
 
-    def __init__(self, value: object) -> None:
+    def __init__(self, value: object, node: str | None = None) -> None:
         self.value = value
+        self.node = node
 
 
 def unsealed(value):
     return value.value if isinstance(value, Sealed) else value
+
+
+def sealed_result(value: object) -> Sealed:
+    """A task's result, sealed and stamped with the node it was computed on."""
+    return Sealed(value, node=ray_node())
+
+
+def ray_node() -> str:
+    """The IP address of the Ray node running this code, or "local" where Ray is not running."""
+    import ray  # here, so that plain callers of the phase functions do not pay for importing Ray
+
+    return ray.util.get_node_ip_address() if ray.is_initialized() else "local"

@@ -19,7 +19,7 @@ from agent_models.end_of_day import daily_change, with_daily_follow
 from agent_models.intents import JoinIntent, LeaveIntent
 from db import platform_queries, queries, session_factory
 from db.models import ActionRow, AgentRow
-from tasks.context import Sealed, TickContext, unsealed
+from tasks.context import Sealed, TickContext, sealed_result, unsealed
 
 
 def is_end_of_day(tick: int) -> bool:
@@ -29,7 +29,7 @@ def is_end_of_day(tick: int) -> bool:
 @task(name="end-of-day", tags=["cpu"], cache_policy=NO_CACHE)
 def plan_end_of_day(ctx: TickContext, turns: list[AgentTurn] | Sealed) -> Sealed:
     """`end_of_day` as a task, its result sealed for Prefect (see `tasks.context.Sealed`)."""
-    return Sealed(end_of_day(ctx, unsealed(turns)))
+    return sealed_result(end_of_day(ctx, unsealed(turns)))
 
 
 def end_of_day(ctx: TickContext, turns: list[AgentTurn]) -> tuple[list[AgentTurn], BatchResult]:

@@ -23,7 +23,7 @@ from agent_models.activity import page_turns
 from agent_models.opinion_dynamics import opinion_model_for
 from db import CONTENT_RECOMMENDERS, FOLLOW_RECOMMENDERS, FeedContext, ServedFeed, session_factory
 from db import platform_queries, queries
-from tasks.context import AgentReads, BatchReads, PostView, Sealed, TickContext, unsealed
+from tasks.context import AgentReads, BatchReads, PostView, Sealed, TickContext, sealed_result, unsealed
 from tasks.news import FeedUnavailableError, pick_article
 
 FEED_ACTIONS = {"COMMENT", "READ", "CAST", "SHARE"}
@@ -33,7 +33,7 @@ SEARCH_RESULTS = 10  # Y Social's `/search` limit
 @task(name="select", tags=["cpu"], cache_policy=NO_CACHE)
 def select_turns(ctx: TickContext) -> Sealed:
     """Phase 1 as a task: `plan_turns`, its result sealed for Prefect (see `Sealed`)."""
-    return Sealed(plan_turns(ctx))
+    return sealed_result(plan_turns(ctx))
 
 
 def plan_turns(ctx: TickContext) -> list[AgentTurn]:
@@ -52,7 +52,7 @@ def plan_turns(ctx: TickContext) -> list[AgentTurn]:
 @task(name="read", tags=["cpu"], cache_policy=NO_CACHE)
 def read_for_turns(ctx: TickContext, turns: list[AgentTurn] | Sealed) -> Sealed:
     """Phase 2 as a task: `read_batch`, its result sealed for Prefect (see `Sealed`)."""
-    return Sealed(read_batch(ctx, unsealed(turns)))
+    return sealed_result(read_batch(ctx, unsealed(turns)))
 
 
 def read_batch(ctx: TickContext, turns: list[AgentTurn]) -> BatchReads:

@@ -1,4 +1,4 @@
-"""An OpenAI-compatible stub LLM server for tests and benchmarks (stdlib only, loopback only).
+"""An OpenAI-compatible stub LLM server for tests and benchmarks (stdlib only; loopback unless a test host asks).
 
 The real `openai` client talks to it over HTTP, so retries, timeouts and parsing run for real.
 Answers are a pure function of the request, so runs are reproducible. Knobs, changeable while
@@ -152,10 +152,10 @@ class StubServer(ThreadingHTTPServer):
 class LLMStub:
     """A running stub: `url` is its OpenAI base URL, `state` its knobs and counters."""
 
-    def __init__(self, **knobs: object) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, **knobs: object) -> None:
         self.state = StubState(**knobs)
-        self.server = StubServer(("127.0.0.1", 0), _handler(self.state))
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        self.server = StubServer((host, port), _handler(self.state))
+        self.url = f"http://{host}:{self.server.server_address[1]}/v1"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> "LLMStub":
@@ -167,7 +167,8 @@ class LLMStub:
         self.server.server_close()
 
 
-if __name__ == "__main__":  # python tests/llm_stub.py [latency_s]: serve until Ctrl-C
-    with LLMStub(latency_s=float(sys.argv[1]) if len(sys.argv) > 1 else 0.0) as stub:
+if __name__ == "__main__":  # python tests/llm_stub.py [latency_s [host [port]]]: serve until Ctrl-C
+    latency, host, port = (sys.argv[1:] + ["0", "127.0.0.1", "0"][len(sys.argv) - 1:])[:3]
+    with LLMStub(host=host, port=int(port), latency_s=float(latency)) as stub:
         print(stub.url, flush=True)
         threading.Event().wait()

@@ -50,3 +50,15 @@ def test_gpu_tasks_take_a_gpu_share_where_there_are_gpus_and_never_wait_where_th
     assert ray_options({"gpu"}, {"CPU": 2}, 0.1) == {"num_cpus": 0.1}
     assert ray_options({"cpu"}, {"CPU": 2, "GPU": 1}, 0.1) == {"num_cpus": 1}
     assert ray_options(set(), {"CPU": 2}, 0.1) == {}
+
+
+def test_a_loopback_prefect_api_on_a_cluster_of_several_nodes_is_warned_about():
+    from flows.ray_runner import loopback_api_warning
+
+    two_nodes = [{"NodeManagerAddress": "10.0.0.1"}, {"NodeManagerAddress": "10.0.0.2"}]
+    warning = loopback_api_warning("http://127.0.0.1:4200/api", two_nodes)
+    assert warning and "http://127.0.0.1:4200/api" in warning and "2 nodes" in warning
+    assert loopback_api_warning("http://localhost:4200/api", two_nodes)
+    assert loopback_api_warning("http://10.0.0.1:4200/api", two_nodes) is None  # every node reaches it
+    assert loopback_api_warning("http://127.0.0.1:4200/api", two_nodes[:1]) is None  # one node: loopback is fine
+    assert loopback_api_warning(None, two_nodes) is None
