@@ -263,6 +263,9 @@ class _progress:
                                           completed=event["first_tick"])
             return
         tick = event["tick"]
+        if event["event"] == "phase":  # the tick under way: which phase, how many batches done
+            self.bar.update(self.task, description=f"day {tick // 24} hour {tick % 24:02d}: {event['phase']}")
+            return
         done = sum(event.get("written", {}).values())
         self.bar.update(self.task, advance=1,
                         description=f"day {tick // 24} hour {tick % 24:02d}: {event.get('active_agents', 0)} "

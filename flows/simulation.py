@@ -1,43 +1,25 @@
 """The simulation flow: prepares (or resumes) a run and runs its ticks in order, Ray started once.
 
 A run resumes at its first uncommitted tick and stops at `simulation.ticks`. Callers that
-want to follow progress (the CLI's progress bar) register a listener with `listen()`.
+want to follow progress (the CLI's progress bar) register a listener with `listen()`
+(flows/progress.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import Any
 
 from prefect import flow, get_run_logger
 
 from agent_models import RunConfig
+from flows.progress import listen, notify
 from flows.ray_runner import TaggedRayTaskRunner, ensure_ray
 from flows.services import llm_endpoint
 from flows.tick import tick_flow
 from tasks import prepare_run
 from tasks.run_state import status, tokens_used
 
-TickListener = Callable[[dict[str, Any]], None]
-_listener: ContextVar[TickListener | None] = ContextVar("ysim_tick_listener", default=None)
-
-
-@contextmanager
-def listen(listener: TickListener) -> Iterator[None]:
-    """Call `listener(event)` when the run starts ({"event": "start", ...}) and after each tick."""
-    token = _listener.set(listener)
-    try:
-        yield
-    finally:
-        _listener.reset(token)
-
-
-def _notify(event: dict[str, Any]) -> None:
-    listener = _listener.get()
-    if listener is not None:
-        listener(event)
+__all__ = ["advance_flow", "listen", "simulation_flow"]
 
 
 @flow(name="ysim-simulation", flow_run_name="{config.simulation.name}", log_prints=False)
@@ -55,17 +37,17 @@ def _run_ticks(config: RunConfig) -> dict[str, Any]:
         get_run_logger().warning("action %r is never drawn: %s", action, reason)
     run = prepare_run(config)
     ensure_ray(config.ray)
-    _notify({"event": "start", "run_id": run.run_id, "first_tick": run.next_tick, "total_ticks": run.total_ticks})
+    notify({"event": "start", "run_id": run.run_id, "first_tick": run.next_tick, "total_ticks": run.total_ticks})
     tick_with_retries = tick_flow.with_options(retries=config.ray.tick_retries, retry_delay_seconds=1,
                                                task_runner=TaggedRayTaskRunner(gpu_share=config.ray.gpu_share))
     budget = config.llm.max_tokens_total
     for tick in range(run.next_tick, run.total_ticks):
         if budget is not None and (used := tokens_used(config.database.url)) >= budget:
             # A clean stop at a tick boundary: every committed tick stays, a larger budget resumes.
-            _notify({"event": "budget", "tick": tick, "tokens_used": used, "budget": budget})
+            notify({"event": "budget", "tick": tick, "tokens_used": used, "budget": budget})
             return {**(status(config.database.url) or {}), "stopped_by_budget": True}
         summary = tick_with_retries(config, run.run_id, tick)
-        _notify({"event": "tick", **summary})
+        notify({"event": "tick", **summary})
     return status(config.database.url) or {}
 
 

@@ -18,6 +18,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 
 from agent_models import HOURS_PER_DAY, RunConfig
+from flows.progress import phase as report_phase
 from flows.ray_runner import TaggedRayTaskRunner
 from tasks.context import Sealed, unsealed
 from tasks import (
@@ -39,11 +40,13 @@ def tick_flow(config: RunConfig, run_id: int, tick: int) -> dict[str, Any]:
     if tick_committed(config.database.url, run_id, tick):
         return {"tick": tick, "already_committed": True}
     retries = config.ray.task_retries
+    report_phase(tick, "select")
     selected = select_turns.with_options(retries=retries).submit(ctx).result()
     done = [("select", selected)]  # (phase, sealed task result), for the count of task runs per node
     turns = unsealed(selected)
     changes = []
     if is_end_of_day(tick):  # daily follow rounds join the turns; churn and new agents are applied below
+        report_phase(tick, "end of day")
         planned = plan_end_of_day.with_options(retries=retries).submit(ctx, Sealed(turns)).result()
         done.append(("end_of_day", planned))
         turns, population = unsealed(planned)
@@ -60,9 +63,13 @@ def tick_flow(config: RunConfig, run_id: int, tick: int) -> dict[str, Any]:
     # Resolve every batch before the writer starts: a batch that failed for good raises its own
     # error here (an LLM outage, say) and the tick fails with nothing written.
     done += [("read", future.result()) for future in reads]  # a failed read raises its own error, not "not run"
-    decided = [future.result() for future in results]
+    decided = []
+    for future in results:
+        report_phase(tick, f"read and decide: {len(decided)}/{len(results)} batches done")
+        decided.append(future.result())
     done += [("decide", sealed) for sealed in decided]
     batch_results = [unsealed(sealed) for sealed in decided] + changes
+    report_phase(tick, "apply")
     summary = apply_tick.with_options(retries=retries).submit(ctx, Sealed(turns), Sealed(batch_results), reads).result()
     summary["wall_s"] = round(time.perf_counter() - started, 3)
     summary["batches"] = len(batches)
