@@ -27,6 +27,7 @@ import platform
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
@@ -75,7 +76,7 @@ def actions_in(url: str, ticks: range) -> int:
 
 
 def measure(n_agents: int, ticks: int, batch: int, llm_share: float, llm_url: str, workdir: Path) -> dict:
-    from flows.tick import tick_flow
+    from flows.tick import tick_flow, without_tick_heartbeats
 
     timings = {}
     urls = {}
@@ -85,11 +86,12 @@ def measure(n_agents: int, ticks: int, batch: int, llm_share: float, llm_url: st
         run = prepare_run.fn(config)
         runner = (lambda t, c=config, r=run.run_id: tick_flow(c, r, t)) if mode == "orchestrated" else \
             (lambda t, c=config, r=run.run_id: run_inline(c, r, t))
-        runner(0)  # warm-up: worker imports, caches
-        started = time.perf_counter()
-        for tick in range(1, ticks + 1):
-            runner(tick)
-        timings[mode] = time.perf_counter() - started
+        with without_tick_heartbeats() if mode == "orchestrated" else nullcontext():  # as `simulation_flow` does
+            runner(0)  # warm-up: worker imports, caches
+            started = time.perf_counter()
+            for tick in range(1, ticks + 1):
+                runner(tick)
+            timings[mode] = time.perf_counter() - started
         urls[mode] = url
     counted = range(1, ticks + 1)
     actions = actions_in(urls["inline"], counted)

@@ -15,7 +15,7 @@ from agent_models import RunConfig
 from flows.progress import listen, notify
 from flows.ray_runner import TaggedRayTaskRunner, ensure_ray
 from flows.services import llm_endpoint
-from flows.tick import tick_flow
+from flows.tick import tick_flow, without_tick_heartbeats
 from tasks import prepare_run
 from tasks.run_state import status, tokens_used
 
@@ -41,13 +41,14 @@ def _run_ticks(config: RunConfig) -> dict[str, Any]:
     tick_with_retries = tick_flow.with_options(retries=config.ray.tick_retries, retry_delay_seconds=1,
                                                task_runner=TaggedRayTaskRunner(gpu_share=config.ray.gpu_share))
     budget = config.llm.max_tokens_total
-    for tick in range(run.next_tick, run.total_ticks):
-        if budget is not None and (used := tokens_used(config.database.url)) >= budget:
-            # A clean stop at a tick boundary: every committed tick stays, a larger budget resumes.
-            notify({"event": "budget", "tick": tick, "tokens_used": used, "budget": budget})
-            return {**(status(config.database.url) or {}), "stopped_by_budget": True}
-        summary = tick_with_retries(config, run.run_id, tick)
-        notify({"event": "tick", **summary})
+    with without_tick_heartbeats():
+        for tick in range(run.next_tick, run.total_ticks):
+            if budget is not None and (used := tokens_used(config.database.url)) >= budget:
+                # A clean stop at a tick boundary: every committed tick stays, a larger budget resumes.
+                notify({"event": "budget", "tick": tick, "tokens_used": used, "budget": budget})
+                return {**(status(config.database.url) or {}), "stopped_by_budget": True}
+            summary = tick_with_retries(config, run.run_id, tick)
+            notify({"event": "tick", **summary})
     return status(config.database.url) or {}
 
 

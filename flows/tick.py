@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
+from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
 from agent_models import HOURS_PER_DAY, RunConfig
 from flows.progress import phase as report_phase
@@ -37,7 +40,9 @@ def tick_run_name() -> str:
 def tick_flow(config: RunConfig, run_id: int, tick: int) -> dict[str, Any]:
     started = time.perf_counter()
     ctx = TickContext(run_id=run_id, tick=tick, config=config)
-    if tick_committed(config.database.url, run_id, tick):
+    # A plain call, not a task run: a task run here costs an API round trip or two (and a 2-4 s
+    # client retry when the local server's SQLite is busy) for a single indexed lookup.
+    if tick_committed.fn(config.database.url, run_id, tick):
         return {"tick": tick, "already_committed": True}
     retries = config.ray.task_retries
     report_phase(tick, "select")
@@ -84,6 +89,19 @@ def _task_runs_by_node(done: list[tuple[str, Sealed]]) -> dict[str, dict[str, in
     for phase, sealed in done:
         by_node.setdefault(phase, Counter())[sealed.node] += 1
     return {phase: dict(counts) for phase, counts in by_node.items()}
+
+
+@contextmanager
+def without_tick_heartbeats() -> Iterator[None]:
+    """Run tick flows without Prefect's flow-run heartbeat thread.
+
+    A sync flow run joins its heartbeat thread on exit, and that thread sleeps in 1 s steps, so
+    every tick would end with a wait of up to a second. Ticks last seconds and run inside the
+    simulation flow (or a deployment's flow), whose own heartbeat is unaffected: the setting is
+    read when a flow run starts.
+    """
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
 
 
 def _publish(run_id: int, summary: dict[str, Any]) -> None:

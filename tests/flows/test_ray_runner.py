@@ -62,3 +62,25 @@ def test_a_loopback_prefect_api_on_a_cluster_of_several_nodes_is_warned_about():
     assert loopback_api_warning("http://10.0.0.1:4200/api", two_nodes) is None  # every node reaches it
     assert loopback_api_warning("http://127.0.0.1:4200/api", two_nodes[:1]) is None  # one node: loopback is fine
     assert loopback_api_warning(None, two_nodes) is None
+
+
+def test_tag_limit_answers_are_kept_for_an_hour_in_every_process_that_imports_the_tasks(ray_session):
+    import tasks  # noqa: F401  (does it on import)
+    from prefect.concurrency import services
+
+    from tasks.resources import TAG_LIMIT_LOOKUP_TTL_S
+
+    assert services._no_limits_cache.ttl >= TAG_LIMIT_LOOKUP_TTL_S
+    assert {ttl >= TAG_LIMIT_LOOKUP_TTL_S for _, ttl in tag_cache_flow()} == {True}
+
+
+@task(tags=["cpu"])
+def tag_cache_ttl() -> tuple[int, float]:
+    from prefect.concurrency import services
+
+    return os.getpid(), services._no_limits_cache.ttl
+
+
+@flow(task_runner=TaggedRayTaskRunner())
+def tag_cache_flow() -> list[tuple[int, float]]:
+    return [f.result() for f in [tag_cache_ttl.submit() for _ in range(2)]]

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from db import session_factory
 from db.models import PostRow, TickRow
-from flows.simulation import simulation_flow
+from flows.simulation import listen, simulation_flow
 from flows.tick import tick_flow
 from tests.conftest import make_config
 from tests.dumps import dump
@@ -73,7 +73,7 @@ def test_tasks_are_batched_tagged_and_named(ray_session, llm_stub, sqlite_url):
     config = make_config(sqlite_url, llm_stub.url, simulation={"ticks": 1}, ray={"batch_size": 2})
     state = tick_flow(config, *_prepared(config), return_state=True)
     summary = state.result()
-    expected = 3 + 2 * summary["batches"]  # tick-committed, select, reads, decides, apply
+    expected = 2 + 2 * summary["batches"]  # select, reads, decides, apply
     with get_client(sync_client=True) as client:
         flow_run = client.read_flow_run(state.state_details.flow_run_id)
         for _ in range(100):  # Ray workers report their task runs to the API asynchronously
@@ -136,3 +136,19 @@ def test_every_feed_served_is_logged_exactly(ray_session, llm_stub, sqlite_url):
         # What agents reacted to came from the feed logged for them in that tick.
         for reaction in session.scalars(select(ReactionRow)):
             assert reaction.post_id in logged[(reaction.agent_id, reaction.tick)].post_ids
+
+
+def test_listeners_follow_each_tick_through_its_phases(ray_session, llm_stub, sqlite_url):
+    """What the CLI's progress bar shows: the tick under way, its phase, its batches done."""
+    events = []
+    with listen(events.append):
+        simulation_flow(make_config(sqlite_url, llm_stub.url, simulation={"ticks": 2}, ray={"batch_size": 2}))
+
+    assert events[0]["event"] == "start" and events[0]["first_tick"] == 0 and events[0]["total_ticks"] == 2
+    for tick in (0, 1):
+        mine = [e for e in events[1:] if e["tick"] == tick]
+        assert mine[-1]["event"] == "tick" and not mine[-1]["already_committed"]
+        batches = mine[-1]["batches"]
+        assert [e["phase"] for e in mine[:-1]] == (
+            ["select"] + [f"read and decide: {done}/{batches} batches done" for done in range(batches)] + ["apply"])
+    assert [e["tick"] for e in events[1:]] == sorted(e["tick"] for e in events[1:])  # tick 1 only after tick 0
