@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.ysim-installed
 
-.PHONY: demo test install lint clean
+.PHONY: demo test bench install lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# Every benchmark, side by side measurements written to bench/results/ (latest.json: the
+# headline figures); QUICK=1 runs the reduced suite in under five minutes.
+bench: $(STAMP)
+	$(PY) bench/run_all.py $(if $(QUICK),--quick)
 
 clean:
 	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm

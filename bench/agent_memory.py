@@ -15,7 +15,9 @@ collected), side by side in one run:
 
 Also reports the pickled size of an agent, which is what crosses to a Ray worker.
 
-    python bench/agent_memory.py [--agents 100000] [--out bench/results/agent_memory.json]
+    python bench/agent_memory.py [--agents 100000]
+
+Results: bench/results/bytes_per_agent.json and the `bytes_per_agent` entry of latest.json.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from typing import Any, Callable
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agent_models import RunConfig, agent_from_dict, generate_population  # noqa: E402
+from bench.results_store import record  # noqa: E402
 
 GOAL_BYTES = 1.5 * 1024
 
@@ -66,7 +69,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "agent_memory.json")
     args = parser.parse_args()
     n, config = args.agents, RunConfig()
 
@@ -111,11 +113,13 @@ def main() -> None:
         "goal_bytes_per_agent": GOAL_BYTES,
         "meets_goal": generated_bytes / n <= GOAL_BYTES and dataclass_bytes / n <= GOAL_BYTES,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
     for key, value in result.items():
         print(f"{key:40} {value}")
-    print(f"written to {args.out}")
+    out = record("bytes_per_agent", {"dataclass": result["loaded_dataclass_bytes_per_agent"],
+                                     "plain_object": result["loaded_plain_object_bytes_per_agent"],
+                                     "generated_dataclass": result["generated_dataclass_bytes_per_agent"],
+                                     "goal": GOAL_BYTES, "meets_goal": result["meets_goal"]}, result)
+    print(f"written to {out}")
 
 
 if __name__ == "__main__":

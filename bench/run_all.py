@@ -1,0 +1,61 @@
+"""`make bench`: every benchmark, one after another, then the headline figures of latest.json.
+
+    python bench/run_all.py [--quick] [--only KEY ...]
+
+Each benchmark runs as its own process (a fresh Ray, Prefect server and memory), so none
+measures another's leftovers. `--quick` runs each in its reduced form (the whole suite in under
+five minutes); the figures it writes are marked `"quick": true` in latest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH.parent))
+
+from bench.results_store import LATEST  # noqa: E402
+
+# key in latest.json -> (script, full arguments, quick arguments)
+SUITE: dict[str, tuple[str, list[str], list[str]]] = {
+    "overhead_ms": ("tick_overhead.py", [], ["--agents", "1000", "--ticks", "4"]),
+    "bytes_per_agent": ("agent_memory.py", [], ["--agents", "10000"]),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="the reduced suite (under five minutes)")
+    parser.add_argument("--only", nargs="+", choices=sorted(SUITE), help="run only these benchmarks")
+    args = parser.parse_args()
+    failed = []
+    for key in args.only or SUITE:
+        script, full, quick = SUITE[key]
+        command = [sys.executable, str(BENCH / script), *(quick if args.quick else full)]
+        print(f"== {key}: {' '.join(command[1:])}", flush=True)
+        started = time.perf_counter()
+        if subprocess.run(command, cwd=BENCH.parent).returncode != 0:
+            failed.append(key)
+            continue
+        if args.quick:
+            _mark_quick(key)
+        print(f"== {key}: {time.perf_counter() - started:.0f} s", flush=True)
+    latest = json.loads(LATEST.read_text()) if LATEST.exists() else {}
+    print(json.dumps({key: latest.get(key) for key in args.only or SUITE}, indent=2))
+    if failed:
+        sys.exit(f"benchmarks that failed: {', '.join(failed)}")
+
+
+def _mark_quick(key: str) -> None:
+    latest = json.loads(LATEST.read_text())
+    latest[key]["quick"] = True
+    LATEST.write_text(json.dumps(latest, indent=2, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    main()
