@@ -22,7 +22,6 @@ its agent-actions); p50 and p99 are over those. Results: bench/results/overhead_
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
@@ -42,34 +41,21 @@ from db import session_factory  # noqa: E402
 from db.models import ActionRow  # noqa: E402
 from flows.prefect_api import prefect_api  # noqa: E402
 from flows.ray_runner import ensure_ray  # noqa: E402
-from tasks import TickContext, apply_tick, prepare_run  # noqa: E402
-from tasks.agent_actions import act_batch  # noqa: E402
-from tasks.platform import plan_turns, read_batch  # noqa: E402
+from tasks import apply_tick, prepare_run  # noqa: E402
 from tests.dumps import dump  # noqa: E402
 from tests.llm_stub import LLMStub  # noqa: E402
 from bench.results_store import record  # noqa: E402
+from bench.workloads import busy_config, inline_phases  # noqa: E402
 
 GOAL_MS = 1.0
 
 
 def config_for(url: str, n_agents: int, batch: int, llm_url: str, llm_share: float) -> RunConfig:
-    return RunConfig.model_validate({
-        "simulation": {"seed": 9, "hourly_activity": {h: 1.0 for h in range(24)},
-                       "actions_likelihood": {"post": 0.3, "comment": 0.2, "read": 0.2, "follow": 0.1, "search": 0.1,
-                                              "share": 0.05, "cast": 0.05}},
-        "agents": {"count": n_agents, "rule_based_share": 1.0 - llm_share},
-        "database": {"url": url}, "llm": {"url": llm_url, "model": "stub-model", "concurrency": 64},
-        "ray": {"batch_size": batch, "tick_retries": 0, "task_retries": 0}})
+    return busy_config(url, n_agents, batch, llm_url, llm_share, seed=9)
 
 
 def run_inline(config: RunConfig, run_id: int, tick: int) -> None:
-    ctx = TickContext(run_id, tick, config)
-    turns = plan_turns(ctx)
-    size = config.ray.batch_size
-    batches = [turns[i:i + size] for i in range(0, len(turns), size)]
-    reads = [read_batch(ctx, b) for b in batches]
-    results = [asyncio.run(act_batch(ctx, b, r)) for b, r in zip(batches, reads, strict=True)]
-    apply_tick.fn(ctx, turns, results, reads)
+    apply_tick.fn(*inline_phases(config, run_id, tick))
 
 
 def actions_in(url: str, ticks: range) -> int:

@@ -21,7 +21,7 @@ from db.models import (
     ArticleRow, ArticleTopicRow, EmotionRow, MentionRow, PostEmotionRow, PostHashtagRow, PostRow, WebsiteRow,
 )
 from db.platform_queries import agent_ids_by_name, hashtag_ids_for
-from db.queries import insert_rows, topic_ids_for
+from db.queries import add_rows, insert_rows, topic_ids_for
 
 
 def write_annotations(session: Session, run_id: int, tick: int,
@@ -29,19 +29,19 @@ def write_annotations(session: Session, run_id: int, tick: int,
     """Hashtag, mention and emotion rows of posts and comments just inserted (`(post id, intent)`)."""
     tags = {(pid, h.lower()) for pid, i in written for h in i.hashtags if len(h) >= MIN_HASHTAG_LENGTH}
     tag_ids = hashtag_ids_for(session, run_id, {h for _, h in tags})
-    insert_rows(session, PostHashtagRow, [dict(post_id=pid, hashtag_id=tag_ids[h]) for pid, h in sorted(tags)])
+    add_rows(session, PostHashtagRow, [dict(post_id=pid, hashtag_id=tag_ids[h]) for pid, h in sorted(tags)])
 
     known = agent_ids_by_name(session, run_id, {m for _, i in written for m in i.mentions})
-    insert_rows(session, MentionRow, [dict(run_id=run_id, agent_id=known[m], post_id=pid, tick=tick, answered=False)
-                                      for pid, i in written for m in dict.fromkeys(i.mentions) if m in known])
+    add_rows(session, MentionRow, [dict(run_id=run_id, agent_id=known[m], post_id=pid, tick=tick, answered=False)
+                                   for pid, i in written for m in dict.fromkeys(i.mentions) if m in known])
     for pid, intent in written:
         unknown = [m for m in intent.mentions if m not in known]
         if unknown:
             session.execute(update(PostRow).where(PostRow.id == pid).values(text=_without_mentions(intent.text, unknown)))
 
     emotion_ids = _emotion_ids(session, {e for _, i in written for e in i.emotions})
-    insert_rows(session, PostEmotionRow, [dict(post_id=pid, emotion_id=emotion_ids[e])
-                                          for pid, i in written for e in dict.fromkeys(i.emotions)])
+    add_rows(session, PostEmotionRow, [dict(post_id=pid, emotion_id=emotion_ids[e])
+                                       for pid, i in written for e in dict.fromkeys(i.emotions)])
 
 
 def _without_mentions(text: str, names: Sequence[str]) -> str:
@@ -88,6 +88,6 @@ def write_article_topics(session: Session, run_id: int, article_topics: dict[int
     ids = topic_ids_for(session, run_id, {t for topics in article_topics.values() for t in topics})
     existing = set(session.execute(select(ArticleTopicRow.article_id, ArticleTopicRow.topic_id).where(
         ArticleTopicRow.article_id.in_(set(article_topics)))).all()) if article_topics else set()
-    insert_rows(session, ArticleTopicRow, [
+    add_rows(session, ArticleTopicRow, [
         dict(article_id=aid, topic_id=ids[t]) for aid, topics in sorted(article_topics.items())
         for t in dict.fromkeys(topics) if (aid, ids[t]) not in existing])

@@ -34,9 +34,9 @@ def create_run(session: Session, *, name: str, seed: int, total_ticks: int, conf
     session.add(run)
     session.flush()
     ids = register_agents(session, run.id, agents)
-    insert_rows(session, FollowRow, [dict(run_id=run.id, tick=INITIAL_GRAPH_TICK, follower_id=ids[follower],
-                                          followee_id=ids[followee], action="follow")
-                                     for follower, followee in initial_follows])
+    add_rows(session, FollowRow, [dict(run_id=run.id, tick=INITIAL_GRAPH_TICK, follower_id=ids[follower],
+                                       followee_id=ids[followee], action="follow")
+                                  for follower, followee in initial_follows])
     return run.id
 
 
@@ -47,12 +47,12 @@ def register_agents(session: Session, run_id: int, agents: Sequence[AgentData]) 
     ids = insert_rows(session, AgentRow, [{c.key: getattr(row, c.key) for c in AgentRow.__mapper__.column_attrs
                                            if c.key != "agent_id"} for row in values])
     topics = topic_ids_for(session, run_id, {t for agent in agents for t in agent.interests})
-    insert_rows(session, AgentInterestRow, [
+    add_rows(session, AgentInterestRow, [
         dict(run_id=run_id, agent_id=agent_id, interest_id=topics[t], tick=agent.joined_on)
         for agent_id, agent in zip(ids, agents, strict=True) for t in dict.fromkeys(agent.interests)])
     # Starting opinions (Y Social's `/set_user_opinions` at registration) open each agent's history.
     opinion_topics = topic_ids_for(session, run_id, {t for agent in agents for t in agent.opinions or {}})
-    insert_rows(session, OpinionRow, [
+    add_rows(session, OpinionRow, [
         dict(run_id=run_id, agent_id=agent_id, tick=agent.joined_on, topic_id=opinion_topics[topic], opinion=value)
         for agent_id, agent in zip(ids, agents, strict=True) for topic, value in sorted((agent.opinions or {}).items())])
     return ids
@@ -64,6 +64,55 @@ def insert_rows(session: Session, model: type, rows: list[dict[str, Any]]) -> li
         return []
     key = model.agent_id if model is AgentRow else model.id
     return list(session.scalars(insert(model).returning(key, sort_by_parameter_order=True), rows))
+
+
+def add_rows(session: Session, model: type, rows: list[dict[str, Any]]) -> None:
+    """Insert `rows`, in the order given, when the caller needs no ids back.
+
+    PostgreSQL: one COPY. SQLite: one executemany without RETURNING (sqlite3 loops in C). A
+    multi-row INSERT costs more on both: psycopg rewrites its thousands of placeholders on every
+    statement (it caches only short ones), and RETURNING rows come back.
+    """
+    if not rows:
+        return
+    dialect = session.get_bind().dialect
+    if (dialect.name, dialect.driver) == ("postgresql", "psycopg") and _copyable(model, rows):  # psycopg 3's COPY
+        _copy_rows(session, model, rows)
+    else:
+        session.execute(insert(model), rows)
+
+
+def _copyable(model: type, rows: list[dict[str, Any]]) -> bool:
+    """COPY writes what the INSERT would: rows with the same keys, defaults plain values or functions."""
+    keys = rows[0].keys()
+    return all(row.keys() == keys for row in rows) and all(
+        c.default is None or c.default.is_scalar or c.default.is_callable for c in model.__table__.columns)
+
+
+def _copy_rows(session: Session, model: type, rows: list[dict[str, Any]]) -> None:
+    """`COPY table FROM STDIN` in the session's transaction, with the values SQLAlchemy would bind:
+    Python-side column defaults for keys not given, bind processors (JSON) applied."""
+    dialect = session.get_bind().dialect
+    given = rows[0].keys()
+    columns = [(key, c) for key, c in model.__mapper__.columns.items()
+               if key in given or (c.default is not None and not c.primary_key)]
+    makers = []
+    for key, column in columns:
+        default = None if key in given else column.default
+        fill = None if default is None else (lambda d=default: d.arg(None)) if default.is_callable else \
+            (lambda d=default: d.arg)
+        makers.append((key, fill, column.type.dialect_impl(dialect).bind_processor(dialect)))
+    quote = dialect.identifier_preparer
+    names = ", ".join(quote.quote(c.name) for _, c in columns)
+    connection = session.connection().connection.driver_connection
+    with connection.cursor() as cursor, \
+            cursor.copy(f"COPY {quote.format_table(model.__table__)} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            values = []
+            for key, fill, process in makers:
+                value = row[key] if fill is None else fill()
+                values.append(value if process is None else process(value))
+            copy.write_row(values)
 
 
 def topic_ids_for(session: Session, run_id: int, names: set[str]) -> dict[str, int]:

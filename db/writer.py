@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from agent_models import (
@@ -27,7 +27,7 @@ from db.models import (
     PostTopicRow, ReactionRow, RecommendationRow, TickRow, VoteRow,
 )
 from db.platform_queries import post_topic_names
-from db.queries import current_followees, insert_rows, is_tick_committed, register_agents, topic_ids_for
+from db.queries import add_rows, current_followees, insert_rows, is_tick_committed, register_agents, topic_ids_for
 
 _INTENT_ORDER = {PostIntent: 0, CommentIntent: 1, ReactionIntent: 2, VoteIntent: 3, FollowIntent: 4,
                  InterestIntent: 5, OpinionIntent: 6, LeaveIntent: 7, JoinIntent: 8}
@@ -67,7 +67,8 @@ def write_results(session: Session, *, run_id: int, tick: int, result: BatchResu
 
     Comments and reactions may target posts made up to `visible_through` (default: before
     `tick`, the tick rule; single actions outside a tick see their own tick's posts too).
-    Rows go in as multi-row INSERTs, one statement per table (SQLAlchemy's "insertmanyvalues").
+    Rows whose ids are needed go in as multi-row INSERTs (SQLAlchemy's "insertmanyvalues"), the
+    others with `add_rows`: one COPY (PostgreSQL) or executemany (SQLite) per table.
     """
     outcome = TickWrite(tick)
     rejected: dict[tuple[int, int], str] = {}
@@ -84,18 +85,18 @@ def write_results(session: Session, *, run_id: int, tick: int, result: BatchResu
     _write_opinions(session, run_id, tick, [i for i in intents if isinstance(i, OpinionIntent)], outcome)
     _write_population_changes(session, run_id, tick, intents, outcome)
 
-    insert_rows(session, ActionRow, [
+    add_rows(session, ActionRow, [
         dict(run_id=run_id, tick=tick, agent_id=a.agent_id, round_index=a.round_index, action=a.action,
              status="rejected" if (a.agent_id, a.round_index) in rejected else a.status,
              detail=rejected.get((a.agent_id, a.round_index), a.detail))
         for a in sorted(result.actions, key=lambda a: (a.agent_id, a.round_index))])
-    insert_rows(session, LLMCallRow, [
+    add_rows(session, LLMCallRow, [
         dict(run_id=run_id, tick=tick, agent_id=c.agent_id, round_index=c.round_index, function=c.function,
              model=c.model, prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens,
              latency_ms=c.latency_ms, outcome=c.outcome, error=c.error)
         for c in sorted(result.llm_calls, key=lambda c: (c.agent_id, c.round_index, c.function))])
     _store_answers(session, result.llm_calls)
-    insert_rows(session, RecommendationRow, [
+    add_rows(session, RecommendationRow, [
         dict(run_id=run_id, tick=tick, agent_id=f.agent_id, recommender=f.recommender, post_ids=list(f.post_ids))
         for f in sorted(feeds, key=lambda f: f.agent_id)])
     outcome.rejected = len(rejected)
@@ -109,7 +110,7 @@ def _store_answers(session: Session, calls: Sequence[LLMCallRecord]) -> None:
     if not fresh:
         return
     known = set(session.scalars(select(LLMCacheRow.key).where(LLMCacheRow.key.in_(list(fresh)))))
-    insert_rows(session, LLMCacheRow, [
+    add_rows(session, LLMCacheRow, [
         dict(key=key, model=c.model, response=c.response, prompt_tokens=c.prompt_tokens,
              completion_tokens=c.completion_tokens) for key, c in sorted(fresh.items()) if key not in known])
 
@@ -141,8 +142,8 @@ def _write_posts(session: Session, run_id: int, tick: int, posts: list[PostInten
     shared_topics = post_topic_names(session, shared)
     topics_of = [tuple(dict.fromkeys((*p.topics, *shared_topics.get(p.shared_from, ())))) for p in accepted]
     topic_ids = topic_ids_for(session, run_id, {t for topics in topics_of for t in topics})
-    insert_rows(session, PostTopicRow, [dict(post_id=post_id, topic_id=topic_ids[t])
-                                        for post_id, topics in zip(ids, topics_of, strict=True) for t in topics])
+    add_rows(session, PostTopicRow, [dict(post_id=post_id, topic_id=topic_ids[t])
+                                     for post_id, topics in zip(ids, topics_of, strict=True) for t in topics])
     outcome.new_post_ids.extend(ids)
     for p in accepted:
         outcome.written["shares" if p.shared_from is not None else "news" if p.article else "posts"] += 1
@@ -182,14 +183,16 @@ def _write_comments_and_reactions(session: Session, run_id: int, tick: int, inte
     for post_id, topic_id in session.execute(select(PostTopicRow.post_id, PostTopicRow.topic_id).where(
             PostTopicRow.post_id.in_({c.post_id for c in comments})).order_by(PostTopicRow.id)) if comments else ():
         parent_topics[post_id].append(topic_id)
-    insert_rows(session, PostTopicRow, [dict(post_id=comment_id, topic_id=t)
-                                    for comment_id, c in zip(ids, comments, strict=True) for t in parent_topics[c.post_id]])
+    add_rows(session, PostTopicRow, [dict(post_id=comment_id, topic_id=t)
+                                 for comment_id, c in zip(ids, comments, strict=True) for t in parent_topics[c.post_id]])
     outcome.new_post_ids.extend(ids)
-    insert_rows(session, ReactionRow, reactions)
+    add_rows(session, ReactionRow, reactions)
     outcome.written.update({k: n for k, n in (("comments", len(ids)), ("reactions", len(reactions))) if n})
-    for post_id, n in sorted(reaction_counts.items()):
-        session.execute(update(PostRow).where(PostRow.id == post_id)
-                        .values(reaction_count=PostRow.reaction_count + n))
+    if reaction_counts:  # one executemany (pipelined by psycopg), not a statement per post
+        posts = PostRow.__table__
+        session.execute(update(posts).where(posts.c.id == bindparam("post")).values(
+            reaction_count=posts.c.reaction_count + bindparam("n")),
+            [dict(post=post_id, n=n) for post_id, n in sorted(reaction_counts.items())])
     return list(zip(ids, comments, strict=True))
 
 
@@ -212,7 +215,7 @@ def _write_votes(session: Session, run_id: int, tick: int, votes: list[VoteInten
         else:
             rows.append(dict(run_id=run_id, agent_id=vote.agent_id, preference=vote.preference, content_type="Post",
                              content_id=vote.post_id, tick=tick))
-    insert_rows(session, VoteRow, rows)
+    add_rows(session, VoteRow, rows)
     if rows:
         outcome.written["votes"] += len(rows)
 
@@ -225,7 +228,7 @@ def _write_interests(session: Session, run_id: int, tick: int, intents: list[Int
     ids = topic_ids_for(session, run_id, {t for topics in topics_of for t in topics})
     rows = [dict(run_id=run_id, agent_id=i.agent_id, interest_id=ids[t], tick=tick)
             for i, topics in zip(intents, topics_of, strict=True) for t in dict.fromkeys(topics)]
-    insert_rows(session, AgentInterestRow, rows)
+    add_rows(session, AgentInterestRow, rows)
     if rows:
         outcome.written["interests"] += len(rows)
 
@@ -233,7 +236,7 @@ def _write_interests(session: Session, run_id: int, tick: int, intents: list[Int
 def _write_opinions(session: Session, run_id: int, tick: int, intents: list[OpinionIntent],
                     outcome: TickWrite) -> None:
     ids = topic_ids_for(session, run_id, {i.topic for i in intents})
-    insert_rows(session, OpinionRow, [
+    add_rows(session, OpinionRow, [
         dict(run_id=run_id, agent_id=i.agent_id, tick=tick, topic_id=ids[i.topic], interacted_with_id=i.interacted_with,
              post_id=i.post_id, opinion=i.opinion) for i in intents])
     if intents:
@@ -272,4 +275,4 @@ def _write_follows(session: Session, run_id: int, tick: int, follows: list[Follo
                              action=intent.action))
             (mine.add if intent.action == "follow" else mine.discard)(intent.target_id)
             outcome.written["follows" if intent.action == "follow" else "unfollows"] += 1
-    insert_rows(session, FollowRow, rows)
+    add_rows(session, FollowRow, rows)

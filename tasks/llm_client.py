@@ -17,14 +17,17 @@ With `llm.cache_only` (replay) the client never calls a server and a missing ans
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
+import ssl
 import time
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import openai
-from openai import AsyncOpenAI, OpenAI
+from openai import AsyncOpenAI, DefaultAsyncHttpxClient, OpenAI
 
 from agent_models import LLMCallRecord
 from agent_models.run_config import LLMSettings
@@ -90,6 +93,14 @@ class CallSite:
     seed: int
 
 
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """httpx's default SSL context, built once per process: building it (loading the CA bundle)
+    costs about 27 ms, which every new client (one per batch) otherwise pays, for an http://
+    server too (bench/seed_table.py, profiled)."""
+    return httpx.create_ssl_context()
+
+
 class LLMClient:
     def __init__(self, settings: LLMSettings, base_url: str, default_model: str,
                  cache: ResponseCache | None = None) -> None:
@@ -98,7 +109,8 @@ class LLMClient:
         # Retries are ours (backoff below), so that a record can say a call was retried. A replay
         # has no server: the placeholder (loopback's discard port) is never called.
         self._client = AsyncOpenAI(base_url=base_url or "http://127.0.0.1:9/v1", api_key=settings.api_key,
-                                   timeout=settings.timeout_s, max_retries=0)
+                                   timeout=settings.timeout_s, max_retries=0,
+                                   http_client=DefaultAsyncHttpxClient(verify=shared_ssl_context()))
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._schemas_supported = settings.structured_output
         self._cache = cache
