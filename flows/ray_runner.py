@@ -11,6 +11,7 @@ A local Ray runs with `RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`, which keeps every n
 from __future__ import annotations
 
 import logging
+import math
 import os
 from urllib.parse import urlsplit
 
@@ -26,6 +27,7 @@ logger = logging.getLogger("ysim.ray")
 __all__ = ["GPU_SLOT", "TaggedRayTaskRunner", "ensure_ray", "keep_local_ray_on_loopback", "ray_options",
            "shutdown_ray"]
 
+WARM_WORKER_IDLE_MS = 10 * 60 * 1000  # idle workers live ten minutes: a scheduled tick an hour apart restarts them
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 LOOPBACK_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
 
@@ -48,8 +50,23 @@ def ensure_ray(settings: RaySettings) -> bool:
     else:
         keep_local_ray_on_loopback()
         ray.init(num_cpus=settings.num_cpus, resources={GPU_SLOT: settings.gpu_slots},
+                 _system_config=warm_worker_config(settings, settings.num_cpus or os.cpu_count() or 1),
                  include_dashboard=False, namespace="ysim", log_to_driver=False, logging_level=logging.WARNING)
     return True
+
+
+def warm_worker_config(settings: RaySettings, num_cpus: int) -> dict[str, int]:
+    """Ray settings that keep a tick's worker processes alive from one tick to the next.
+
+    Ray keeps about one idle worker per CPU and kills the others after a second idle; select,
+    read and apply outlast that, so every tick restarted most of its decide workers, each
+    re-importing Prefect, ysim and openai (about 2 s of CPU): at 1,000 LLM agents the LLM server
+    idled for half the tick (bench/saturation.py: 0.29 of its capacity, 0.69 with warm workers).
+    Keep as many as a tick runs at once: one per CPU plus the concurrent gpu tasks.
+    """
+    concurrent_gpu_tasks = math.ceil(settings.gpu_slots / settings.gpu_share)
+    return {"num_workers_soft_limit": num_cpus + concurrent_gpu_tasks,
+            "idle_worker_killing_time_threshold_ms": WARM_WORKER_IDLE_MS}
 
 
 def loopback_api_warning(api_url: str | None, nodes: list[dict]) -> str | None:

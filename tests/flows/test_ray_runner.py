@@ -6,6 +6,7 @@ import os
 
 from prefect import flow, task
 
+from agent_models.run_config import RaySettings
 from flows.ray_runner import GPU_SLOT, TaggedRayTaskRunner, ray_options
 
 
@@ -84,3 +85,11 @@ def tag_cache_ttl() -> tuple[int, float]:
 @flow(task_runner=TaggedRayTaskRunner())
 def tag_cache_flow() -> list[tuple[int, float]]:
     return [f.result() for f in [tag_cache_ttl.submit() for _ in range(2)]]
+
+
+def test_a_local_ray_keeps_as_many_warm_workers_as_a_tick_runs_at_once():
+    from flows.ray_runner import WARM_WORKER_IDLE_MS, warm_worker_config
+
+    config = warm_worker_config(RaySettings(gpu_slots=1, gpu_share=0.1), num_cpus=2)
+    assert config == {"num_workers_soft_limit": 2 + 10, "idle_worker_killing_time_threshold_ms": WARM_WORKER_IDLE_MS}
+    assert warm_worker_config(RaySettings(gpu_slots=2, gpu_share=0.25), num_cpus=4)["num_workers_soft_limit"] == 12
