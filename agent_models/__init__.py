@@ -7,7 +7,7 @@ prompts, answer parsing and the intents behaviour returns. Imports nothing else 
 only I/O is reading and writing those files.
 """
 
-from agent_models.activity import AgentTurn, draw_candidates, plan_turn, rounds_for, select_active
+from agent_models.activity import AgentTurn, Presence, draw_candidates, plan_turn, rounds_for, select_active
 from agent_models.agent_data import (
     AGENT_CLASSES, AgentData, AgentDataError, FakeAgentData, FakePageAgentData, PageAgentData,
     agent_from_dict,
@@ -33,5 +33,5 @@ __all__ = [
     "ReactionIntent", "RunConfig", "YSocialConfigError", "YSocialConfigWarning", "YSocialTranslation",
     "agent_from_dict", "agent_to_data", "create_agent_data", "derive_seed", "draw_candidates", "from_ysocial",
     "generate_population", "is_ysocial_config", "llm_seed", "load_follow_graph", "load_population", "plan_turn",
-    "rng_for", "rounds_for", "save_population", "select_active",
+    "Presence", "rng_for", "rounds_for", "save_population", "select_active",
 ]

@@ -12,9 +12,11 @@
 
 from __future__ import annotations
 
+import heapq
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple, Protocol, TypeVar
 
 from agent_models.agent_data import AgentData
 from agent_models.run_config import drawable_actions
@@ -31,8 +33,33 @@ class AgentTurn:
     daily_follow_round: int | None = None  # the end-of-day FOLLOW-or-NONE round, if the agent has one
 
 
-def select_active(agents: Sequence[AgentData], hour: int, hourly_activity: Mapping[int, float],
-                  profile_hours: Mapping[str, frozenset[int]], rng: random.Random) -> list[AgentData]:
+class Selectable(Protocol):
+    """What selection reads of an agent: an `AgentData`, or its `Presence`."""
+
+    @property
+    def agent_id(self) -> int | None: ...
+    @property
+    def activity_profile(self) -> str: ...
+    @property
+    def daily_activity_level(self) -> int: ...
+
+
+class Presence(NamedTuple):
+    """The columns of a present agent that decide whether it acts this tick (selection and the daily
+    follow draw), so a tick loads whole agents only for those who act."""
+
+    agent_id: int
+    is_page: int
+    activity_profile: str
+    daily_activity_level: int
+    probability_of_daily_follow: float
+
+
+S = TypeVar("S", bound=Selectable)
+
+
+def select_active(agents: Sequence[S], hour: int, hourly_activity: Mapping[int, float],
+                  profile_hours: Mapping[str, frozenset[int]], rng: random.Random) -> list[S]:
     """The agents active this hour, in agent-id order."""
     eligible = [a for a in agents if hour in profile_hours.get(a.activity_profile, frozenset())]
     if not eligible:
@@ -42,8 +69,9 @@ def select_active(agents: Sequence[AgentData], hour: int, hourly_activity: Mappi
     # agents are keyed in id order so the draw does not depend on how they were loaded.
     eligible.sort(key=lambda a: a.agent_id)
     keyed = [(rng.random() ** (1.0 / max(a.daily_activity_level, 1)), a) for a in eligible]
-    keyed.sort(key=lambda pair: (-pair[0], pair[1].agent_id))
-    return sorted((a for _, a in keyed[:expected]), key=lambda a: a.agent_id)
+    # nsmallest is sorted(...)[:expected] without sorting the whole population (a few % act per hour).
+    drawn = heapq.nsmallest(expected, keyed, key=lambda pair: (-pair[0], pair[1].agent_id))
+    return sorted((a for _, a in drawn), key=lambda a: a.agent_id)
 
 
 def rounds_for(agent: AgentData, rng: random.Random) -> int:

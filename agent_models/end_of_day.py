@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from agent_models.activity import NONE_ACTION, AgentTurn
+from agent_models.activity import NONE_ACTION, AgentTurn, Presence
 from agent_models.agent_data import AgentData
 from agent_models.seeding import rng_for
 
@@ -24,13 +24,18 @@ def with_daily_follow(turns: Sequence[AgentTurn], day_agents: Iterable[AgentData
     agents that did not act this hour get a turn of that round alone."""
     by_id = {t.agent.agent_id: t for t in turns}
     for agent in sorted(day_agents, key=lambda a: a.agent_id):
-        if agent.is_page or agent.probability_of_daily_follow <= 0:
-            continue
-        if rng_for(seed, tick, agent.agent_id, "daily-follow").random() >= agent.probability_of_daily_follow:
+        if not draws_daily_follow(agent, seed, tick):
             continue
         turn = by_id.get(agent.agent_id, AgentTurn(agent, ()))
         by_id[agent.agent_id] = AgentTurn(turn.agent, (*turn.rounds, DAILY_FOLLOW_CANDIDATES), len(turn.rounds))
     return sorted(by_id.values(), key=lambda t: t.agent.agent_id)
+
+
+def draws_daily_follow(agent: AgentData | Presence, seed: int, tick: int) -> bool:
+    """Whether the day's agent gets its daily-follow round (a `Presence` draws as its agent does)."""
+    if agent.is_page or agent.probability_of_daily_follow <= 0:
+        return False
+    return rng_for(seed, tick, agent.agent_id, "daily-follow").random() < agent.probability_of_daily_follow
 
 
 def daily_change(active: int, percentage: float) -> int:

@@ -28,6 +28,7 @@ SUITE: dict[str, tuple[str, list[str], list[str]]] = {
     "saturation": ("saturation.py", [], ["--quick"]),
     "apply_rows_per_s": ("apply_rows.py", [], ["--quick"]),
     "bytes_per_agent": ("agent_memory.py", [], ["--agents", "10000"]),
+    "scale": ("scale.py", [], ["--agents", "1000", "10000"]),
 }
 
 

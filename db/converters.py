@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from agent_models import AGENT_CLASSES, AgentData, agent_from_dict
 from db.models import AgentRow
 
 
-def agent_to_row(agent: AgentData, run_id: int) -> AgentRow:
+def agent_to_values(agent: AgentData, run_id: int) -> dict[str, Any]:
+    """The `agents` row of `agent` as insert values (no id: the database assigns it)."""
     values = agent.to_dict()
     values.pop("agent_id")
-    return AgentRow(run_id=run_id, **values)
+    values["run_id"] = run_id
+    return values
 
 
 def row_to_agent(row: AgentRow) -> AgentData:

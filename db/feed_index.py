@@ -6,8 +6,8 @@ the agents present, and the orderings every recommender needs are built once. To
 interests, reactions and persona attributes are loaded the first time a recommender asks.
 
 The index is cached per process under (database, run, tick, data version): the version is the
-newest id of each table it reads, so a write between two calls (tests, `wrap_agent_data`)
-builds a fresh one.
+newest id of each table it reads and the newest run's creation time, so a write between two
+calls (tests, `wrap_agent_data`), or a database dropped and made again, builds a fresh one.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from agent_models.run_config import FeedSettings
-from db.models import AgentInterestRow, AgentRow, FollowRow, PostRow, PostTopicRow, ReactionRow
+from db.models import AgentInterestRow, AgentRow, FollowRow, PostRow, PostTopicRow, ReactionRow, RunRow
 
 SIMILARITY_ATTRIBUTES = ("leaning", "language", "education_level", "gender", "toxicity", "oe", "co", "ex", "ag", "ne")
 
@@ -191,9 +191,12 @@ def feed_index(session: Session, ctx: FeedContext) -> FeedIndex:
 
 
 def _data_version(session: Session) -> tuple:
+    # Newest ids, plus when the run was created: a database dropped and made again (ids restart)
+    # must not find the old one's index.
     ids = (PostRow.id, ReactionRow.id, FollowRow.id, AgentRow.agent_id, AgentInterestRow.id, PostTopicRow.id)
     newest = [select(func.max(column)).scalar_subquery() for column in ids]
-    return tuple(session.execute(select(*newest)).one())
+    created = select(func.max(RunRow.created_at)).scalar_subquery()
+    return tuple(session.execute(select(*newest, created)).one())
 
 
 def _build(session: Session, ctx: FeedContext) -> FeedIndex:

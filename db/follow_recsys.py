@@ -54,7 +54,7 @@ def _per_agent(score: Callable[[FeedIndex, AgentData], dict[int, float]]) -> Fol
 @_per_agent
 def random_agents(index: FeedIndex, agent: AgentData) -> dict[int, float]:
     """FollowRecSys (`random`): agents drawn at random (seeded per agent and tick), equally likely."""
-    pool = sorted(index.present)
+    pool = index.derived("present_in_id_order", lambda i: sorted(i.present))  # once per tick, not per agent
     eligible = _eligible(index, agent.agent_id)
     n = index.ctx.settings.follow_suggestions
     rng = rng_for(index.ctx.seed, index.ctx.tick, agent.agent_id, "follow-recsys")

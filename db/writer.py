@@ -135,8 +135,10 @@ def _write_posts(session: Session, run_id: int, tick: int, posts: list[PostInten
         for p in accepted])
     if not ids:
         return []
-    # A root post starts its own thread.
-    session.execute(update(PostRow).where(PostRow.id.in_(ids)).values(thread_id=PostRow.id))
+    # A root post starts its own thread: the posts just written are this tick's only ones without one
+    # (a condition, not an IN list of thousands of ids).
+    session.execute(update(PostRow).where(PostRow.run_id == run_id, PostRow.tick == tick, PostRow.thread_id.is_(None),
+                                          PostRow.id >= ids[0]).values(thread_id=PostRow.id))
     write_article_topics(session, run_id, {news_ids[_article_key(p.article)]: p.topics for p in accepted if p.article})
     # A share is about what the shared post is about.
     shared_topics = post_topic_names(session, shared)

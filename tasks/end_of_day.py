@@ -13,12 +13,13 @@ import dataclasses
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from agent_models import HOURS_PER_DAY, AgentData, AgentTurn, BatchResult, derive_seed, generate_population
-from agent_models.end_of_day import daily_change, with_daily_follow
+from agent_models.end_of_day import daily_change, draws_daily_follow, with_daily_follow
 from agent_models.intents import JoinIntent, LeaveIntent
 from db import platform_queries, queries, session_factory
-from db.models import ActionRow, AgentRow
+from db.models import ActionRow
 from tasks.context import Sealed, TickContext, sealed_result, unsealed
 
 
@@ -35,16 +36,18 @@ def plan_end_of_day(ctx: TickContext, turns: list[AgentTurn] | Sealed) -> Sealed
 def end_of_day(ctx: TickContext, turns: list[AgentTurn]) -> tuple[list[AgentTurn], BatchResult]:
     """The turns with daily-follow rounds added, and the day's churn and new agents."""
     with session_factory(ctx.db_url).begin() as session:
-        present = queries.agents_present(session, ctx.run_id, ctx.tick)
-        acted = set(session.scalars(select(ActionRow.agent_id).where(
+        present = queries.presence(session, ctx.run_id, ctx.tick)
+        acted = set(session.scalars(select(ActionRow.agent_id).distinct().where(
             ActionRow.run_id == ctx.run_id, ActionRow.tick.between(ctx.tick - HOURS_PER_DAY + 1, ctx.tick - 1))))
         acted.update(t.agent.agent_id for t in turns)
-        day_agents = [a for a in present if a.agent_id in acted and not a.is_page]
-        taken = set(session.scalars(select(AgentRow.name).where(AgentRow.run_id == ctx.run_id)))
+        day_agents = [p for p in present if p.agent_id in acted and not p.is_page]
+        # Whole agents only for those who get a daily-follow round.
+        following = queries.agents_by_id(session, [p.agent_id for p in day_agents
+                                                   if draws_daily_follow(p, ctx.seed, ctx.tick)])
+        joining = new_agents(session, ctx, daily_change(len(day_agents), ctx.config.simulation.percentage_new_agents))
     leaving = churn_system.fn(ctx, daily_change(len(day_agents), ctx.config.simulation.percentage_removed_agents))
-    joining = new_agents(ctx, daily_change(len(day_agents), ctx.config.simulation.percentage_new_agents), taken)
     changes = BatchResult(intents=[*leaving, *(JoinIntent(agent) for agent in joining)])
-    return with_daily_follow(turns, day_agents, ctx.seed, ctx.tick), changes
+    return with_daily_follow(turns, following, ctx.seed, ctx.tick), changes
 
 
 @task(name="churn_system", tags=["cpu"], cache_policy=NO_CACHE)
@@ -57,12 +60,15 @@ def churn_system(ctx: TickContext, n_agents: int) -> list[LeaveIntent]:
                 platform_queries.churn_candidates(session, ctx.run_id, ctx.tick, n_agents)]
 
 
-def new_agents(ctx: TickContext, n: int, taken: set[str]) -> list[AgentData]:
+def new_agents(session: Session, ctx: TickContext, n: int) -> list[AgentData]:
     """`n` agents generated from the run's persona pools, joining from the next tick, with names the
     run does not have yet (Y Social's `generate_user`)."""
     if n <= 0:
         return []
     generated = generate_population(ctx.config, n, derive_seed(ctx.seed, ctx.tick, "new-agents"))
+    # Only the names these agents may take are looked up, not the whole population's.
+    candidates = [name for i, a in enumerate(generated) for name in (a.name, f"{a.name}{ctx.tick}{i}")]
+    taken = set(platform_queries.agent_ids_by_name(session, ctx.run_id, candidates))
     out = []
     for index, agent in enumerate(generated):
         name = agent.name if agent.name not in taken else f"{agent.name}{ctx.tick}{index}"

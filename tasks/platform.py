@@ -39,13 +39,16 @@ def select_turns(ctx: TickContext) -> Sealed:
 def plan_turns(ctx: TickContext) -> list[AgentTurn]:
     """Phase 1: the active agents of this hour and the candidate actions of each of their rounds."""
     sim = ctx.config.simulation
-    with session_factory(ctx.db_url).begin() as session:
-        agents = queries.agents_present(session, ctx.run_id, ctx.tick)
     hour, profiles = ctx.tick % HOURS_PER_DAY, sim.profile_hours()
-    people = [a for a in agents if not a.is_page]
-    active = select_active(people, hour, sim.hourly_activity, profiles, rng_for(ctx.seed, ctx.tick, None, "select"))
+    with session_factory(ctx.db_url).begin() as session:
+        present = queries.presence(session, ctx.run_id, ctx.tick)
+        people = [p for p in present if not p.is_page]
+        drawn = select_active(people, hour, sim.hourly_activity, profiles, rng_for(ctx.seed, ctx.tick, None, "select"))
+        # Whole agents only for those who act: the drawn people and the pages.
+        agents = queries.agents_by_id(session, [p.agent_id for p in drawn] + [p.agent_id for p in present if p.is_page])
     likelihood = sim.drawable_actions
-    turns = [plan_turn(agent, likelihood, rng_for(ctx.seed, ctx.tick, agent.agent_id, "plan")) for agent in active]
+    turns = [plan_turn(agent, likelihood, rng_for(ctx.seed, ctx.tick, agent.agent_id, "plan"))
+             for agent in agents if not agent.is_page]
     return sorted(turns + page_turns([a for a in agents if a.is_page], hour, profiles), key=lambda t: t.agent.agent_id)
 
 
