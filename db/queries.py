@@ -40,9 +40,17 @@ def create_run(session: Session, *, name: str, seed: int, total_ticks: int, conf
     return run.id
 
 
-def register_agents(session: Session, run_id: int, agents: Sequence[AgentData]) -> list[int]:
+def register_agents(session: Session, run_id: int, agents: Sequence[AgentData], chunk: int = 20_000) -> list[int]:
     """Store agents in a run with their interests (Y Social's `/register` and `/set_user_interests`,
-    interests dated the tick the agent joins); their new ids, in order."""
+    interests dated the tick the agent joins); their new ids, in order.
+
+    In chunks of `chunk` agents, so that a million-agent population's rows are never all in memory.
+    """
+    return [agent_id for start in range(0, len(agents), chunk)
+            for agent_id in _register(session, run_id, agents[start:start + chunk])]
+
+
+def _register(session: Session, run_id: int, agents: Sequence[AgentData]) -> list[int]:
     # Plain values, not ORM objects: building an `AgentRow` per agent cost ~130 us, a third of a
     # million-agent population's set-up.
     ids = insert_rows(session, AgentRow, [agent_to_values(agent, run_id) for agent in agents])

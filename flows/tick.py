@@ -40,9 +40,7 @@ def tick_run_name() -> str:
 def tick_flow(config: RunConfig, run_id: int, tick: int) -> dict[str, Any]:
     started = time.perf_counter()
     ctx = TickContext(run_id=run_id, tick=tick, config=config)
-    # A plain call, not a task run: a task run here costs an API round trip or two (and a 2-4 s
-    # client retry when the local server's SQLite is busy) for a single indexed lookup.
-    if tick_committed.fn(config.database.url, run_id, tick):
+    if tick_committed(config.database.url, run_id, tick):
         return {"tick": tick, "already_committed": True}
     retries = config.ray.task_retries
     report_phase(tick, "select")

@@ -23,10 +23,11 @@ from tasks.llm_functions import (
     reaction_to_post, select_action_llm, share_post, update_opinions,
 )
 from tasks.platform import read_for_turns, select_turns
-from tasks.resources import remember_tag_limit_lookups
+from tasks.prefect_tuning import remember_tag_limit_lookups, share_api_ssl_contexts
 from tasks.run_state import prepare_run, tick_committed
 
-remember_tag_limit_lookups()  # here, so that every Ray worker that unpickles a task does it too
+remember_tag_limit_lookups()  # here, so that every Ray worker that unpickles a task does them too
+share_api_ssl_contexts()
 
 __all__ = [
     "ActionNotAvailableError", "AgentReads", "AgentWrapper", "BatchReads", "CPU_FUNCTIONS", "GPU_FUNCTIONS", "Platform", "PostView",

@@ -13,7 +13,6 @@ import logging
 from typing import Any
 
 GPU_SLOT = "gpu_slot"
-TAG_LIMIT_LOOKUP_TTL_S = 3600.0
 
 logger = logging.getLogger("ysim.ray")
 _fallback_logged = False
@@ -35,28 +34,3 @@ def ray_options(tags: set[str], cluster: dict[str, float], gpu_share: float) -> 
     if "cpu" in tags:
         return {"num_cpus": 1}
     return {}
-
-
-def remember_tag_limit_lookups(ttl_s: float = TAG_LIMIT_LOOKUP_TTL_S) -> bool:
-    """Let each process ask the Prefect API about `cpu` / `gpu` tag concurrency limits once an hour.
-
-    Before every run of a tagged task, Prefect's task engine asks the API for a slot on each tag's
-    concurrency limit (`POST /v2/concurrency_limits/increment-with-lease`), even when no limit
-    exists; it remembers a "no limit" answer for only 5 s. With the local server on SQLite that
-    request often fails with "database is locked" (503) while the server records the previous
-    task runs' events, and the client retries after 2 s, then 4 s: seconds added to a tick. ysim
-    caps work with Ray resources, not tag limits, so the answer is kept for `ttl_s` (a limit
-    created later takes effect within that time). Prefect's cache is private: without it, this
-    does nothing. Returns whether the cache was set.
-    """
-    try:
-        import cachetools
-        from prefect.concurrency import services
-    except ImportError:
-        return False
-    cache = getattr(services, "_no_limits_cache", None)
-    if not isinstance(cache, cachetools.TTLCache):
-        return False
-    if cache.ttl < ttl_s:
-        services._no_limits_cache = cachetools.TTLCache(maxsize=cache.maxsize, ttl=ttl_s)
-    return True

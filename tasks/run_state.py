@@ -181,7 +181,8 @@ def storable_config(config: RunConfig) -> dict[str, Any]:
     return data
 
 
-@task(name="tick-committed", tags=["cpu"], cache_policy=NO_CACHE)
 def tick_committed(db_url: str, run_id: int, tick: int) -> bool:
+    """Whether the tick's writes are committed (its ledger row exists). A plain function, not a task:
+    the tick flow asks before anything else, and a task run would cost API round trips for one lookup."""
     with session_factory(db_url).begin() as session:
         return queries.is_tick_committed(session, run_id, tick)

@@ -69,17 +69,35 @@ def test_tag_limit_answers_are_kept_for_an_hour_in_every_process_that_imports_th
     import tasks  # noqa: F401  (does it on import)
     from prefect.concurrency import services
 
-    from tasks.resources import TAG_LIMIT_LOOKUP_TTL_S
+    from tasks.prefect_tuning import TAG_LIMIT_LOOKUP_TTL_S
 
     assert services._no_limits_cache.ttl >= TAG_LIMIT_LOOKUP_TTL_S
-    assert {ttl >= TAG_LIMIT_LOOKUP_TTL_S for _, ttl in tag_cache_flow()} == {True}
+    assert {ttl >= TAG_LIMIT_LOOKUP_TTL_S for _, ttl, _ in tag_cache_flow()} == {True}
+
+
+def test_prefect_api_clients_share_one_ssl_context_in_every_process_that_imports_the_tasks(ray_session):
+    import tasks  # noqa: F401  (does it on import)
+
+    assert api_clients_share_ssl_context()
+    assert {shared for _, _, shared in tag_cache_flow()} == {True}  # in the Ray workers too
+
+
+def api_clients_share_ssl_context() -> bool:
+    """Two Prefect API clients built as the task engine builds them hold the same SSL context."""
+    from prefect.client.orchestration import get_client
+
+    contexts = []
+    for _ in range(2):
+        client = get_client(sync_client=True)
+        contexts.append(client._client._transport._pool._ssl_context)
+    return contexts[0] is contexts[1] and contexts[0] is not None
 
 
 @task(tags=["cpu"])
-def tag_cache_ttl() -> tuple[int, float]:
+def tag_cache_ttl() -> tuple[int, float, bool]:
     from prefect.concurrency import services
 
-    return os.getpid(), services._no_limits_cache.ttl
+    return os.getpid(), services._no_limits_cache.ttl, api_clients_share_ssl_context()
 
 
 @flow(task_runner=TaggedRayTaskRunner())

@@ -10,7 +10,7 @@ from sqlalchemy import update
 from agent_models import HOURS_PER_DAY, AgentData, PageAgentData, derive_seed, generate_population, rng_for, select_active
 from agent_models.end_of_day import draws_daily_follow
 from db import create_schema, session_factory
-from db import queries
+from db import platform_queries, queries
 from db.models import AgentRow
 from tasks import TickContext, prepare_run
 from tasks.end_of_day import new_agents
@@ -72,3 +72,18 @@ def test_a_new_agent_whose_name_is_taken_gets_another(sqlite_url):
         joining = new_agents(session, ctx, 2)
     assert [a.name for a in joining] == [f"{first.name}230", second.name]
     assert [a.joined_on for a in joining] == [24, 24]
+
+
+def test_agents_registered_in_chunks_keep_their_order_and_interests(db_url):
+    create_schema(db_url)
+    agents = [AgentData(f"a{i}", f"a{i}@x", interests=[f"t{i % 4}", "all"]) for i in range(8)]
+    with session_factory(db_url).begin() as session:
+        run_id = queries.create_run(session, name="t", seed=1, total_ticks=5, config={}, agents=[])
+        ids = queries.register_agents(session, run_id, agents, chunk=3)
+    with session_factory(db_url).begin() as session:
+        stored = queries.agents_by_id(session, ids)
+        interests = platform_queries.current_interests(session, run_id, stored, 0)
+    assert ids == sorted(ids) and len(set(ids)) == 8
+    assert [a.name for a in stored] == [a.name for a in agents]
+    assert {stored[i].agent_id: sorted(interests[stored[i].agent_id]) for i in range(8)} == \
+        {ids[i]: sorted([f"t{i % 4}", "all"]) for i in range(8)}
