@@ -103,7 +103,7 @@ def tick_rate(url: str, model: str, agents: int, ticks: int, batch: int, concurr
     config = RunConfig.model_validate({
         "simulation": {"seed": 3, "hourly_activity": {h: 1.0 for h in range(24)}},
         "agents": {"count": agents, "rule_based_share": 0.0},
-        "database": {"url": f"sqlite:///{workdir / f'saturation-{model}-{agents}.db'}"},
+        "database": {"url": f"sqlite:///{workdir / f'saturation-{model}-{agents}-{batch}.db'}"},
         "llm": {"url": url, "model": model, "concurrency": concurrency, "embedded": embedded},
         "ray": {"batch_size": batch, "tick_retries": 0, "task_retries": 0}})
     run = prepare_run.fn(config)
