@@ -172,15 +172,9 @@ def is_tick_committed(session: Session, run_id: int, tick: int) -> bool:
     return session.scalar(select(TickRow.id).where(TickRow.run_id == run_id, TickRow.tick == tick)) is not None
 
 
-def _present(run_id: int, tick: int):
+def _present(run_id: int, tick: int) -> tuple:
     return (AgentRow.run_id == run_id, AgentRow.joined_on <= tick,
             or_(AgentRow.left_on.is_(None), AgentRow.left_on > tick))
-
-
-def agents_present(session: Session, run_id: int, tick: int) -> list[AgentData]:
-    """Agents that have joined and not left by `tick`, in id order."""
-    rows = session.scalars(select(AgentRow).where(*_present(run_id, tick)).order_by(AgentRow.agent_id))
-    return [row_to_agent(row) for row in rows]
 
 
 def presence(session: Session, run_id: int, tick: int) -> list[Presence]:

@@ -46,9 +46,9 @@ def small_platform(db_url: str, llm_url: str | None = None, **agent_fields) -> S
     with session_factory(db_url).begin() as session:
         run_id = create_run(session, name="t", seed=3, total_ticks=48, config={}, agents=people)
     with session_factory(db_url).begin() as session:
-        from db.queries import agents_present
+        from db.queries import agents_by_id, presence
 
-        stored = {a.name: a for a in agents_present(session, run_id, 0)}
+        stored = {a.name: a for a in agents_by_id(session, [p.agent_id for p in presence(session, run_id, 0)])}
         written = write_results(session, run_id=run_id, tick=0, visible_through=0, result=BatchResult(intents=[
             PostIntent(stored["ada"].agent_id, 0, FIRST_POST, ("housing",), ("#housing",), ("bob",))]))
     return SmallPlatform(config, run_id, stored, written.new_post_ids[0])

@@ -42,7 +42,8 @@ def test_plan_turns_draws_as_selection_over_whole_agents_would(sqlite_url):
     run = prepare_run.fn(config)
     ctx = TickContext(run.run_id, 5, config)
     with session_factory(sqlite_url).begin() as session:
-        everyone = [a for a in queries.agents_present(session, run.run_id, 5) if not a.is_page]
+        present = queries.presence(session, run.run_id, 5)
+        everyone = [a for a in queries.agents_by_id(session, [p.agent_id for p in present]) if not a.is_page]
     sim = config.simulation
     expected = select_active(everyone, 5, sim.hourly_activity, sim.profile_hours(), rng_for(ctx.seed, 5, None, "select"))
     turns = plan_turns(ctx)
