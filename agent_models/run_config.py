@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from agent_models.opinion_dynamics import OpinionModel
 from agent_models.prompts import prompt_set
@@ -217,7 +217,12 @@ class LLMSettings(_Section):
     """The OpenAI-compatible server. No `url`: ysim starts its embedded demo model."""
 
     url: str | None = Field(None, description="Base URL, e.g. http://127.0.0.1:8000/v1 (vLLM).")
-    api_key: str = Field("NULL", description="API key; local servers ignore it.")
+    api_key: SecretStr | None = Field(None, description="API key. Kept secret: masked in logs, flow parameters and "
+                                                        "errors, and never stored with the run. None: the Prefect "
+                                                        "Secret block `api_key_secret`, else the environment "
+                                                        "variable YSIM_LLM_API_KEY, else none (local servers "
+                                                        "ignore it).")
+    api_key_secret: str | None = Field(None, description="Name of a Prefect Secret block holding the API key.")
     model: str = Field("", description="Default model name; agents may name their own.")
     temperature: float = Field(0.9, ge=0, le=2)
     max_tokens: int = Field(96, ge=1, description="Completion token cap per call.")
@@ -235,8 +240,10 @@ class LLMSettings(_Section):
                                                                  "boundary at or past it.")
 
     def for_storage(self) -> "LLMSettings":
-        """These settings as a run should remember them: without a temporary embedded URL."""
-        return self.model_copy(update={"url": None, "embedded": False}) if self.embedded else self
+        """These settings as a run should remember them: without a temporary embedded URL, and without
+        the API key (a resumed run finds it again where this one did)."""
+        stored = self.model_copy(update={"api_key": None})
+        return stored.model_copy(update={"url": None, "embedded": False}) if self.embedded else stored
 
 
 class DatabaseSettings(_Section):

@@ -211,14 +211,14 @@ def _run_with_services(cfg: Any) -> dict[str, Any]:
     from flows.services import served_model
     from flows.simulation import listen, simulation_flow
     from tasks.embedded_llm import NOTICE, EmbeddedLLMError, model_path
-    from tasks.llm_client import CacheMissError, LLMError, LLMUnavailableError
+    from tasks.llm_client import CacheMissError, LLMError, LLMUnavailableError, resolve_api_key
 
     with ExitStack() as stack:
         try:
             if cfg.llm.cache_only:
                 pass  # a replay answers from the cache: no server to check
-            elif cfg.llm.url:
-                served_model(cfg.llm)
+            elif cfg.llm.url and not cfg.llm.api_key_secret:  # a Secret block needs the Prefect API: the flow checks
+                served_model(resolve_api_key(cfg.llm))
             else:
                 model_path()
                 console.print(f"[yellow]{NOTICE}[/yellow]")

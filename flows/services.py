@@ -1,8 +1,8 @@
 """The services a run needs besides Ray: an LLM endpoint and a Prefect API.
 
 `llm_endpoint` resolves the configuration's LLM: a configured URL is checked (reachable, a
-model named or the only one offered); no URL starts the embedded demo model for as long as
-the context lasts. Either way it yields the configuration with `llm.url` and `llm.model` set.
+model named or the only one offered) and its API key found (`resolve_api_key`); no URL starts
+the embedded demo model for as long as the context lasts. Either way it yields the configuration with `llm.url` and `llm.model` set.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 from agent_models import RunConfig
 from tasks.embedded_llm import embedded_llm
-from tasks.llm_client import EMBEDDED_MODEL_NAME, served_model
+from tasks.llm_client import EMBEDDED_MODEL_NAME, resolve_api_key, served_model
 
 __all__ = ["llm_endpoint", "served_model"]
 
@@ -23,6 +23,7 @@ def llm_endpoint(config: RunConfig) -> Iterator[RunConfig]:
         yield config
         return
     if llm.url:
+        llm = resolve_api_key(llm)  # the key a configuration, a Prefect Secret block or the environment gives
         yield config.model_copy(update={"llm": llm.model_copy(update={"model": served_model(llm)})})
         return
     with embedded_llm(llm.embedded_parallel, config.simulation.seed) as url:

@@ -34,7 +34,7 @@ from db.models import AgentRow
 from tasks.agent_actions import ACTIONS, AgentRunner
 from tasks.context import AgentReads, PostView, TickContext
 from tasks.llm_cache import ResponseCache
-from tasks.llm_client import LLMClient, LLMUnavailableError, served_model
+from tasks.llm_client import LLMClient, LLMUnavailableError, resolve_api_key, served_model
 from tasks.platform import post_views, read_batch
 from tasks.resources import ray_options
 from tasks.run_state import storable_config
@@ -233,7 +233,8 @@ async def _act(ctx: TickContext, agent: AgentData, call: _Call) -> Any:
     if agent.uses_llm:
         if not ctx.config.llm.url:
             raise LLMUnavailableError("llm.url: none set; wrapped LLM agents need a running OpenAI-compatible server")
-        llm = LLMClient(ctx.config.llm, ctx.config.llm.url, served_model(ctx.config.llm), ResponseCache(ctx.db_url))
+        settings = resolve_api_key(ctx.config.llm)
+        llm = LLMClient(settings, settings.url, served_model(settings), ResponseCache(ctx.db_url))
     runner = AgentRunner(ctx, agent, reads, llm, stream=call.stream)
     try:
         chosen: str | None = method.upper()

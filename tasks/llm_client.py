@@ -20,6 +20,7 @@ import asyncio
 import functools
 import hashlib
 import json
+import os
 import ssl
 import time
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from typing import Any
 import httpx
 import openai
 from openai import AsyncOpenAI, DefaultAsyncHttpxClient, OpenAI
+from pydantic import SecretStr
 
 from agent_models import LLMCallRecord
 from agent_models.run_config import LLMSettings
@@ -56,6 +58,36 @@ _TRANSIENT = (openai.APIConnectionError, openai.APITimeoutError, openai.RateLimi
               openai.InternalServerError)
 
 
+API_KEY_ENV = "YSIM_LLM_API_KEY"
+
+
+def resolve_api_key(llm: LLMSettings) -> LLMSettings:
+    """`llm` with its API key found: the configured one, else the Prefect Secret block named by
+    `api_key_secret`, else the environment variable YSIM_LLM_API_KEY, else none.
+
+    Called once per run by the driver: the key then travels to the workers inside the settings as
+    a `SecretStr` (masked wherever Prefect records parameters, pickled as is to Ray).
+    """
+    if llm.api_key is not None:
+        return llm
+    if llm.api_key_secret:
+        from prefect.blocks.system import Secret
+
+        try:
+            key = Secret.load(llm.api_key_secret).get()
+        except ValueError:
+            raise LLMUnavailableError(f"llm.api_key_secret: {llm.api_key_secret!r} is not a Prefect Secret block "
+                                      "this Prefect API has") from None
+        return llm.model_copy(update={"api_key": SecretStr(str(key))})
+    key = os.environ.get(API_KEY_ENV)
+    return llm.model_copy(update={"api_key": SecretStr(key)}) if key else llm
+
+
+def key_of(llm: LLMSettings) -> str:
+    """The API key to send ("NULL" when there is none: the client wants a string)."""
+    return llm.api_key.get_secret_value() if llm.api_key is not None else "NULL"
+
+
 def check_server(url: str, api_key: str, timeout_s: float) -> list[str]:
     """The model names the server offers; raises LLMUnavailableError when it cannot be reached."""
     client = OpenAI(base_url=url, api_key=api_key, timeout=timeout_s, max_retries=0)
@@ -76,7 +108,7 @@ PREFLIGHT_TIMEOUT_S = 10.0
 
 def served_model(llm: LLMSettings) -> str:
     """Check that the server at `llm.url` answers; the model to use (the named one, or the only one)."""
-    models = check_server(llm.url, llm.api_key, min(llm.timeout_s, PREFLIGHT_TIMEOUT_S))
+    models = check_server(llm.url, key_of(llm), min(llm.timeout_s, PREFLIGHT_TIMEOUT_S))
     if not llm.model and len(models) != 1:
         raise LLMUnavailableError(f"--llm-model: none given and the server at {llm.url} offers "
                                   f"{', '.join(models) if models else 'no model list'}; name one")
@@ -108,7 +140,7 @@ class LLMClient:
         self._default_model = default_model
         # Retries are ours (backoff below), so that a record can say a call was retried. A replay
         # has no server: the placeholder (loopback's discard port) is never called.
-        self._client = AsyncOpenAI(base_url=base_url or "http://127.0.0.1:9/v1", api_key=settings.api_key,
+        self._client = AsyncOpenAI(base_url=base_url or "http://127.0.0.1:9/v1", api_key=key_of(settings),
                                    timeout=settings.timeout_s, max_retries=0,
                                    http_client=DefaultAsyncHttpxClient(verify=shared_ssl_context()))
         self._slots = asyncio.Semaphore(settings.concurrency)

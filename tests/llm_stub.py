@@ -67,6 +67,7 @@ class StubState:
     script: list = field(default_factory=list)  # (marker, answer) rules tried before the hashed answer
     timeout_sleep_s: float = 5.0
     requests: list = field(default_factory=list)
+    authorizations: list = field(default_factory=list)  # each request's Authorization header
     in_flight: int = 0
     max_in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -109,6 +110,7 @@ def _handler(state: StubState) -> type[BaseHTTPRequestHandler]:
             with state.lock:
                 planned = state.fail_plan.pop(0) if state.fail_plan else 200
                 state.requests.append(body)
+                state.authorizations.append(self.headers.get("Authorization"))
             if planned == "timeout":
                 time.sleep(state.timeout_sleep_s)
                 planned = 200

@@ -24,7 +24,8 @@ def test_the_classic_config_json_becomes_a_run_config():
     assert config.simulation.skipped_actions.keys() == {"image", "news"}
     assert (config.simulation.percentage_new_agents, config.simulation.percentage_removed_agents) == (0.07, 0.014)
     assert config.agents.probability_of_daily_follow == 0.1
-    assert (config.llm.url, config.llm.api_key, config.llm.temperature) == ("http://127.0.0.1:11434/v1", "NULL", 1.5)
+    assert (config.llm.url, config.llm.api_key.get_secret_value(), config.llm.temperature) == \
+        ("http://127.0.0.1:11434/v1", "NULL", 1.5)
     assert config.llm.max_tokens == RunConfig().llm.max_tokens  # Y Social's -1 ("no cap") keeps ysim's cap
     assert config.feeds.followers_ratio == 0.6 and config.feeds.visibility_rounds == 36
     agents = config.agents
