@@ -212,6 +212,8 @@ def _check_field(key: str, value: Any) -> Any:
         return json.loads(json.dumps(value))
     if not isinstance(value, str):
         raise AgentDataError(f"{key}: {_show(value)} must be a string")
+    if "\x00" in value:  # PostgreSQL refuses it; no database should get it
+        raise AgentDataError(f"{key}: {_show(value)} contains a NUL character (0x00); text may hold any other")
     # Values drawn from pools repeat across agents: one shared copy each keeps loaded populations small.
     return value if key in _OWN_STRINGS else sys.intern(value)
 

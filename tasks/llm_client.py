@@ -59,6 +59,7 @@ _TRANSIENT = (openai.APIConnectionError, openai.APITimeoutError, openai.RateLimi
 
 
 API_KEY_ENV = "YSIM_LLM_API_KEY"
+NUL_ANSWER = "answer refused: it contains a NUL character (0x00), which the database cannot store"
 
 
 def resolve_api_key(llm: LLMSettings) -> LLMSettings:
@@ -184,6 +185,12 @@ class LLMClient:
         latency = (time.perf_counter() - started) * 1000
         usage = response.usage
         text = response.choices[0].message.content if response.choices else None
+        if text is not None and "\x00" in text:
+            # No database column can keep a NUL (PostgreSQL refuses it, and with it the whole tick):
+            # the answer is refused, recorded as a failed call, and the agent does nothing with it.
+            return None, self._record(site, model, usage.prompt_tokens if usage else 0,
+                                      usage.completion_tokens if usage else 0, latency, "failed",
+                                      NUL_ANSWER, key)
         return text, self._record(site, model, usage.prompt_tokens if usage else 0,
                                   usage.completion_tokens if usage else 0, latency,
                                   "ok" if attempts == 1 else "retried", "", key, text)

@@ -24,15 +24,16 @@ WORDS = ("policy vote school climate tax jobs rent park music game match movie s
 MODEL = "stub-model"
 
 
-def scripted_answer(body: dict, script: list[tuple[str, str]]) -> str | None:
-    """The answer of the first (marker, answer) rule whose marker the request's messages contain.
+def scripted_answer(body: dict, script: list[tuple[str | tuple[str, ...], str]]) -> str | None:
+    """The answer of the first (marker, answer) rule whose marker the request's messages contain
+    (a tuple of markers: all of them).
 
     A bare answer to a JSON-schema request is wrapped as the schema asks ({"reaction": "LIKE"},
     or a list for an array property), so tests script words, not JSON.
     """
     text = "\n".join(m.get("content", "") for m in body.get("messages", []))
     for marker, answer in script:
-        if marker in text:
+        if all(m in text for m in (marker if isinstance(marker, tuple) else (marker,))):
             fmt = body.get("response_format") or {}
             if fmt.get("type") != "json_schema" or answer.lstrip().startswith(("{", "[")):
                 return answer
