@@ -3,7 +3,8 @@
 The real `openai` client talks to it over HTTP, so retries, timeouts and parsing run for real.
 Answers are a pure function of the request, so runs are reproducible. Knobs, changeable while
 it runs: `latency_s`, `capacity` (requests served at once; others queue), `fail_plan` (HTTP
-statuses for the next requests, e.g. [500, 429]; "timeout" sleeps past the client timeout),
+statuses for the next requests, e.g. [500, 429]; "timeout" sleeps past the client timeout,
+"malformed" answers 200 with a cut-short answer),
 `garbage` (answers with no allowed word), `schema_supported` (False: 400 on `response_format`),
 `script` ((marker, answer) rules: a request whose messages contain the marker gets that answer).
 It counts requests and the most it had in flight.
@@ -115,6 +116,9 @@ def _handler(state: StubState) -> type[BaseHTTPRequestHandler]:
             if planned == "timeout":
                 time.sleep(state.timeout_sleep_s)
                 planned = 200
+            planned_malformed = planned == "malformed"
+            if planned_malformed:
+                planned = 200
             if planned != 200:
                 headers = (("retry-after-ms", "10"),) if planned == 429 else ()
                 return self._send(planned, {"error": {"message": f"stub {planned}", "code": planned}}, headers)
@@ -129,7 +133,8 @@ def _handler(state: StubState) -> type[BaseHTTPRequestHandler]:
                 finally:
                     with state.lock:
                         state.in_flight -= 1
-            text = scripted_answer(body, state.script) or fake_answer(body, state.garbage)
+            # "malformed": a 200 whose answer is cut short (broken JSON, or too short to be a post).
+            text = '{"' if planned_malformed else scripted_answer(body, state.script) or fake_answer(body, state.garbage)
             prompt_tokens = sum(len(m.get("content", "").split()) for m in body.get("messages", []))
             completion_tokens = len(text.split())
             self._send(200, {
