@@ -94,6 +94,8 @@ def run(
             keep = {k: v for k, v in overrides.items() if not k.startswith(("simulation.", "agents."))}
             if llm_url and not llm_model:
                 keep["llm.model"] = ""  # another server: its own (only) model, not the stored one
+            if cfg.llm.api_key is not None:  # never stored: the configuration given now brings it back
+                keep["llm.api_key"] = cfg.llm.api_key.get_secret_value()
             cfg = config_loader.build(stored.config, {**keep, "simulation.ticks": total,
                                                       "database.url": cfg.database.url})
             if stored.next_tick >= total:

@@ -2,7 +2,8 @@
 
 `llm_endpoint` resolves the configuration's LLM: a configured URL is checked (reachable, a
 model named or the only one offered) and its API key found (`resolve_api_key`); no URL starts
-the embedded demo model for as long as the context lasts. Either way it yields the configuration with `llm.url` and `llm.model` set.
+the embedded demo model for as long as the context lasts. Either way it yields the configuration
+with `llm.url` and `llm.model` set.
 """
 
 from __future__ import annotations

@@ -87,6 +87,13 @@ def test_a_key_in_the_configuration_is_kept_out_of_errors_and_the_stored_run(ray
     assert llm_stub.state.authorizations and set(llm_stub.state.authorizations) == {f"Bearer {key}"}
     assert_nowhere(key, output, everything_prefect_recorded(), database_bytes(db))  # ... without the key
 
+    llm_stub.state.fail_plan, llm_stub.state.authorizations = [], []
+    code, output = ysim(capsys, "run", "--config", str(config), "--db", f"sqlite:///{db}", "--llm-url", llm_stub.url,
+                        "--agents", "4", "--ticks", "2", "--seed", "5")
+    assert code == 0 and "Resuming run 1 at tick 0" in output  # resumed: the key came from the configuration again
+    assert set(llm_stub.state.authorizations) == {f"Bearer {key}"}
+    assert_nowhere(key, output, everything_prefect_recorded(), database_bytes(db))
+
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump({"llm": {"api_key": key, "temperature": "hot"}}))
     code, output = ysim(capsys, "run", "--config", str(bad), "--db", f"sqlite:///{tmp_path / 'other.db'}")
