@@ -99,3 +99,12 @@ def test_a_key_in_the_configuration_is_kept_out_of_errors_and_the_stored_run(ray
     code, output = ysim(capsys, "run", "--config", str(bad), "--db", f"sqlite:///{tmp_path / 'other.db'}")
     assert code != 0 and "temperature" in output
     assert_nowhere(key, output)
+
+
+def test_a_missing_secret_block_is_a_clear_error(ray_session, llm_stub, tmp_path, capsys):
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump({"llm": {"api_key_secret": "no-such-block"}}))
+    code, output = ysim(capsys, "run", "--config", str(config), "--db", f"sqlite:///{tmp_path / 'run.db'}",
+                        "--llm-url", llm_stub.url, "--agents", "2", "--ticks", "1")
+    assert code != 0 and "llm.api_key_secret: 'no-such-block' is not a Prefect Secret block" in output
+    assert "Traceback" not in output
