@@ -16,7 +16,7 @@ import yaml
 from prefect.blocks.system import Secret
 from prefect.client.orchestration import get_client
 
-from flows.cli import main
+from tests.flows.test_cli import ysim as run_cli
 
 
 def fresh_key() -> str:
@@ -24,8 +24,8 @@ def fresh_key() -> str:
 
 
 def ysim(capsys, *args: str) -> tuple[int, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
+    """`ysim` as test_cli runs it, stdout and stderr together."""
+    code, out, err = run_cli(capsys, *args)
     return code, out + err
 
 
