@@ -6,11 +6,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, text as sql_text, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from agent_models import AgentData, Presence
 from db.converters import agent_to_values, row_to_agent
+from db.row_ids import next_ids, numbers_rows_itself
 from db.models import (
     ActionRow, AgentInterestRow, AgentRow, InterestRow, FollowRow, LLMCallRow, OpinionRow, PostRow, ReactionRow, RunRow,
     TickRow, VoteRow,
@@ -30,7 +31,8 @@ def create_run(session: Session, *, name: str, seed: int, total_ticks: int, conf
 
     `initial_follows` holds (follower, followee) positions in `agents`.
     """
-    run = RunRow(name=name, seed=seed, total_ticks=total_ticks, config=config)
+    run = RunRow(id=None if numbers_rows_itself(session) else next_ids(session, RunRow, 1)[0], name=name, seed=seed,
+                 total_ticks=total_ticks, config=config)
     session.add(run)
     session.flush()
     ids = register_agents(session, run.id, agents)
@@ -69,20 +71,29 @@ def _register(session: Session, run_id: int, agents: Sequence[AgentData]) -> lis
 def insert_rows(session: Session, model: type, rows: list[dict[str, Any]]) -> list[int]:
     """Insert `rows`; their new ids, in the order given (ascending).
 
-    PostgreSQL: the ids are drawn from the table's sequence first and the rows go in with one
-    COPY (a multi-row `INSERT ... RETURNING` made psycopg parse thousands of placeholders per
-    statement: about 0.3 s of a 10,000-agent tick). Elsewhere: one `INSERT ... RETURNING`.
+    PostgreSQL: the ids are taken first (`db.row_ids`: no gap after a rollback) and the rows go
+    in with one COPY (a multi-row `INSERT ... RETURNING` made psycopg parse thousands of
+    placeholders per statement: about 0.3 s of a 10,000-agent tick). Elsewhere: one
+    `INSERT ... RETURNING`.
     """
     if not rows:
         return []
+    if numbers_rows_itself(session):
+        key = model.agent_id if model is AgentRow else model.id
+        return list(session.scalars(insert(model).returning(key, sort_by_parameter_order=True), rows))
+    return _add_numbered(session, model, rows)
+
+
+def _add_numbered(session: Session, model: type, rows: list[dict[str, Any]]) -> list[int]:
+    """PostgreSQL: `rows` with ids from `next_ids`, by COPY where it can; the ids."""
     key = model.agent_id if model is AgentRow else model.id
+    ids = next_ids(session, model, len(rows))
+    rows = [{**row, key.key: new_id} for row, new_id in zip(rows, ids, strict=True)]
     if _copies(session) and _copyable(model, rows):
-        ids = sorted(session.scalars(
-            sql_text("SELECT nextval(pg_get_serial_sequence(:table, :column)) FROM generate_series(1, :n)"),
-            {"table": model.__table__.fullname, "column": key.expression.name, "n": len(rows)}))
-        _copy_rows(session, model, [{**row, key.key: new_id} for row, new_id in zip(rows, ids, strict=True)])
-        return ids
-    return list(session.scalars(insert(model).returning(key, sort_by_parameter_order=True), rows))
+        _copy_rows(session, model, rows)
+    else:
+        session.execute(insert(model), rows)
+    return ids
 
 
 def _copies(session: Session) -> bool:
@@ -100,8 +111,8 @@ def add_rows(session: Session, model: type, rows: list[dict[str, Any]]) -> None:
     """
     if not rows:
         return
-    if _copies(session) and _copyable(model, rows):
-        _copy_rows(session, model, rows)
+    if not numbers_rows_itself(session):
+        _add_numbered(session, model, rows)
     else:
         session.execute(insert(model), rows)
 

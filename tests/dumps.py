@@ -12,7 +12,7 @@ from db.models import (
 
 
 def dump(db_url: str) -> dict[str, list[tuple]]:
-    """Every table's rows, without wall-clock columns (timestamps, latencies)."""
+    """Every table's rows, ids included, without wall-clock columns (timestamps, latencies)."""
     columns = {
         AgentRow: (AgentRow.agent_id, AgentRow.name, AgentRow.age, AgentRow.leaning, AgentRow.interests,
                    AgentRow.joined_on, AgentRow.left_on),
@@ -20,21 +20,23 @@ def dump(db_url: str) -> dict[str, list[tuple]]:
                   PostRow.thread_id, PostRow.reaction_count, PostRow.shared_from, PostRow.news_id),
         ReactionRow: (ReactionRow.id, ReactionRow.tick, ReactionRow.agent_id, ReactionRow.post_id, ReactionRow.kind),
         FollowRow: (FollowRow.id, FollowRow.tick, FollowRow.follower_id, FollowRow.followee_id, FollowRow.action),
-        ActionRow: (ActionRow.tick, ActionRow.agent_id, ActionRow.round_index, ActionRow.action, ActionRow.status,
-                    ActionRow.detail),
-        LLMCallRow: (LLMCallRow.tick, LLMCallRow.agent_id, LLMCallRow.round_index, LLMCallRow.function,
+        ActionRow: (ActionRow.id, ActionRow.tick, ActionRow.agent_id, ActionRow.round_index, ActionRow.action,
+                    ActionRow.status, ActionRow.detail),
+        LLMCallRow: (LLMCallRow.id, LLMCallRow.tick, LLMCallRow.agent_id, LLMCallRow.round_index, LLMCallRow.function,
                      LLMCallRow.prompt_tokens, LLMCallRow.completion_tokens, LLMCallRow.outcome),
-        RecommendationRow: (RecommendationRow.tick, RecommendationRow.agent_id, RecommendationRow.post_ids),
-        TickRow: (TickRow.tick, TickRow.day, TickRow.hour, TickRow.active_agents),
+        RecommendationRow: (RecommendationRow.id, RecommendationRow.tick, RecommendationRow.agent_id,
+                            RecommendationRow.post_ids),
+        TickRow: (TickRow.id, TickRow.tick, TickRow.day, TickRow.hour, TickRow.active_agents),
         InterestRow: (InterestRow.id, InterestRow.interest),
-        AgentInterestRow: (AgentInterestRow.agent_id, AgentInterestRow.interest_id, AgentInterestRow.tick),
-        PostTopicRow: (PostTopicRow.post_id, PostTopicRow.topic_id),
+        AgentInterestRow: (AgentInterestRow.id, AgentInterestRow.agent_id, AgentInterestRow.interest_id,
+                           AgentInterestRow.tick),
+        PostTopicRow: (PostTopicRow.id, PostTopicRow.post_id, PostTopicRow.topic_id),
         HashtagRow: (HashtagRow.id, HashtagRow.hashtag),
-        PostHashtagRow: (PostHashtagRow.post_id, PostHashtagRow.hashtag_id),
-        MentionRow: (MentionRow.agent_id, MentionRow.post_id, MentionRow.tick, MentionRow.answered),
-        PostEmotionRow: (PostEmotionRow.post_id, PostEmotionRow.emotion_id),
-        VoteRow: (VoteRow.agent_id, VoteRow.content_id, VoteRow.preference, VoteRow.tick),
-        OpinionRow: (OpinionRow.agent_id, OpinionRow.topic_id, OpinionRow.tick, OpinionRow.opinion),
+        PostHashtagRow: (PostHashtagRow.id, PostHashtagRow.post_id, PostHashtagRow.hashtag_id),
+        MentionRow: (MentionRow.id, MentionRow.agent_id, MentionRow.post_id, MentionRow.tick, MentionRow.answered),
+        PostEmotionRow: (PostEmotionRow.id, PostEmotionRow.post_id, PostEmotionRow.emotion_id),
+        VoteRow: (VoteRow.id, VoteRow.agent_id, VoteRow.content_id, VoteRow.preference, VoteRow.tick),
+        OpinionRow: (OpinionRow.id, OpinionRow.agent_id, OpinionRow.topic_id, OpinionRow.tick, OpinionRow.opinion),
     }
     with session_factory(db_url).begin() as session:
         return {model.__tablename__: sorted(tuple(r) for r in session.execute(select(*cols)).all())
