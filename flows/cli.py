@@ -21,7 +21,6 @@ import typer
 import yaml
 from typer._click.exceptions import ClickException  # typer vendors click; no public alias
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 app = typer.Typer(add_completion=False, help="ysim: LLM-agent social-media simulations on Prefect and Ray.")
 console = Console(stderr=True, soft_wrap=True)
@@ -53,6 +52,8 @@ def run(
         "--prompts", help="Y Social prompts.json: its templates replace ysim's, key by key.")] = None,
     news_feeds: Annotated[Optional[Path], typer.Option(
         "--news-feeds", help="Y Social rss_feeds.json: one news page per feed (local RSS/Atom files).")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="One line per phase and per tick, no bar.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output; the summary only.")] = False,
 ) -> None:
     """Run a simulation, or resume the one the database holds, up to its total length.
 
@@ -69,6 +70,7 @@ def run(
     )
 
     started = time.perf_counter()
+    _one_output_mode(verbose, quiet)
     try:
         length = config_loader.total_ticks(days, ticks)
         base = _load_with_warnings(config) if config else {}
@@ -85,9 +87,11 @@ def run(
         _warn_skipped_actions(cfg)
         check_recommenders(cfg)
         normalize_url(cfg.database.url)
-        stored = find_run(cfg.database.url)
-        if stored is None and (cfg.agents.population or cfg.agents.follow_graph or cfg.agents.news_feeds):
+        if cfg.agents.population or cfg.agents.follow_graph or cfg.agents.news_feeds:
+            # Checked before the database is opened, also when it holds a run to resume: a bad file
+            # is refused with the database untouched, never silently ignored.
             cfg = _with_starting_population(cfg, agents)
+        stored = find_run(cfg.database.url)
         if stored is not None:
             config_loader.check_resume(stored.config, overrides)
             total = length if length is not None else stored.total_ticks
@@ -106,7 +110,7 @@ def run(
     except (config_loader.ConfigError, DatabaseURLError, UnknownRecommenderError, DatabaseUnavailableError,
             PopulationError, FollowGraphError, NewsFeedError, PromptError) as exc:
         raise UserError(str(exc)) from None
-    summary = _run_with_services(cfg)
+    summary = _run_with_services(cfg, (verbose, quiet))
     _print_summary(summary, time.perf_counter() - started)
 
 
@@ -119,6 +123,8 @@ def replay(
     llm_url: Annotated[Optional[str], typer.Option(
         "--llm-url", help="A fork may ask this server what the cache cannot answer.")] = None,
     llm_model: Annotated[Optional[str], typer.Option("--llm-model", help="Model name on that server.")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="One line per phase and per tick, no bar.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output; the summary only.")] = False,
 ) -> None:
     """Re-run a stored run into a new database from its LLM response cache, with no LLM server.
 
@@ -130,6 +136,7 @@ def replay(
     from tasks.run_state import DatabaseUnavailableError, find_run, seed_cache
 
     started = time.perf_counter()
+    _one_output_mode(verbose, quiet)
     try:
         normalize_url(source)
         normalize_url(db)
@@ -152,8 +159,13 @@ def replay(
             console.print(f"Resuming the replay in {db} at tick {target.next_tick}.")
     except (config_loader.ConfigError, DatabaseURLError, DatabaseUnavailableError) as exc:
         raise UserError(str(exc)) from None
-    summary = _run_with_services(cfg)
+    summary = _run_with_services(cfg, (verbose, quiet))
     _print_summary(summary, time.perf_counter() - started)
+
+
+def _one_output_mode(verbose: bool, quiet: bool) -> None:
+    if verbose and quiet:
+        raise UserError("--verbose and --quiet: give one of them, not both")
 
 
 @contextmanager
@@ -200,7 +212,7 @@ def _with_starting_population(cfg: Any, agents_option: int | None) -> Any:
     return config_loader.build(cfg.model_dump(mode="json"), {"agents.count": len(population)})
 
 
-def _run_with_services(cfg: Any) -> dict[str, Any]:
+def _run_with_services(cfg: Any, output: tuple[bool, bool]) -> dict[str, Any]:
     """Check the LLM, start a Prefect API if none is configured, run, and stop what was started.
 
     The LLM is checked before the database is touched: an unreachable server or a missing
@@ -210,6 +222,7 @@ def _run_with_services(cfg: Any) -> dict[str, Any]:
 
     from flows.prefect_api import PrefectServerError, prefect_api
     from flows.ray_runner import ensure_ray, shutdown_ray
+    from flows.run_display import display
     from flows.services import served_model
     from flows.simulation import listen, simulation_flow
     from tasks.embedded_llm import NOTICE, EmbeddedLLMError, model_path
@@ -233,45 +246,12 @@ def _run_with_services(cfg: Any) -> dict[str, Any]:
         if ensure_ray(cfg.ray):  # after the Prefect API, so Ray workers inherit its URL
             stack.callback(shutdown_ray)
         try:
-            with _progress() as progress, listen(progress):
+            with display(console, *output) as shown, listen(shown):
                 return simulation_flow(cfg)
         except CacheMissError as exc:
             raise UserError(f"{exc}; the ticks replayed so far are kept") from None
         except (LLMError, EmbeddedLLMError) as exc:
             raise UserError(f"{exc} (committed ticks are kept; run the same command again to resume)") from None
-
-
-class _progress:
-    """A rich progress bar fed by the simulation's tick events."""
-
-    def __enter__(self) -> "_progress":
-        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TimeElapsedColumn(), TimeRemainingColumn(), console=console)
-        self.bar.__enter__()
-        self.task = None
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.bar.__exit__(*exc)
-
-    def __call__(self, event: dict[str, Any]) -> None:
-        if event["event"] == "budget":
-            console.print(f"Stopped before tick {event['tick']}: {event['tokens_used']} tokens used, the budget "
-                          f"(--max-tokens-total) is {event['budget']}. Committed ticks are kept; run again with a "
-                          f"larger budget to continue.")
-            return
-        if event["event"] == "start":
-            self.task = self.bar.add_task(f"run {event['run_id']}", total=event["total_ticks"],
-                                          completed=event["first_tick"])
-            return
-        tick = event["tick"]
-        if event["event"] == "phase":  # the tick under way: which phase, how many batches done
-            self.bar.update(self.task, description=f"day {tick // 24} hour {tick % 24:02d}: {event['phase']}")
-            return
-        done = sum(event.get("written", {}).values())
-        self.bar.update(self.task, advance=1,
-                        description=f"day {tick // 24} hour {tick % 24:02d}: {event.get('active_agents', 0)} "
-                                    f"active, {done} writes")
 
 
 def _print_summary(summary: dict[str, Any], wall_s: float) -> None:
