@@ -63,7 +63,8 @@ def tick_flow(config: RunConfig, run_id: int, tick: int) -> dict[str, Any]:
         reads.append(read)
         results.append(act_for_turns.with_options(task_run_name=f"decide-batch{number}", retries=retries)
                        .submit(ctx, Sealed(batch), read))
-    report_phase(tick, f"read: {len(batches)} batches")  # each batch's decide starts when its read is done
+    # Each batch's decide starts when its read is done.
+    report_phase(tick, f"read: {len(batches)} batch{'es' if len(batches) != 1 else ''}")
     # Resolve every batch before the writer starts: a batch that failed for good raises its own
     # error here (an LLM outage, say) and the tick fails with nothing written.
     done += [("read", future.result()) for future in reads]  # a failed read raises its own error, not "not run"

@@ -36,8 +36,13 @@ def status(capsys, db: str) -> dict:
 def test_run_status_resume_and_finish(ray_session, llm_stub, db_url, busy_config, capsys):
     run = ("run", "--config", str(busy_config), "--db", db_url, "--llm-url", llm_stub.url, "--agents", "6",
            "--seed", "3", "--batch-size", "4")
-    code, out, _ = ysim(capsys, *run, "--ticks", "2")
+    code, out, err = ysim(capsys, *run, "--ticks", "2", "--verbose")
     assert code == 0 and "Simulation summary" in out
+    lines = err.splitlines()  # --verbose: each phase, then the tick's outcome, in order
+    for tick in (0, 1):
+        mine = [line for line in lines if line.startswith(f"tick {tick} (day 0 hour 0{tick})")]
+        assert [line.split(": ", 1)[1] for line in mine[:2]] == ["select", "read: 1 batch"]  # 3 active, batches of 4
+        assert mine[-2].endswith(": apply") and " committed: " in mine[-1] and " LLM calls, " in mine[-1]
 
     first = status(capsys, db_url)
     assert {k: first[k] for k in ("run_id", "ticks_committed", "ticks_total", "agents")} == \
@@ -47,8 +52,9 @@ def test_run_status_resume_and_finish(ray_session, llm_stub, db_url, busy_config
         assert isinstance(first[key], int)
     assert first["llm_calls"] == len(llm_stub.state.requests) and first["prompt_tokens"] > 0
 
-    code, _, err = ysim(capsys, *run, "--ticks", "4")  # a larger total extends the run
+    code, _, err = ysim(capsys, *run, "--ticks", "4", "--quiet")  # a larger total extends the run
     assert code == 0 and "Resuming run 1 at tick 2 of 4" in err
+    assert "committed" not in err and "apply" not in err  # --quiet: no progress output
     assert status(capsys, db_url)["ticks_committed"] == 4
 
     requests = len(llm_stub.state.requests)
@@ -69,6 +75,7 @@ def test_days_sets_24_ticks_a_day(ray_session, llm_stub, sqlite_url, capsys):
     (["run", "--db", "not a url"], "database URL 'not a url' is not a valid URL"),
     (["run", "--db", "mysql://u@h/db"], "backend 'mysql' is not supported"),
     (["run", "--days", "1", "--ticks", "5"], "give one of them, not both"),
+    (["run", "--verbose", "--quiet"], "--verbose and --quiet: give one of them, not both"),
     (["run", "--agents", "0"], "agents.count: 0: Input should be greater than or equal to 1"),
     (["run", "--llm-url", "http://127.0.0.1:9/v1"], "LLM server at http://127.0.0.1:9/v1 is unreachable"),
     (["run", "--db", "postgresql://ysim@127.0.0.1:9/ysim"], "cannot open database postgresql"),

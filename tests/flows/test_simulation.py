@@ -150,6 +150,6 @@ def test_listeners_follow_each_tick_through_its_phases(ray_session, llm_stub, sq
         assert mine[-1]["event"] == "tick" and not mine[-1]["already_committed"]
         batches = mine[-1]["batches"]
         assert [e["phase"] for e in mine[:-1]] == (
-            ["select", f"read: {batches} batches"] + [f"decide: {done}/{batches} batches done" for done in range(batches)]
+            ["select", f"read: {batches} batch{'es' if batches != 1 else ''}"] + [f"decide: {done}/{batches} batches done" for done in range(batches)]
             + ["apply"])
     assert [e["tick"] for e in events[1:]] == sorted(e["tick"] for e in events[1:])  # tick 1 only after tick 0
