@@ -16,6 +16,7 @@ import time
 import psutil
 import pytest
 
+from flows.progress import listen
 from flows.simulation import simulation_flow
 from tests.conftest import make_config
 from tests.dumps import dump
@@ -63,21 +64,19 @@ def reference(ray_session, tmp_path):
     url = f"sqlite:///{tmp_path / 'reference.db'}"
     with LLMStub(latency_s=0.05) as stub:
         simulation_flow(make_config(url, stub.url, simulation={"ticks": TICKS}))
-    return dump(url)
+    return dump(url), len(stub.state.requests)
 
 
 @pytest.mark.parametrize("task", ["decide", "apply"])
 def test_a_worker_killed_mid_task_costs_a_retry_and_changes_nothing(reference, llm_stub, sqlite_url, task):
     llm_stub.state.latency_s = 0.05  # decide tasks wait on their answers long enough to be caught
     one_tick_in = threading.Event()
-    if task == "decide":
-        ready = lambda: one_tick_in.is_set() and llm_stub.state.in_flight > 0  # noqa: E731 - mid-request
-    else:
-        ready = one_tick_in.is_set
+
+    def ready() -> bool:  # in tick 1; a decide batch only while LLM requests are out
+        return one_tick_in.is_set() and (task != "decide" or llm_stub.state.in_flight > 0)
+
     killer = WorkerKiller(task, ready)
     killer.start()
-
-    from flows.progress import listen
     with listen(lambda event: event["event"] == "tick" and one_tick_in.set()):
         result = simulation_flow(make_config(sqlite_url, llm_stub.url, simulation={"ticks": TICKS},
                                              ray={"task_retries": 2}))
@@ -86,4 +85,7 @@ def test_a_worker_killed_mid_task_costs_a_retry_and_changes_nothing(reference, l
 
     assert killer.killed is not None and killer.killed.startswith(f"ray::{task}"), "no worker was killed mid-task"
     assert result["ticks_committed"] == TICKS
-    assert dump(sqlite_url) == reference
+    tables, requests = reference
+    assert dump(sqlite_url) == tables
+    if task == "decide":  # the batch ran again: its LLM requests went out twice
+        assert len(llm_stub.state.requests) > requests
