@@ -8,6 +8,7 @@ them as follows made before tick 0.
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -25,10 +26,11 @@ def load_follow_graph(path: str | Path, n_agents: int) -> list[tuple[int, int]]:
     except UnicodeDecodeError as exc:
         raise FollowGraphError(f"{path}: not a text file: {exc}") from None
     edges: dict[tuple[int, int], None] = {}
-    for number, row in enumerate(csv.reader(text.splitlines()), start=1):
+    for number, row in enumerate(_rows(text, path), start=1):
         if not row or all(not cell.strip() for cell in row):
             continue
-        where = f"{path}: line {number}: {','.join(row)!r}"
+        line = ",".join(row)
+        where = f"{path}: line {number}: {line[:60]!r}{'...' if len(line) > 60 else ''}"
         if len(row) != 2:
             raise FollowGraphError(f"{where}: expected follower,followee (two agent indices)")
         try:
@@ -43,3 +45,11 @@ def load_follow_graph(path: str | Path, n_agents: int) -> list[tuple[int, int]]:
             raise FollowGraphError(f"{where}: an agent cannot follow itself")
         edges[(follower, followee)] = None
     return list(edges)
+
+
+def _rows(text: str, path: Path) -> Iterator[list[str]]:
+    rows = csv.reader(text.splitlines())
+    try:
+        yield from rows
+    except csv.Error as exc:  # a cell over the csv module's size limit
+        raise FollowGraphError(f"{path}: line {rows.line_num}: {exc}") from None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import warnings
 from collections.abc import Iterable
@@ -20,6 +21,8 @@ from typing import Any
 from agent_models.agent_data import AgentData, AgentDataError, agent_class_for, agent_from_dict, show_key
 from agent_models.agent_factory import AGENT_CLASS_ALIASES, FIELD_ALIASES
 
+# Half of a UTF-16 surrogate pair: a JSON escape can make one; it is not text, and no database stores it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # Y Social population keys, in the order its files list them.
 _YSOCIAL_ORDER = ("name", "email", "password", "age", "type", "leaning", "interests", "oe", "co", "ex", "ag", "ne",
                   "rec_sys", "frec_sys", "language", "owner", "education_level", "round_actions", "gender",
@@ -100,8 +103,23 @@ def entry_to_agent(entry: Any, llm_agents: bool = True, unknown: dict[str, None]
             if unknown is not None:
                 unknown[show_key(key)] = None
             continue
+        _check_text(name, value)
         fields[name] = _interest_topics(value) if name == "interests" else value
     return agent_from_dict(fields)
+
+
+def _check_text(name: str, value: Any) -> None:
+    """Text anywhere in a field (a list of interests, a mapping's keys) is text a database stores:
+    no NUL, and no half of a surrogate pair, which a JSON escape such as "\\ud800" makes."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise AgentDataError(f"{name}: {_show(value)} contains a NUL character (0x00); text may hold any other")
+        if _SURROGATE.search(value):
+            raise AgentDataError(f"{name}: {_show(value)} holds half of a surrogate pair (an escape in "
+                                 f"\\ud800-\\udfff), which is not text")
+    elif isinstance(value, (list, dict)):
+        for item in (value if isinstance(value, list) else [*value.keys(), *value.values()]):
+            _check_text(name, item)
 
 
 def _interest_topics(value: Any) -> Any:

@@ -60,7 +60,7 @@ def _substitute(match: re.Match[str], agent: AgentData, slots: Mapping[str, obje
         if not key:
             return _as_text(value)
         if not isinstance(value, Mapping) or key not in value:
-            raise PromptError(f"placeholder {text}: slot {match.group('slot')!r} has no key {key!r}")
+            raise PromptError(f"placeholder {_shown(text)}: slot {match.group('slot')!r} has no key {key!r}")
         return _as_text(value[key])
     raise PromptError(f"placeholder {text!r}: only {{self.field}}, {{slot}}, {{slot.key}}, {{slot['key']}} "
                       f"and {{'sep'.join(slot)}} are allowed (write {{{{ and }}}} for literal braces)")
@@ -68,8 +68,13 @@ def _substitute(match: re.Match[str], agent: AgentData, slots: Mapping[str, obje
 
 def _slot(slots: Mapping[str, object], name: str, text: str) -> object:
     if name not in slots:
-        raise PromptError(f"placeholder {text}: no such slot; given: {', '.join(sorted(slots)) or 'none'}")
+        raise PromptError(f"placeholder {_shown(text)}: no such slot; given: {', '.join(sorted(slots)) or 'none'}")
     return slots[name]
+
+
+def _shown(text: object) -> str:
+    """Text as an error message shows it: as written when printable, else its repr (messages are one line)."""
+    return text if isinstance(text, str) and text and text.isprintable() else repr(text)
 
 
 def _as_list(value: object) -> list[Any]:
@@ -180,7 +185,7 @@ def prompt_set(overrides: Mapping[str, str] | None = None) -> dict[str, str]:
         if key in UNUSED_YSOCIAL_PROMPTS:
             continue
         if key not in PROMPTS:
-            raise PromptError(f"prompts.{key}: not a prompt ysim uses; known: {', '.join(sorted(PROMPTS))}")
+            raise PromptError(f"prompts.{_shown(key)}: not a prompt ysim uses; known: {', '.join(sorted(PROMPTS))}")
         if not isinstance(template, str):
             raise PromptError(f"prompts.{key}: expected a template string, got {type(template).__name__}")
         check_template(key, template)

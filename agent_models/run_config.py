@@ -8,14 +8,16 @@ errors name the field, the value and what is allowed.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 from agent_models.opinion_dynamics import OpinionModel
 from agent_models.prompts import prompt_set
 
 HOURS_PER_DAY = 24
+# The run's row keeps its seed and length in SQL INTEGER columns, 32-bit on PostgreSQL.
+SQL_INTEGER_MAX = 2**31 - 1
 
 # Y Social's action names (config `actions_likelihood` keys) and the ones ysim carries out today.
 YSOCIAL_ACTIONS = ("post", "comment", "read", "follow", "search", "share", "cast", "image", "news",
@@ -45,8 +47,10 @@ class SimulationSettings(_Section):
     """Length, seed and Y Social's rules for who acts when."""
 
     name: str = Field("ysim", description="A label for the run.")
-    seed: int = Field(42, description="Seeds every random draw of the run.")
-    ticks: int = Field(24, ge=1, description="Total length in ticks; one tick is one simulated hour.")
+    seed: int = Field(42, ge=-SQL_INTEGER_MAX - 1, le=SQL_INTEGER_MAX,
+                      description="Seeds every random draw of the run.")
+    ticks: int = Field(24, ge=1, le=SQL_INTEGER_MAX,
+                       description="Total length in ticks; one tick is one simulated hour.")
     hourly_activity: dict[int, float] = Field(
         default_factory=lambda: dict(YSOCIAL_HOURLY_ACTIVITY),
         description="Share of the population active in each hour of the day (Y Social's rule).")
@@ -133,6 +137,10 @@ class IntRange(_Section):
         return self
 
 
+# The least value agents accept for each drawn range; the greatest is what their INTEGER columns hold.
+_RANGE_MINIMUM = {"age": 0, "n_interests": 0, "round_actions": 1, "daily_activity_level": 0}
+
+
 class AgentSettings(_Section):
     """Population size and the persona value pools agents are sampled from (Y Social's `agents`)."""
 
@@ -154,12 +162,13 @@ class AgentSettings(_Section):
     toxicity_levels: list[str] = Field(default_factory=lambda: ["no", "low", "average"], min_length=1)
     round_actions: IntRange = Field(default_factory=lambda: IntRange(min=1, max=3))
     daily_activity_level: IntRange = Field(default_factory=lambda: IntRange(min=1, max=5))
-    big_five: dict[Literal["oe", "co", "ex", "ag", "ne"], list[str]] = Field(default_factory=lambda: {
-        "oe": ["inventive/curious", "consistent/cautious"],
-        "co": ["efficient/organized", "extravagant/careless"],
-        "ex": ["outgoing/energetic", "solitary/reserved"],
-        "ag": ["friendly/compassionate", "critical/judgmental"],
-        "ne": ["sensitive/nervous", "resilient/confident"]})
+    big_five: dict[Literal["oe", "co", "ex", "ag", "ne"], Annotated[list[str], Field(min_length=1)]] = Field(
+        default_factory=lambda: {
+            "oe": ["inventive/curious", "consistent/cautious"],
+            "co": ["efficient/organized", "extravagant/careless"],
+            "ex": ["outgoing/energetic", "solitary/reserved"],
+            "ag": ["friendly/compassionate", "critical/judgmental"],
+            "ne": ["sensitive/nervous", "resilient/confident"]})
     content_rec_sys: str = Field("ReverseChronoFollowersPopularity",
                                  description="Content recommender for generated agents (Y Social name).")
     follow_rec_sys: str = Field("FollowRecSys",
@@ -188,6 +197,14 @@ class AgentSettings(_Section):
                                                      "local RSS/Atom file, relative to the list).")
     follow_graph: str | None = Field(None, description="A CSV of `follower,followee` agent indices (0-based, "
                                                        "no header) followed before the first tick.")
+
+    @field_validator("age", "n_interests", "round_actions", "daily_activity_level")
+    @classmethod
+    def _drawn_range(cls, value: IntRange, info: ValidationInfo) -> IntRange:
+        low = _RANGE_MINIMUM[info.field_name]
+        if value.min < low or value.max > SQL_INTEGER_MAX:
+            raise ValueError(f"min {value.min} and max {value.max} must lie within {low}..{SQL_INTEGER_MAX}")
+        return value
 
     @field_validator("opinion_dynamics")
     @classmethod

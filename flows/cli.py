@@ -21,6 +21,7 @@ import typer
 import yaml
 from typer._click.exceptions import ClickException  # typer vendors click; no public alias
 from rich.console import Console
+from rich.text import Text
 
 app = typer.Typer(add_completion=False, help="ysim: LLM-agent social-media simulations on Prefect and Ray.")
 console = Console(stderr=True, soft_wrap=True)
@@ -174,8 +175,8 @@ def _warnings_printed() -> Iterator[None]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         yield
-    for warning in caught:
-        console.print(f"[yellow]warning:[/yellow] {warning.message}", highlight=False)
+    for warning in caught:  # a Text, not markup: brackets, colons and backslashes in file keys print as they are
+        console.print(Text.assemble(("warning:", "yellow"), f" {warning.message}"), highlight=False)
 
 
 def _warn_skipped_actions(cfg: Any) -> None:

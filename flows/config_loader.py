@@ -9,6 +9,9 @@ the field, the value and what is allowed.
 from __future__ import annotations
 
 import json
+import math
+import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +26,14 @@ class ConfigError(ValueError):
     pass
 
 
+# Half of a UTF-16 surrogate pair: JSON and YAML escapes can make one; it is not text, and no database stores it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def describe_validation_error(exc: ValidationError) -> str:
     """The first problem of a pydantic error, as `field: value: what is allowed`."""
     err = exc.errors()[0]
-    where = ".".join(str(p) for p in err["loc"]) or "configuration"
+    where = ".".join(map(_show_key, err["loc"])) or "configuration"
     value = err.get("input")
     shown = f"{value!r:.80}" if not isinstance(value, dict) else "{...}"
     message = err["msg"].removeprefix("Value error, ")
@@ -39,6 +46,8 @@ def load_file(path: Path) -> dict[str, Any]:
         text = path.read_text()
     except OSError as exc:
         raise ConfigError(f"--config: cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"--config: {path} is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
@@ -46,9 +55,44 @@ def load_file(path: Path) -> dict[str, Any]:
                           f"{str(exc).splitlines()[0]}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"--config: {path} must hold a mapping of sections, got {type(data).__name__}")
+    _check_plain(data, path)
     if is_ysocial_config(data):
         return _from_ysocial(data, path)
     return _resolve_files(data, path.parent)
+
+
+def _check_plain(value: Any, path: Path, keys: tuple[Any, ...] = (), seen: tuple[int, ...] = ()) -> None:
+    """What a run can store as JSON, and nothing else, refused naming the key: YAML's dates, binary,
+    sets and aliases inside their own anchor, NaN and infinity, and text no database takes."""
+    where = f"--config: {path}: {'.'.join(map(_show_key, keys))}"
+    if isinstance(value, (dict, list)):
+        if id(value) in seen:
+            raise ConfigError(f"{where}: refers to itself (a YAML alias inside its own anchor)")
+        for key, item in (value.items() if isinstance(value, dict) else enumerate(value)):
+            if problem := _scalar_problem(key):
+                raise ConfigError(f"{where}{'.' if keys else ''}{key!r:.80}: key {problem}")
+            _check_plain(item, path, (*keys, key), (*seen, id(value)))
+    elif problem := _scalar_problem(value):
+        raise ConfigError(f"{where}: {value!r:.80}: {problem}")
+
+
+def _scalar_problem(value: Any) -> str | None:
+    """Why a key or value cannot be stored with the run as JSON, or None."""
+    if not isinstance(value, (str, int, float, bool, type(None))):
+        return f"expected text, a number, true/false or null, got {type(value).__name__}"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "a number must be finite (JSON has no NaN or infinity)"
+    if isinstance(value, str) and "\x00" in value:  # PostgreSQL refuses it, and so do file names
+        return "contains a NUL character (0x00); text may hold any other"
+    if isinstance(value, str) and _SURROGATE.search(value):
+        return "holds half of a surrogate pair (an escape in \\ud800-\\udfff), which is not text"
+    return None
+
+
+def _show_key(key: Any) -> str:
+    """A key as a field path shows it: as written when that is printable, else its repr (one line)."""
+    text = str(key)
+    return text if text and text.isprintable() else repr(key)
 
 
 def _from_ysocial(data: dict[str, Any], path: Path) -> dict[str, Any]:
@@ -56,7 +100,7 @@ def _from_ysocial(data: dict[str, Any], path: Path) -> dict[str, Any]:
         translation = from_ysocial(data)
     except YSocialConfigError as exc:
         raise ConfigError(f"--config: {path}: {exc}") from None
-    translation.warn()
+    replace(translation, ignored=tuple(map(_show_key, translation.ignored))).warn()  # each key on one line
     config = translation.config
     population = config.get("agents", {}).get("population")
     if isinstance(population, str) and not Path(population).suffix:
@@ -84,10 +128,16 @@ def load_prompts(path: Path) -> dict[str, str]:
         prompts = json.loads(path.read_text())
     except OSError as exc:
         raise ConfigError(f"prompts: cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"prompts: {path} is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
     except json.JSONDecodeError as exc:
         raise ConfigError(f"prompts: {path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
     if not isinstance(prompts, dict):
         raise ConfigError(f"prompts: {path} must hold an object of prompt templates, got {type(prompts).__name__}")
+    for key, template in prompts.items():  # templates that are not text are left to validation to name
+        for text in (key, template):
+            if isinstance(text, str) and (problem := _scalar_problem(text)):
+                raise ConfigError(f"prompts.{_show_key(key)}: {text!r:.80}: {problem}")
     return prompts
 
 
@@ -98,7 +148,9 @@ def build(base: dict[str, Any], overrides: dict[str, Any]) -> RunConfig:
         if value is None:
             continue
         section, key = dotted.split(".")
-        data.setdefault(section, {})[key] = value
+        settings = data.setdefault(section, {})
+        if isinstance(settings, dict):  # else validation names the section that is not a mapping
+            settings[key] = value
     try:
         return RunConfig.model_validate(data)
     except ValidationError as exc:

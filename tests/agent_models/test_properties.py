@@ -44,7 +44,7 @@ def check_agent_or_error(data) -> None:
     assert pickle.loads(pickle.dumps(agent)) == agent
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(random_dicts)
 @example({"\n": None})  # found by hypothesis: a key with a newline made a two-line error
 @example({"name": "a", "email": "e", 3: "x"})
@@ -52,13 +52,13 @@ def test_random_dicts_give_an_agent_or_the_clear_error(data):
     check_agent_or_error(data)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(mutated_agents())
 def test_mutated_agents_give_an_agent_or_the_clear_error(data):
     check_agent_or_error(data)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(json_values | st.dictionaries(st.just("agents"), st.lists(random_dicts | mutated_agents() | json_values,
                                                                   max_size=4)))
 def test_random_population_documents_give_agents_or_the_clear_error(document):
