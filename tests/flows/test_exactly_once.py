@@ -4,8 +4,8 @@ the database of a run that was never interrupted, compared table by table, ids i
 
 Ten kills on SQLite and ten on PostgreSQL: each run is killed, run again (which resumes it) and
 killed again, ten times, and an eleventh `ysim run` finishes it. After every kill the database
-holds exactly the committed ticks of the uninterrupted run (same rows per table, nothing of the
-killed tick); at the end it equals the uninterrupted run's. Moments are drawn from a seeded generator; the phase a kill
+holds the committed ticks of the uninterrupted run (the same number of rows in each tick-stamped
+table, nothing of the killed tick); at the end it equals the uninterrupted run's. Moments are drawn from a seeded generator; the phase a kill
 landed in is read from `ysim run --verbose`, which prints each phase as it starts, and from the
 LLM stub's requests in flight. Half the kills hit only the `ysim` process (Ray's processes then
 exit by themselves, and a writer may still finish), half its whole process tree, as a crash
