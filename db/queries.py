@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from agent_models import AgentData, Presence
 from db.converters import agent_to_values, row_to_agent
-from db.row_ids import next_ids, numbers_rows_itself
+from db.row_ids import new_id, next_ids, numbers_rows_itself
 from db.models import (
     ActionRow, AgentInterestRow, AgentRow, InterestRow, FollowRow, LLMCallRow, OpinionRow, PostRow, ReactionRow, RunRow,
     TickRow, VoteRow,
@@ -31,8 +31,7 @@ def create_run(session: Session, *, name: str, seed: int, total_ticks: int, conf
 
     `initial_follows` holds (follower, followee) positions in `agents`.
     """
-    run = RunRow(id=None if numbers_rows_itself(session) else next_ids(session, RunRow, 1)[0], name=name, seed=seed,
-                 total_ticks=total_ticks, config=config)
+    run = RunRow(id=new_id(session, RunRow), name=name, seed=seed, total_ticks=total_ticks, config=config)
     session.add(run)
     session.flush()
     ids = register_agents(session, run.id, agents)

@@ -29,6 +29,11 @@ def next_ids(session: Session, model: type, n: int) -> list[int]:
     return list(range(start, start + n))
 
 
+def new_id(session: Session, model: type) -> int | None:
+    """The id of one new `model` row: from `next_ids` on PostgreSQL, None where the database numbers it."""
+    return None if numbers_rows_itself(session) else next_ids(session, model, 1)[0]
+
+
 def numbers_rows_itself(session: Session) -> bool:
     """Whether the database gives new rows gap-free ids itself (SQLite) or needs `next_ids`."""
     return session.get_bind().dialect.name != "postgresql"

@@ -27,7 +27,7 @@ from db.models import (
     PostTopicRow, ReactionRow, RecommendationRow, TickRow, VoteRow,
 )
 from db.platform_queries import post_topic_names
-from db.row_ids import next_ids, numbers_rows_itself
+from db.row_ids import new_id
 from db.queries import add_rows, current_followees, insert_rows, is_tick_committed, register_agents, topic_ids_for
 
 _INTENT_ORDER = {PostIntent: 0, CommentIntent: 1, ReactionIntent: 2, VoteIntent: 3, FollowIntent: 4,
@@ -56,9 +56,8 @@ def write_tick(session: Session, *, run_id: int, tick: int, active_agents: int, 
                feeds: Sequence[ServedFeed] = ()) -> TickWrite:
     if is_tick_committed(session, run_id, tick):
         return TickWrite(tick, already_committed=True)
-    ledger_id = None if numbers_rows_itself(session) else next_ids(session, TickRow, 1)[0]
-    session.add(TickRow(id=ledger_id, run_id=run_id, tick=tick, day=tick // HOURS_PER_DAY, hour=tick % HOURS_PER_DAY,
-                        active_agents=active_agents))
+    session.add(TickRow(id=new_id(session, TickRow), run_id=run_id, tick=tick, day=tick // HOURS_PER_DAY,
+                        hour=tick % HOURS_PER_DAY, active_agents=active_agents))
     session.flush()  # a concurrent commit of the same tick fails here, before any data is written
     return write_results(session, run_id=run_id, tick=tick, result=result, feeds=feeds)
 
