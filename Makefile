@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.ysim-installed
 
-.PHONY: demo test bench install lint clean
+.PHONY: demo test bench docs install lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ test: $(STAMP)
 # headline figures); QUICK=1 runs the reduced suite in under five minutes.
 bench: $(STAMP)
 	$(PY) bench/run_all.py $(if $(QUICK),--quick)
+
+# Pages generated from the code: the configuration reference from the configuration model.
+docs: $(STAMP)
+	$(VENV)/bin/ysim config-reference --out docs/configuration.md
 
 clean:
 	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm

@@ -148,27 +148,38 @@ class AgentSettings(_Section):
     rule_based_share: float = Field(
         0.0, ge=0, le=1, description="Share of generated agents that are rule-based (FakeAgentData): "
                                      "same actions, template text and seeded chance, no LLM.")
-    nationalities: list[str] = Field(default_factory=lambda: ["American"], min_length=1)
-    languages: list[str] = Field(default_factory=lambda: ["English"], min_length=1)
+    nationalities: list[str] = Field(default_factory=lambda: ["American"], min_length=1,
+                                     description="Nationalities drawn from; each picks the Faker locale of names.")
+    languages: list[str] = Field(default_factory=lambda: ["English"], min_length=1,
+                                 description="Languages agents write in.")
     education_levels: list[str] = Field(
-        default_factory=lambda: ["high school", "bachelor", "master", "phd"], min_length=1)
+        default_factory=lambda: ["high school", "bachelor", "master", "phd"], min_length=1,
+        description="Education levels drawn from.")
     political_leanings: list[str] = Field(
-        default_factory=lambda: ["Democrat", "Republican", "Independent"], min_length=1)
-    age: IntRange = Field(default_factory=lambda: IntRange(min=18, max=60))
+        default_factory=lambda: ["Democrat", "Republican", "Independent"], min_length=1,
+        description="Political leanings drawn from (recommenders' leaning bias compares them).")
+    age: IntRange = Field(default_factory=lambda: IntRange(min=18, max=60), description="Ages drawn from, inclusive.")
     interests: list[str] = Field(default_factory=lambda: [
         "climate", "politics", "sports", "music", "technology", "movies", "food", "travel",
-        "science", "books"], min_length=1)
-    n_interests: IntRange = Field(default_factory=lambda: IntRange(min=2, max=4))
-    toxicity_levels: list[str] = Field(default_factory=lambda: ["no", "low", "average"], min_length=1)
-    round_actions: IntRange = Field(default_factory=lambda: IntRange(min=1, max=3))
-    daily_activity_level: IntRange = Field(default_factory=lambda: IntRange(min=1, max=5))
+        "science", "books"], min_length=1, description="Topics drawn from for each agent's interests.")
+    n_interests: IntRange = Field(default_factory=lambda: IntRange(min=2, max=4),
+                                   description="How many interests each agent gets, inclusive.")
+    toxicity_levels: list[str] = Field(default_factory=lambda: ["no", "low", "average"], min_length=1,
+                                       description="Toxicity levels drawn from (a persona trait in prompts).")
+    round_actions: IntRange = Field(default_factory=lambda: IntRange(min=1, max=3),
+                                     description="Each agent's `round_actions`: an active hour gives it "
+                                                 "randint(max(round_actions-2, 1), round_actions) rounds.")
+    daily_activity_level: IntRange = Field(default_factory=lambda: IntRange(min=1, max=5),
+                                            description="Each agent's weight when the hour's active agents "
+                                                        "are sampled.")
     big_five: dict[Literal["oe", "co", "ex", "ag", "ne"], Annotated[list[str], Field(min_length=1)]] = Field(
         default_factory=lambda: {
             "oe": ["inventive/curious", "consistent/cautious"],
             "co": ["efficient/organized", "extravagant/careless"],
             "ex": ["outgoing/energetic", "solitary/reserved"],
             "ag": ["friendly/compassionate", "critical/judgmental"],
-            "ne": ["sensitive/nervous", "resilient/confident"]})
+            "ne": ["sensitive/nervous", "resilient/confident"]},
+        description="Big Five adjectives drawn from, per trait (Y Social's strings).")
     content_rec_sys: str = Field("ReverseChronoFollowersPopularity",
                                  description="Content recommender for generated agents (Y Social name).")
     follow_rec_sys: str = Field("FollowRecSys",
@@ -241,7 +252,7 @@ class LLMSettings(_Section):
                                                         "ignore it).")
     api_key_secret: str | None = Field(None, description="Name of a Prefect Secret block holding the API key.")
     model: str = Field("", description="Default model name; agents may name their own.")
-    temperature: float = Field(0.9, ge=0, le=2)
+    temperature: float = Field(0.9, ge=0, le=2, description="Sampling temperature of every request.")
     max_tokens: int = Field(96, ge=1, description="Completion token cap per call.")
     timeout_s: float = Field(60.0, gt=0, description="Per-request timeout in seconds.")
     max_retries: int = Field(2, ge=0, description="Client retries on timeouts, 429 and 5xx.")
@@ -264,6 +275,8 @@ class LLMSettings(_Section):
 
 
 class DatabaseSettings(_Section):
+    """Where the run's state lives."""
+
     url: str = Field("sqlite:///ysim.db", description="SQLAlchemy URL: sqlite:///file.db or postgresql://...")
 
 

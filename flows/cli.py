@@ -310,6 +310,23 @@ def status(
             print(f"{key}: {value}")
 
 
+@app.command("config-reference")
+def config_reference(
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write the page to this file (default: stdout).")] = None,
+) -> None:
+    """Print the configuration reference (docs/configuration.md), generated from the configuration model."""
+    from flows.config_reference import render_markdown
+
+    page = render_markdown()
+    if out is None:
+        print(page, end="")
+        return
+    try:
+        out.write_text(page)
+    except OSError as exc:
+        raise UserError(f"--out: cannot write {out}: {exc.strerror}") from None
+
+
 def _interrupt(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
