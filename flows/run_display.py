@@ -1,7 +1,9 @@
-"""What `ysim run` shows on the terminal while a run goes: a progress bar by default, one line per
-phase and per tick with --verbose, nothing but the summary with --quiet.
+"""What `ysim run` shows on the terminal while a run goes: one line per tick under a progress bar
+by default, one line per phase and per tick with --verbose (no bar), nothing but the summary with
+--quiet.
 
-Each display is a progress listener (flows.progress) and a context manager. Lines go to stderr,
+Each display is a progress listener (flows.progress) and a context manager; the text of each line
+is flows.progress.event_line, the same the flows log to their Prefect runs. Lines go to stderr,
 flushed one by one, so a pipe or a log file sees each as it happens (the kill tests in
 tests/flows/test_exactly_once.py read them to tell the phase a run is in).
 """
@@ -14,39 +16,23 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from agent_models import HOURS_PER_DAY
-
-
-def tick_label(tick: int) -> str:
-    return f"tick {tick} (day {tick // HOURS_PER_DAY} hour {tick % HOURS_PER_DAY:02d})"
-
-
-def budget_notice(event: dict[str, Any]) -> str:
-    return (f"Stopped before tick {event['tick']}: {event['tokens_used']} tokens used, the budget "
-            f"(--max-tokens-total) is {event['budget']}. Committed ticks are kept; run again with a larger budget "
-            f"to continue.")
-
-
-def tick_line(event: dict[str, Any]) -> str:
-    """One tick's outcome: tick, actions, tokens, seconds."""
-    if event.get("already_committed"):
-        return f"{tick_label(event['tick'])}: already committed"
-    actions = sum(event.get("actions", {}).values())
-    tokens = event.get("prompt_tokens", 0) + event.get("completion_tokens", 0)
-    return (f"{tick_label(event['tick'])} committed: {event.get('active_agents', 0)} active, {actions} actions, "
-            f"{sum(event.get('written', {}).values())} writes, {event.get('llm_calls', 0)} LLM calls, "
-            f"{tokens} tokens, {event.get('wall_s', 0):.2f} s")
+from flows.progress import event_line, tick_label
 
 
 class ProgressBar:
-    """A rich progress bar fed by the simulation's tick events (the default)."""
+    """The default: a rich progress bar naming the phase under way, each tick's line printed above it.
+
+    On a terminal the bar redraws in place; into a pipe or a file there is no bar, and the tick
+    lines are all that is written.
+    """
 
     def __init__(self, console: Console) -> None:
         self.console = console
 
     def __enter__(self) -> "ProgressBar":
         self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TimeElapsedColumn(), TimeRemainingColumn(), console=self.console)
+                            TimeElapsedColumn(), TimeRemainingColumn(), console=self.console,
+                            disable=not self.console.is_terminal)
         self.bar.__enter__()
         self.task = None
         return self
@@ -55,16 +41,18 @@ class ProgressBar:
         self.bar.__exit__(*exc)
 
     def __call__(self, event: dict[str, Any]) -> None:
-        if event["event"] == "budget":
-            self.console.print(budget_notice(event))
-        elif event["event"] == "start":
+        kind = event["event"]
+        if kind == "start":
             self.task = self.bar.add_task(f"run {event['run_id']}", total=event["total_ticks"],
                                           completed=event["first_tick"])
-        elif event["event"] == "phase":  # the tick under way: which phase, how many batches done
-            self.bar.update(self.task, description=f"{tick_label(event['tick'])}: {event['phase']}")
+        elif kind == "phase":  # the tick under way: which phase, how many batches done
+            self.bar.update(self.task, description=event_line(event))
         else:
-            self.bar.update(self.task, advance=1, description=f"{tick_label(event['tick'])}: "
-                            f"{event.get('active_agents', 0)} active, {sum(event.get('written', {}).values())} writes")
+            if kind == "tick":
+                self.bar.update(self.task, advance=1, description=f"{tick_label(event['tick'])}: committed")
+            # Text, not markup: a line is printed as it is. Printed through the bar's console, it
+            # goes above the bar.
+            self.console.print(event_line(event), markup=False, highlight=False)
 
 
 class Lines:
@@ -80,15 +68,8 @@ class Lines:
         pass
 
     def __call__(self, event: dict[str, Any]) -> None:
-        if event["event"] == "budget":
-            self._print(budget_notice(event))
-        elif event["event"] == "start":
-            self._print(f"run {event['run_id']}: ticks {event['first_tick']} to {event['total_ticks'] - 1}")
-        elif event["event"] == "phase":
-            if self.phases:
-                self._print(f"{tick_label(event['tick'])}: {event['phase']}")
-        else:
-            self._print(tick_line(event))
+        if event["event"] != "phase" or self.phases:
+            self._print(event_line(event))
 
     @staticmethod
     def _print(line: str) -> None:
@@ -103,7 +84,7 @@ class Quiet(Lines):
 
     def __call__(self, event: dict[str, Any]) -> None:
         if event["event"] == "budget":
-            self._print(budget_notice(event))
+            self._print(event_line(event))
 
 
 def display(console: Console, verbose: bool, quiet: bool) -> ProgressBar | Lines:

@@ -12,7 +12,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from agent_models import RunConfig
-from flows.progress import listen, notify
+from flows.progress import event_line, listen, notify
 from flows.ray_runner import TaggedRayTaskRunner, ensure_ray
 from flows.services import llm_endpoint
 from flows.tick import tick_flow, without_tick_heartbeats
@@ -37,7 +37,7 @@ def _run_ticks(config: RunConfig) -> dict[str, Any]:
         get_run_logger().warning("action %r is never drawn: %s", action, reason)
     run = prepare_run(config)
     ensure_ray(config.ray)
-    notify({"event": "start", "run_id": run.run_id, "first_tick": run.next_tick, "total_ticks": run.total_ticks})
+    tell({"event": "start", "run_id": run.run_id, "first_tick": run.next_tick, "total_ticks": run.total_ticks})
     tick_with_retries = tick_flow.with_options(retries=config.ray.tick_retries, retry_delay_seconds=1,
                                                task_runner=TaggedRayTaskRunner(gpu_share=config.ray.gpu_share))
     budget = config.llm.max_tokens_total
@@ -45,11 +45,18 @@ def _run_ticks(config: RunConfig) -> dict[str, Any]:
         for tick in range(run.next_tick, run.total_ticks):
             if budget is not None and (used := tokens_used(config.database.url)) >= budget:
                 # A clean stop at a tick boundary: every committed tick stays, a larger budget resumes.
-                notify({"event": "budget", "tick": tick, "tokens_used": used, "budget": budget})
+                tell({"event": "budget", "tick": tick, "tokens_used": used, "budget": budget})
                 return {**(status(config.database.url) or {}), "stopped_by_budget": True}
             summary = tick_with_retries(config, run.run_id, tick)
-            notify({"event": "tick", **summary})
+            tell({"event": "tick", **summary})
     return status(config.database.url) or {}
+
+
+def tell(event: dict[str, Any]) -> None:
+    """A progress event for the CLI, and the same line in the simulation run's Prefect logs, so the
+    simulation's page in the UI reads like the terminal: one line per tick."""
+    notify(event)
+    get_run_logger().info(event_line(event))
 
 
 @flow(name="ysim-advance", flow_run_name="advance-by-{ticks}", log_prints=False)

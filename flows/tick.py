@@ -15,13 +15,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from prefect import flow
+from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
 from agent_models import HOURS_PER_DAY, RunConfig
-from flows.progress import phase as report_phase
+from flows.progress import event_line, notify, tick_line
 from flows.ray_runner import TaggedRayTaskRunner
 from tasks.context import Sealed, unsealed
 from tasks import (
@@ -41,7 +41,9 @@ def tick_flow(config: RunConfig, run_id: int, tick: int) -> dict[str, Any]:
     started = time.perf_counter()
     ctx = TickContext(run_id=run_id, tick=tick, config=config)
     if tick_committed(config.database.url, run_id, tick):
-        return {"tick": tick, "already_committed": True}
+        outcome = {"tick": tick, "already_committed": True}
+        get_run_logger().info(tick_line(outcome))
+        return outcome
     retries = config.ray.task_retries
     report_phase(tick, "select")
     selected = select_turns.with_options(retries=retries).submit(ctx).result()
@@ -80,7 +82,16 @@ def tick_flow(config: RunConfig, run_id: int, tick: int) -> dict[str, Any]:
     summary["batches"] = len(batches)
     summary["nodes"] = _task_runs_by_node(done)
     _publish(run_id, summary)
+    get_run_logger().info(tick_line(summary))  # the line the CLI prints, on the tick's own run page
     return summary
+
+
+def report_phase(tick: int, name: str) -> None:
+    """Tell the CLI (a progress event) and the run's Prefect logs (DEBUG: shown with
+    PREFECT_LOGGING_LEVEL=DEBUG) which phase the tick is in."""
+    event = {"event": "phase", "tick": tick, "phase": name}
+    notify(event)
+    get_run_logger().debug(event_line(event))
 
 
 def _task_runs_by_node(done: list[tuple[str, Sealed]]) -> dict[str, dict[str, int]]:

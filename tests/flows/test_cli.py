@@ -57,9 +57,15 @@ def test_run_status_resume_and_finish(ray_session, llm_stub, db_url, busy_config
     assert "committed" not in err and "apply" not in err  # --quiet: no progress output
     assert status(capsys, db_url)["ticks_committed"] == 4
 
+    code, _, err = ysim(capsys, *run, "--ticks", "5")  # the default: one line per tick, no phase lines
+    assert code == 0
+    tick_lines = [line for line in err.splitlines() if line.startswith("tick ")]
+    assert len(tick_lines) == 1 and tick_lines[0].startswith("tick 4 (day 0 hour 04) committed: ")
+    assert " actions, " in tick_lines[0] and " tokens, " in tick_lines[0] and tick_lines[0].endswith(" s")
+
     requests = len(llm_stub.state.requests)
-    code, _, err = ysim(capsys, *run, "--ticks", "4")  # a finished run says so
-    assert code == 0 and "is finished: 4 of 4 ticks" in err
+    code, _, err = ysim(capsys, *run, "--ticks", "5")  # a finished run says so
+    assert code == 0 and "is finished: 5 of 5 ticks" in err
     assert len(llm_stub.state.requests) == requests
 
 
