@@ -1,4 +1,4 @@
-"""The `ysim` command line: `ysim run` and `ysim status`.
+"""The `ysim` command line: `ysim run`, `replay`, `status`, `db upgrade`, and `report` / `compare`.
 
 Every failure the user can cause (a bad option, configuration, database URL or LLM server)
 ends in one line on stderr and a non-zero exit, before the database is touched.
@@ -325,6 +325,78 @@ def config_reference(
         out.write_text(page)
     except OSError as exc:
         raise UserError(f"--out: cannot write {out}: {exc.strerror}") from None
+
+
+@app.command()
+def report(
+    db: Annotated[str, typer.Option("--db", help="Database URL of the run.")] = "sqlite:///ysim.db",
+    run_id: Annotated[Optional[int], typer.Option(
+        "--run", help="Run id (default: the database's latest run); also limits the table exports to it.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder for index.html, plots/, tables/ and the graph.")] = ...,
+) -> None:
+    """Plots, a one-page HTML summary, CSV and Parquet exports of every table and the follow graph
+    (GraphML) of a run, in --out."""
+    from tasks.reporting.report import write_report
+
+    started = time.perf_counter()
+    chosen = _resolve_report_run(db, run_id, "--db", "--run")
+    out_dir = _output_folder(out)
+    written = write_report(db, chosen, out_dir, export_run=run_id)
+    rows = sum(t.rows for t in written.tables)
+    print(f"Report of run {chosen} in {out_dir}: {written.page.name}, {len(written.plots)} plots in plots/, "
+          f"{len(written.tables)} tables ({rows:,} rows) as CSV and Parquet in tables/, follow graph "
+          f"({written.graph.nodes:,} agents, {written.graph.edges:,} follows) in {written.graph.path.name}; "
+          f"{time.perf_counter() - started:.1f} s")
+
+
+@app.command()
+def compare(
+    run_a: Annotated[str, typer.Argument(metavar="RUN_A", help="Database URL of the first run.")],
+    run_b: Annotated[str, typer.Argument(metavar="RUN_B", help="Database URL of the second run.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for index.html and plots/.")] = ...,
+    run_id_a: Annotated[Optional[int], typer.Option("--run-a", help="Run id in RUN_A (default: its latest).")] = None,
+    run_id_b: Annotated[Optional[int], typer.Option("--run-b", help="Run id in RUN_B (default: its latest).")] = None,
+    label_a: Annotated[Optional[str], typer.Option(
+        "--label-a", help="Name of the first run on the page (default: its database's name, or the setting "
+                          "that tells the runs apart).")] = None,
+    label_b: Annotated[Optional[str], typer.Option("--label-b", help="Name of the second run on the page.")] = None,
+) -> None:
+    """Two runs side by side (e.g. one seed under two recommenders): the report's plots with one
+    column per run, both headline tables and their configuration differences, in --out.
+
+    RUN_A and RUN_B are database URLs (they may be the same database with --run-a/--run-b)."""
+    from tasks.reporting.report import RunChoice, write_comparison
+
+    started = time.perf_counter()
+    first = RunChoice(run_a, _resolve_report_run(run_a, run_id_a, "RUN_A", "--run-a"), label_a)
+    second = RunChoice(run_b, _resolve_report_run(run_b, run_id_b, "RUN_B", "--run-b"), label_b)
+    out_dir = _output_folder(out)
+    written = write_comparison(first, second, out_dir)
+    print(f"Comparison of run {first.run_id} and run {second.run_id} in {out_dir}: {written.page.name}, "
+          f"{len(written.plots)} plots in plots/; {time.perf_counter() - started:.1f} s")
+
+
+def _resolve_report_run(db_url: str, run_id: int | None, db_option: str, run_option: str) -> int:
+    """The run to report, or a UserError naming the option and its value."""
+    from db import DatabaseURLError
+    from tasks.reporting.data import NoRunError, UnknownRunError, resolve_run
+    from tasks.run_state import DatabaseUnavailableError
+
+    try:
+        return resolve_run(db_url, run_id)
+    except UnknownRunError as exc:
+        raise UserError(f"{run_option} {run_id}: {exc}") from None
+    except (DatabaseURLError, DatabaseUnavailableError, NoRunError) as exc:
+        raise UserError(f"{db_option}: {exc}") from None
+
+
+def _output_folder(out: Path) -> Path:
+    from tasks.reporting.report import OutputDirError, prepare_out_dir
+
+    try:
+        return prepare_out_dir(out)
+    except OutputDirError as exc:
+        raise UserError(f"--out: {exc}") from None
 
 
 def _interrupt(signum: int, _frame: object) -> None:

@@ -1,0 +1,157 @@
+"""The report's one-page HTML summary (`index.html`), for one run or two compared side by side.
+
+The page is self-contained: plots are embedded as base64 `data:` URIs and the styles are inline,
+so it opens offline and can be mailed as one file. Elements carry stable ids for tests and
+scripts: `summary` (the headline table, one column per run), `config` (one run's configuration)
+or `config-diff` (the keys two runs' configurations differ in), `plot-<name>` on each figure's
+image, `tables` (the exported files of a report).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from jinja2 import Environment
+
+from tasks.reporting.data import RunReport
+
+# (summary key, row label) of the headline table, in order; "ticks" shows committed / total.
+HEADLINE = (
+    ("run_id", "run id"), ("seed", "seed"), ("agents", "agents"), ("ticks", "ticks committed / total"),
+    ("posts", "posts"), ("comments", "comments"), ("shares", "shares"), ("news", "news posts"),
+    ("reactions", "reactions"), ("follows", "follows"), ("unfollows", "unfollows"), ("votes", "votes"),
+    ("opinion_updates", "opinion updates"), ("agents_left", "agents left"), ("actions", "actions"),
+    ("actions_failed", "actions failed (unparseable, rejected, failed)"), ("llm_calls", "LLM calls"),
+    ("prompt_tokens", "prompt tokens"), ("completion_tokens", "completion tokens"), ("tokens", "tokens"),
+    ("llm_errors", "LLM errors"), ("llm_retried", "LLM calls retried"), ("llm_cached", "LLM calls from the cache"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PlotImage:
+    name: str  # stable: the image's id is plot-<name>, its file plots/<name>.png
+    title: str
+    description: str
+    png: bytes
+
+    @property
+    def data_uri(self) -> str:
+        return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
+
+
+@dataclass(frozen=True, slots=True)
+class ExportLink:
+    """A file of the report next to the page, for the page's list of exports."""
+
+    label: str
+    rows: int | None
+    paths: tuple[str, ...]  # relative to the page
+
+
+_TEMPLATE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ title }}</title>
+<style>
+  body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto; max-width: 1400px;
+         padding: 0 1em; color: #222; }
+  h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ddd; }
+  table { border-collapse: collapse; margin: 0.5em 0; }
+  th, td { border: 1px solid #ddd; padding: 0.25em 0.7em; text-align: left; vertical-align: top; }
+  td.number { text-align: right; font-variant-numeric: tabular-nums; }
+  th { background: #f4f4f4; }
+  figure { margin: 1.5em 0; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+  figcaption { color: #555; font-size: 0.9em; }
+  pre { background: #f8f8f8; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
+  code { font-size: 0.95em; }
+  nav a { margin-right: 1em; }
+</style>
+</head>
+<body>
+<h1>{{ title }}</h1>
+<nav>{% for plot in plots %}<a href="#figure-{{ plot.name }}">{{ plot.title }}</a>{% endfor %}</nav>
+
+<h2>Summary</h2>
+<table id="summary">
+  <thead><tr><th></th>{% for run in runs %}<th>{{ run.label }}</th>{% endfor %}</tr></thead>
+  <tbody>
+  <tr data-key="database"><th>database</th>{% for run in runs %}<td><code>{{ run.url }}</code></td>{% endfor %}</tr>
+  {% for key, label in headline %}
+  <tr data-key="{{ key }}"><th>{{ label }}</th>{% for run in runs %}<td class="number">{{ cell(run, key) }}</td>{% endfor %}</tr>
+  {% endfor %}
+  </tbody>
+</table>
+
+{% if runs | length == 1 %}
+<h2>Configuration</h2>
+<pre id="config">{{ config_text(runs[0].config) }}</pre>
+{% else %}
+<h2>Configuration differences</h2>
+{% if differences %}
+<table id="config-diff">
+  <thead><tr><th>key</th>{% for run in runs %}<th>{{ run.label }}</th>{% endfor %}</tr></thead>
+  <tbody>
+  {% for key, values in differences %}
+  <tr data-key="{{ key }}"><th><code>{{ key }}</code></th>{% for value in values %}<td><code>{{ value }}</code></td>{% endfor %}</tr>
+  {% endfor %}
+  </tbody>
+</table>
+{% else %}
+<p id="config-diff">The two runs have the same configuration.</p>
+{% endif %}
+{% for run in runs %}
+<details><summary>Whole configuration of {{ run.label }}</summary><pre>{{ config_text(run.config) }}</pre></details>
+{% endfor %}
+{% endif %}
+
+<h2>Plots</h2>
+{% for plot in plots %}
+<figure id="figure-{{ plot.name }}">
+  <img id="plot-{{ plot.name }}" alt="{{ plot.title }}" src="{{ plot.data_uri }}">
+  <figcaption>{{ plot.description }} (<a href="plots/{{ plot.name }}.png">plots/{{ plot.name }}.png</a>)</figcaption>
+</figure>
+{% endfor %}
+
+{% if exports %}
+<h2>Exports</h2>
+<table id="tables">
+  <thead><tr><th>what</th><th>rows</th><th>files</th></tr></thead>
+  <tbody>
+  {% for export in exports %}
+  <tr><th>{{ export.label }}</th><td class="number">{{ "" if export.rows is none else "{:,}".format(export.rows) }}</td>
+      <td>{% for path in export.paths %}<a href="{{ path }}">{{ path }}</a> {% endfor %}</td></tr>
+  {% endfor %}
+  </tbody>
+</table>
+{% endif %}
+</body>
+</html>
+"""
+
+
+def render_page(title: str, runs: Sequence[RunReport], plots: Sequence[PlotImage],
+                differences: Sequence[tuple[str, Sequence[str]]] = (), exports: Sequence[ExportLink] = ()) -> str:
+    """The page: headline table, configuration (one run) or its differences (several), plots, exports."""
+    environment = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    template = environment.from_string(_TEMPLATE)
+    return template.render(title=title, runs=runs, plots=plots, headline=HEADLINE, differences=differences,
+                           exports=exports, cell=_cell, config_text=config_text)
+
+
+def config_text(config: Mapping[str, Any]) -> str:
+    """A configuration as YAML, in its own key order (the order of `agent_models.run_config`)."""
+    return yaml.safe_dump(dict(config), sort_keys=False, allow_unicode=True, width=110)
+
+
+def _cell(run: RunReport, key: str) -> str:
+    summary = run.summary
+    if key == "ticks":
+        return f"{summary['ticks_committed']:,} / {summary['ticks_total']:,}"
+    value = summary.get(key)
+    return f"{value:,}" if isinstance(value, int) and key not in ("run_id", "seed") else str(value)

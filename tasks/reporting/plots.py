@@ -1,0 +1,269 @@
+"""The report's figures: one function per plot, each taking one run's data (`ysim report`) or
+several (`ysim compare`: one column per run, axes shared, so the runs read side by side).
+
+Figures are `matplotlib.figure.Figure` objects rendered by the Agg canvas directly: no pyplot,
+no global backend switch, nothing happens at import. A panel with nothing to show says so in
+words instead of drawing empty axes.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from agent_models.activity import NONE_ACTION
+from tasks.reporting.data import TOP_HASHTAGS, RunReport
+
+TICKS_PER_DAY = 24  # a tick is one simulated hour
+PANEL_SIZE = (6.4, 3.6)  # inches per run column and panel row
+LEGEND_WIDTH = 1.8  # inches added on the right for a figure legend
+DPI = 100
+MAX_OPINION_TOPICS = 8  # opinion panels: the topics most agents hold an opinion on
+OPINION_PANEL_HEIGHT = 2.2  # inches: eight topics stay one screenful or two
+MAX_TICK_LABELS = 8  # keeps two-line tick labels from overlapping
+NONE_COLOUR = "#c7c7c7"
+
+
+@dataclass(frozen=True, slots=True)
+class Plot:
+    """A figure of the report: its stable name (file name, HTML id), title and what it shows."""
+
+    name: str
+    title: str
+    description: str
+    draw: Callable[[Sequence[RunReport]], Figure]
+
+
+def render_png(figure: Figure) -> bytes:
+    """The figure as PNG bytes."""
+    buffer = io.BytesIO()
+    FigureCanvasAgg(figure).print_png(buffer)
+    return buffer.getvalue()
+
+
+def actions_per_tick(runs: Sequence[RunReport]) -> Figure:
+    kinds = sorted({kind for run in runs for kind in run.actions.columns}, key=lambda k: (k == NONE_ACTION, k))
+    colours = _colours(kinds)
+    figure, axes = _grid(runs, legend=True)
+    for ax, run in zip(axes[0], runs, strict=True):
+        if run.actions.empty:
+            _say(ax, "no ticks committed")
+            continue
+        bottom = np.zeros(len(run.actions))
+        for kind in kinds:
+            counts = run.actions[kind].to_numpy() if kind in run.actions else np.zeros(len(run.actions))
+            ax.bar(run.actions.index, counts, bottom=bottom, width=0.85, color=colours[kind], label=kind)
+            bottom += counts
+        _tick_axis(ax)
+    axes[0][0].set_ylabel("actions (agent rounds)")
+    _legend(figure, axes, "action")
+    figure.suptitle("Actions per tick by kind")
+    return figure
+
+
+def active_agents(runs: Sequence[RunReport]) -> Figure:
+    figure, axes = _grid(runs, legend=True)
+    for ax, run in zip(axes[0], runs, strict=True):
+        if run.ticks.empty:
+            _say(ax, "no ticks committed")
+            continue
+        marker = "o" if len(run.ticks) <= TICKS_PER_DAY * 2 else None
+        ax.plot(run.ticks["tick"], run.ticks["selected"], marker=marker, color="#1f77b4", label="selected to act")
+        ax.plot(run.ticks["tick"], run.ticks["acting"], marker=marker, color="#d62728",
+                label="acted (an action other than NONE)")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        _tick_axis(ax)
+    _floor_at_zero(axes[0])
+    axes[0][0].set_ylabel("agents")
+    _legend(figure, axes, "agents")
+    figure.suptitle("Active agents per tick")
+    return figure
+
+
+def follower_in_degree(runs: Sequence[RunReport]) -> Figure:
+    figure, axes = _grid(runs)
+    for ax, run in zip(axes[0], runs, strict=True):
+        degrees = run.in_degree
+        if degrees.empty:
+            _say(ax, "no agents")
+            continue
+        ax.bar(degrees["degree"], degrees["agents"], width=0.85, color="#2ca02c")
+        mean = (degrees["degree"] * degrees["agents"]).sum() / degrees["agents"].sum()
+        ax.text(0.98, 0.95, f"mean {mean:.2f} followers\nmax {degrees['degree'].max()}", transform=ax.transAxes,
+                ha="right", va="top", fontsize=9)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("followers (current follows)")
+    axes[0][0].set_ylabel("agents")
+    figure.suptitle("Follower in-degree distribution")
+    return figure
+
+
+def opinions(runs: Sequence[RunReport]) -> Figure:
+    topics = _opinion_topics(runs)
+    if not topics:
+        figure, axes = _grid(runs)
+        for ax in axes[0]:
+            _say(ax, "no opinions recorded")
+        figure.suptitle("Opinion distribution per topic")
+        return figure
+    figure, axes = _grid(runs, rows=len(topics), legend=True, height=OPINION_PANEL_HEIGHT)
+    for row, topic in zip(axes, topics, strict=True):
+        for ax, run in zip(row, runs, strict=True):
+            bands = run.opinions.get(topic)
+            if bands is None:
+                _say(ax, f"no opinions on {topic}")
+                continue
+            marker = "o" if len(bands) <= TICKS_PER_DAY * 2 else None
+            ax.fill_between(bands["tick"], bands["q05"], bands["q95"], color="#9467bd", alpha=0.2, label="5-95 %")
+            ax.fill_between(bands["tick"], bands["q25"], bands["q75"], color="#9467bd", alpha=0.45, label="25-75 %")
+            ax.plot(bands["tick"], bands["q50"], marker=marker, markersize=4, color="#4b2a7b", label="median")
+            ax.set_ylim(0, 1)
+            holders = int(bands["holders"].iloc[-1])
+            ax.text(0.01, 0.96, f"{holders} agent{'s' if holders != 1 else ''} at the end", transform=ax.transAxes,
+                    ha="left", va="top", fontsize=8, color="#333333")
+            _tick_axis(ax, label=row is axes[-1])
+        row[0].set_ylabel(f"{topic}\nopinion")
+    shown = len(topics)
+    total = len({t for run in runs for t in run.opinions})
+    suffix = f"\n({shown} of {total} topics: those most agents hold an opinion on)" if total > shown else ""
+    _legend(figure, axes, "opinions held")
+    figure.suptitle(f"Opinion distribution per topic after each tick{suffix}")
+    return figure
+
+
+def top_hashtags(runs: Sequence[RunReport]) -> Figure:
+    figure, axes = _grid(runs, share_y=False, height=max(PANEL_SIZE[1], 0.28 * _most_hashtags(runs) + 1))
+    for ax, run in zip(axes[0], runs, strict=True):
+        tags = run.hashtags
+        if tags.empty:
+            _say(ax, "no hashtags recorded")
+            continue
+        positions = np.arange(len(tags))
+        ax.barh(positions, tags["posts"], color="#ff7f0e")
+        ax.set_yticks(positions, tags["hashtag"], fontsize=9)
+        ax.invert_yaxis()  # the most used on top
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("posts")
+    figure.suptitle(f"Top {TOP_HASHTAGS} hashtags by posts")
+    return figure
+
+
+def llm_usage(runs: Sequence[RunReport]) -> Figure:
+    figure, axes = _grid(runs, rows=2, legend=True)
+    tokens, latency = axes
+    for ax_tokens, ax_latency, run in zip(tokens, latency, runs, strict=True):
+        llm = run.llm
+        if llm.empty or llm["calls"].sum() == 0:
+            _say(ax_tokens, "no LLM calls")
+            _say(ax_latency, "no LLM calls")
+            continue
+        ax_tokens.bar(llm["tick"], llm["prompt_tokens"], width=0.85, color="#1f77b4", label="prompt tokens")
+        ax_tokens.bar(llm["tick"], llm["completion_tokens"], bottom=llm["prompt_tokens"], width=0.85,
+                      color="#aec7e8", label="completion tokens")
+        _tick_axis(ax_tokens, label=False)
+        ax_latency.plot(llm["tick"], llm["latency_p50_ms"], marker="o", color="#2ca02c", label="latency median")
+        ax_latency.plot(llm["tick"], llm["latency_p95_ms"], marker="o", color="#d62728", label="latency p95")
+        _tick_axis(ax_latency)
+    _floor_at_zero(latency)
+    tokens[0].set_ylabel("tokens per tick")
+    latency[0].set_ylabel("latency (ms)")
+    _legend(figure, axes, "LLM")
+    figure.suptitle("LLM tokens and latency per tick")
+    return figure
+
+
+PLOTS: tuple[Plot, ...] = (
+    Plot("actions-per-tick", "Actions per tick by kind",
+         "Every round an active agent played, by the action it chose (NONE: it chose to do nothing).",
+         actions_per_tick),
+    Plot("active-agents", "Active agents per tick",
+         "Agents drawn to act in the hour, and those that did something other than NONE.", active_agents),
+    Plot("follower-in-degree", "Follower in-degree distribution",
+         "How many agents have each number of followers at the end of the run (latest follow or unfollow "
+         "per pair).", follower_in_degree),
+    Plot("opinions", "Opinion distribution per topic",
+         "The opinions agents hold after each tick: median, 25-75 % and 5-95 % bands.", opinions),
+    Plot("top-hashtags", "Top hashtags", "The hashtags on most posts.", top_hashtags),
+    Plot("llm-usage", "LLM tokens and latency per tick",
+         "Prompt and completion tokens summed per tick; median and 95th-percentile latency of the tick's calls.",
+         llm_usage),
+)
+
+
+def _grid(runs: Sequence[RunReport], rows: int = 1, share_y: bool = True, legend: bool = False,
+          height: float | None = None) -> tuple[Figure, list[list[Axes]]]:
+    """One column per run, `rows` rows; columns share their axes so runs compare at a glance."""
+    width = PANEL_SIZE[0] * len(runs) + (LEGEND_WIDTH if legend else 0)
+    figure = Figure(figsize=(width, (height or PANEL_SIZE[1]) * rows), dpi=DPI, layout="constrained")
+    grid = figure.subplots(rows, len(runs), squeeze=False, sharex=True, sharey="row" if share_y else False)
+    for ax, run in zip(grid[0], runs, strict=True):
+        ax.set_title(f"{run.label} (run {run.run_id})", fontsize=11)
+    return figure, [list(row) for row in grid]
+
+
+def _floor_at_zero(row: list[Axes]) -> None:
+    """Start a row's shared y axis at zero, once every column is drawn (earlier, the first
+    column's top would cut the others off)."""
+    row[0].autoscale_view()
+    row[0].set_ylim(bottom=0)
+
+
+def _tick_axis(ax: Axes, label: bool = True) -> None:
+    """Ticks on the x axis as `tick` over `day, hour`, with day boundaries marked."""
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=MAX_TICK_LABELS, integer=True))
+    ax.xaxis.set_major_formatter(FuncFormatter(_tick_label))
+    low, high = ax.get_xlim()
+    for day_start in range(TICKS_PER_DAY, int(high) + 1, TICKS_PER_DAY):
+        if day_start > low:
+            ax.axvline(day_start - 0.5, color="#999999", linestyle=":", linewidth=0.8)
+    if label:
+        ax.set_xlabel("tick (day, hour)")
+
+
+def _tick_label(value: float, _position: int | None) -> str:
+    tick = int(round(value))
+    return f"{tick}\nd{tick // TICKS_PER_DAY} {tick % TICKS_PER_DAY:02d}h"
+
+
+def _say(ax: Axes, message: str) -> None:
+    """A panel with nothing to plot: the reason, in words."""
+    ax.text(0.5, 0.5, message, transform=ax.transAxes, ha="center", va="center", fontsize=12, color="#555555")
+    ax.set_axis_off()  # not set_xticks([]): that would clear the ticks of the panels sharing its axes
+
+
+def _legend(figure: Figure, axes: list[list[Axes]], title: str) -> None:
+    """One legend for the figure, right of the panels: every label any panel drew, once."""
+    entries: dict[str, Any] = {}
+    for ax in (ax for row in axes for ax in row):
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            entries.setdefault(label, handle)
+    if entries:
+        figure.legend(list(entries.values()), list(entries), loc="outside right upper", title=title, fontsize=9)
+
+
+def _colours(kinds: list[str]) -> dict[str, str]:
+    palette = [f"C{i}" for i in range(10)] + ["#17becf", "#bcbd22", "#8c564b", "#e377c2"]
+    colours = {kind: palette[i % len(palette)] for i, kind in enumerate(k for k in kinds if k != NONE_ACTION)}
+    colours[NONE_ACTION] = NONE_COLOUR
+    return colours
+
+
+def _opinion_topics(runs: Sequence[RunReport]) -> list[str]:
+    """The topics of the opinion panels: most holders at the end (over the runs) first, ties by name."""
+    holders: dict[str, int] = {}
+    for run in runs:
+        for topic, bands in run.opinions.items():
+            holders[topic] = holders.get(topic, 0) + int(bands["holders"].iloc[-1])
+    return sorted(holders, key=lambda t: (-holders[t], t))[:MAX_OPINION_TOPICS]
+
+
+def _most_hashtags(runs: Sequence[RunReport]) -> int:
+    return max(len(run.hashtags) for run in runs)
