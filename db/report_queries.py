@@ -8,7 +8,8 @@ follow/unfollow event per (follower, followee) pair, as everywhere in ysim (`que
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Select, case, func, select
@@ -35,7 +36,7 @@ def committed_ticks(session: Session, run_id: int) -> pd.DataFrame:
     """The run's committed ticks: tick, day, hour, and the agents selected to act (`selected`)."""
     rows = session.execute(select(TickRow.tick, TickRow.day, TickRow.hour, TickRow.active_agents)
                            .where(TickRow.run_id == run_id).order_by(TickRow.tick)).all()
-    return pd.DataFrame(rows, columns=["tick", "day", "hour", "selected"])
+    return _frame(rows, tick=int, day=int, hour=int, selected=int)
 
 
 def action_counts(session: Session, run_id: int) -> pd.DataFrame:
@@ -44,7 +45,7 @@ def action_counts(session: Session, run_id: int) -> pd.DataFrame:
                            .where(ActionRow.run_id == run_id)
                            .group_by(ActionRow.tick, ActionRow.action)
                            .order_by(ActionRow.tick, ActionRow.action)).all()
-    return pd.DataFrame(rows, columns=["tick", "action", "count"])
+    return _frame(rows, tick=int, action=str, count=int)
 
 
 def acting_agents(session: Session, run_id: int) -> pd.DataFrame:
@@ -52,7 +53,7 @@ def acting_agents(session: Session, run_id: int) -> pd.DataFrame:
     rows = session.execute(select(ActionRow.tick, func.count(ActionRow.agent_id.distinct()))
                            .where(ActionRow.run_id == run_id, ActionRow.action != NONE_ACTION)
                            .group_by(ActionRow.tick).order_by(ActionRow.tick)).all()
-    return pd.DataFrame(rows, columns=["tick", "acting"])
+    return _frame(rows, tick=int, acting=int)
 
 
 def action_statuses(session: Session, run_id: int) -> dict[str, int]:
@@ -89,7 +90,7 @@ def in_degree_distribution(session: Session, run_id: int) -> pd.DataFrame:
     agents = session.scalar(select(func.count()).select_from(AgentRow).where(AgentRow.run_id == run_id)) or 0
     followed = sum(count for _, count in rows)
     zero = [(0, agents - followed)] if agents > followed else []
-    return pd.DataFrame(zero + [tuple(row) for row in rows], columns=["degree", "agents"])
+    return _frame(zero + [tuple(row) for row in rows], degree=int, agents=int)
 
 
 def agent_attributes(session: Session, run_id: int, chunk: int = 50_000) -> Iterator[dict[str, object]]:
@@ -111,7 +112,7 @@ def top_hashtags(session: Session, run_id: int, limit: int) -> pd.DataFrame:
                            .where(HashtagRow.run_id == run_id)
                            .group_by(HashtagRow.hashtag).order_by(posts.desc(), HashtagRow.hashtag)
                            .limit(limit)).all()
-    return pd.DataFrame(rows, columns=["hashtag", "posts"])
+    return _frame(rows, hashtag=str, posts=int)
 
 
 def llm_usage(session: Session, run_id: int) -> pd.DataFrame:
@@ -121,14 +122,14 @@ def llm_usage(session: Session, run_id: int) -> pd.DataFrame:
                                   func.sum(LLMCallRow.prompt_tokens), func.sum(LLMCallRow.completion_tokens))
                            .where(LLMCallRow.run_id == run_id)
                            .group_by(LLMCallRow.tick).order_by(LLMCallRow.tick)).all()
-    return pd.DataFrame(rows, columns=["tick", "calls", "errors", "prompt_tokens", "completion_tokens"])
+    return _frame(rows, tick=int, calls=int, errors=int, prompt_tokens=int, completion_tokens=int)
 
 
 def llm_latencies(session: Session, run_id: int) -> pd.DataFrame:
     """Every LLM call's latency: tick, latency_ms (two numbers a call: percentiles are not portable SQL)."""
     rows = session.execute(select(LLMCallRow.tick, LLMCallRow.latency_ms)
                            .where(LLMCallRow.run_id == run_id).order_by(LLMCallRow.tick)).all()
-    return pd.DataFrame(rows, columns=["tick", "latency_ms"])
+    return _frame(rows, tick=int, latency_ms=float)
 
 
 def opinion_events(session: Session, run_id: int) -> pd.DataFrame:
@@ -139,4 +140,11 @@ def opinion_events(session: Session, run_id: int) -> pd.DataFrame:
     rows = session.execute(select(OpinionRow.tick, OpinionRow.agent_id, InterestRow.interest, OpinionRow.opinion)
                            .join(InterestRow, InterestRow.id == OpinionRow.topic_id)
                            .where(OpinionRow.run_id == run_id).order_by(OpinionRow.tick, OpinionRow.id)).all()
-    return pd.DataFrame(rows, columns=["tick", "agent_id", "topic", "opinion"])
+    return _frame(rows, tick=int, agent_id=int, topic=str, opinion=float)
+
+
+def _frame(rows: Sequence[Sequence[Any]], **columns: type) -> pd.DataFrame:
+    """`rows` as a DataFrame with these columns and types (also when there are no rows, which
+    pandas would otherwise type as objects that cannot be summed or ranked)."""
+    frame = pd.DataFrame([tuple(row) for row in rows], columns=list(columns))
+    return frame.astype({name: kind for name, kind in columns.items() if kind is not str})

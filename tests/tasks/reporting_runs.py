@@ -1,0 +1,37 @@
+"""Small real runs for the report tests: a generated population with opinions, an initial follow
+graph, and a few ticks through the tick's real phase functions against the LLM stub."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from pathlib import Path
+
+from agent_models import generate_population
+from agent_models.population_file import save_population
+from tasks import prepare_run
+from tests.conftest import make_config
+from tests.tasks.platform_fixture import run_tick_inline
+
+ACTIONS = {"post": 0.3, "comment": 0.25, "read": 0.25, "follow": 0.2}
+
+
+def make_run(db_url: str, llm_url: str, folder: Path, *, content_rec_sys: str = "ReverseChronoFollowersPopularity",
+             agents: int = 8, ticks: int = 3) -> int:
+    """A committed run of `ticks` ticks in `db_url`; its id. Every agent holds opinions on two of
+    its interests; agent i follows i+1 and i+2 before the first tick."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(1)
+    people = [dataclasses.replace(person, opinions={t: round(rng.random(), 3) for t in person.interests[:2]})
+              for person in generate_population(make_config(db_url, llm_url, agents={"count": agents,
+                                                            "content_rec_sys": content_rec_sys}), agents, 7)]
+    population = save_population(people, folder / "population.json")
+    graph = folder / "graph.csv"
+    graph.write_text("".join(f"{i},{(i + step) % agents}\n" for i in range(agents) for step in (1, 2)))
+    config = make_config(db_url, llm_url, simulation={"ticks": ticks, "actions_likelihood": ACTIONS},
+                         agents={"count": agents, "population": str(population), "follow_graph": str(graph),
+                                 "content_rec_sys": content_rec_sys, "probability_of_secondary_follow": 0.5})
+    run = prepare_run.fn(config)
+    for tick in range(ticks):
+        run_tick_inline(config, run.run_id, tick)
+    return run.run_id
