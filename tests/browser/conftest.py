@@ -8,8 +8,9 @@ The session also makes one small run for the tests to look at: a real `prefect s
 on a free loopback port with a PREFECT_HOME of its own, and `ysim run --ticks 2` (the LLM stub,
 SQLite) as a user runs it, in a subprocess pointed at that server.
 
-Screenshots go to the test's tmp_path, and also to $YSIM_SCREENSHOTS when it is set
-(`YSIM_SCREENSHOTS=docs/images pytest tests/browser` renews the documentation's images).
+Screenshots go to the test's tmp_path, and also to $YSIM_SCREENSHOTS when it is set:
+`YSIM_SCREENSHOTS=docs/images pytest tests/browser` renews docs/images/prefect-ui-runs.png and
+prefect-ui-artifact.png (and leaves the tests' other screenshots there too, to delete or keep).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ TIMEOUT_MS = 30_000  # pages of a local server on a loaded 2-core CI machine
 SERVER_START_S = 120
 RUN_TIMEOUT_S = 240
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-# Every agent active in the first hours, so two ticks hold actions of several kinds.
+# Half the agents drawn every hour, so two ticks hold actions of several kinds.
 BUSY = {"simulation": {"hourly_activity": {h: 0.5 for h in range(24)}}, "llm": {"max_retries": 0}}
 
 
