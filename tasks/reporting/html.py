@@ -88,10 +88,7 @@ _TEMPLATE = """<!DOCTYPE html>
   </tbody>
 </table>
 
-{% if runs | length == 1 %}
-<h2>Configuration</h2>
-<pre id="config">{{ config_text(runs[0].config) }}</pre>
-{% else %}
+{% if runs | length > 1 %}
 <h2>Configuration differences</h2>
 {% if differences %}
 <table id="config-diff">
@@ -109,6 +106,7 @@ _TEMPLATE = """<!DOCTYPE html>
 <details><summary>Whole configuration of {{ run.label }}</summary><pre>{{ config_text(run.config) }}</pre></details>
 {% endfor %}
 {% endif %}
+
 
 <h2>Plots</h2>
 {% for plot in plots %}
@@ -130,6 +128,13 @@ _TEMPLATE = """<!DOCTYPE html>
   </tbody>
 </table>
 {% endif %}
+{% if runs | length == 1 %}
+<h2>Configuration</h2>
+<details><summary>The run's configuration, as stored with it</summary>
+<pre id="config">{{ config_text(runs[0].config) }}</pre>
+</details>
+{% endif %}
+
 </body>
 </html>
 """
@@ -137,7 +142,8 @@ _TEMPLATE = """<!DOCTYPE html>
 
 def render_page(title: str, runs: Sequence[RunReport], plots: Sequence[PlotImage],
                 differences: Sequence[tuple[str, Sequence[str]]] = (), exports: Sequence[ExportLink] = ()) -> str:
-    """The page: headline table, configuration (one run) or its differences (several), plots, exports."""
+    """The page: headline table, configuration differences (several runs), plots, exports, and
+    the configuration (one run)."""
     environment = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
     template = environment.from_string(_TEMPLATE)
     return template.render(title=title, runs=runs, plots=plots, headline=HEADLINE, differences=differences,
@@ -146,7 +152,7 @@ def render_page(title: str, runs: Sequence[RunReport], plots: Sequence[PlotImage
 
 def config_text(config: Mapping[str, Any]) -> str:
     """A configuration as YAML, in its own key order (the order of `agent_models.run_config`)."""
-    return yaml.safe_dump(dict(config), sort_keys=False, allow_unicode=True, width=110)
+    return yaml.safe_dump(dict(config), sort_keys=False, allow_unicode=True, width=110, default_flow_style=None)
 
 
 def _cell(run: RunReport, key: str) -> str:
