@@ -20,7 +20,7 @@ from db import report_queries
 from db.table_export import ExportTable, Kind, export_tables, table_chunks
 from tasks.reporting.data import reading
 
-EXPORT_CHUNK_ROWS = 50_000  # rows per read and per Parquet row group: a few MB for the widest table
+EXPORT_CHUNK_ROWS = 20_000  # rows per read and per Parquet row group: memory grows with it (docs/reports.md)
 TABLES_DIR = "tables"
 GRAPH_FILE = "follow_graph.graphml"
 

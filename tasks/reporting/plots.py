@@ -29,7 +29,9 @@ DPI = 100
 MAX_OPINION_TOPICS = 8  # opinion panels: the topics most agents hold an opinion on
 OPINION_PANEL_HEIGHT = 2.2  # inches: eight topics stay one screenful or two
 MAX_TICK_LABELS = 8  # keeps two-line tick labels from overlapping
+TICK_MARGIN = 0.6  # x axis room left and right of the first and last tick (a bar is 0.85 wide)
 NONE_COLOUR = "#c7c7c7"
+MAX_LINEAR_DEGREE = 30  # above this many followers, the in-degree plot uses log axes
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +64,7 @@ def actions_per_tick(runs: Sequence[RunReport]) -> Figure:
             counts = run.actions[kind].to_numpy() if kind in run.actions else np.zeros(len(run.actions))
             ax.bar(run.actions.index, counts, bottom=bottom, width=0.85, color=colours[kind], label=kind)
             bottom += counts
-        _tick_axis(ax)
+        _tick_axis(ax, runs)
     axes[0][0].set_ylabel("actions (agent rounds)")
     _legend(figure, axes, "action")
     figure.suptitle("Actions per tick by kind")
@@ -80,7 +82,7 @@ def active_agents(runs: Sequence[RunReport]) -> Figure:
         ax.plot(run.ticks["tick"], run.ticks["acting"], marker=marker, color="#d62728",
                 label="acted (an action other than NONE)")
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        _tick_axis(ax)
+        _tick_axis(ax, runs)
     _floor_at_zero(axes[0])
     axes[0][0].set_ylabel("agents")
     _legend(figure, axes, "agents")
@@ -90,18 +92,27 @@ def active_agents(runs: Sequence[RunReport]) -> Figure:
 
 def follower_in_degree(runs: Sequence[RunReport]) -> Figure:
     figure, axes = _grid(runs)
+    # A few followers each: bars. A heavy tail (some agents with hundreds): points on log axes,
+    # or the bars of the many agents with few followers hide the tail.
+    heavy = max((int(run.in_degree["degree"].max()) for run in runs if not run.in_degree.empty), default=0) > \
+        MAX_LINEAR_DEGREE
     for ax, run in zip(axes[0], runs, strict=True):
         degrees = run.in_degree
         if degrees.empty:
             _say(ax, "no agents")
             continue
-        ax.bar(degrees["degree"], degrees["agents"], width=0.85, color="#2ca02c")
+        if heavy:
+            ax.plot(degrees["degree"], degrees["agents"], "o", markersize=4, color="#2ca02c")
+            ax.set_xscale("symlog", linthresh=1)  # symlog keeps degree 0 on the axis
+            ax.set_yscale("log")
+        else:
+            ax.bar(degrees["degree"], degrees["agents"], width=0.85, color="#2ca02c")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         mean = (degrees["degree"] * degrees["agents"]).sum() / degrees["agents"].sum()
         ax.text(0.98, 0.95, f"mean {mean:.2f} followers\nmax {degrees['degree'].max()}", transform=ax.transAxes,
                 ha="right", va="top", fontsize=9)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlabel("followers (current follows)")
-    axes[0][0].set_ylabel("agents")
+        ax.set_xlabel("followers (current follows)" + (", log scale" if heavy else ""))
+    axes[0][0].set_ylabel("agents" + (" (log scale)" if heavy else ""))
     figure.suptitle("Follower in-degree distribution")
     return figure
 
@@ -129,7 +140,7 @@ def opinions(runs: Sequence[RunReport]) -> Figure:
             holders = int(bands["holders"].iloc[-1])
             ax.text(0.01, 0.96, f"{holders} agent{'s' if holders != 1 else ''} at the end", transform=ax.transAxes,
                     ha="left", va="top", fontsize=8, color="#333333")
-            _tick_axis(ax, label=row is axes[-1])
+            _tick_axis(ax, runs, label=row is axes[-1])
         row[0].set_ylabel(f"{topic}\nopinion")
     shown = len(topics)
     total = len({t for run in runs for t in run.opinions})
@@ -168,10 +179,10 @@ def llm_usage(runs: Sequence[RunReport]) -> Figure:
         ax_tokens.bar(llm["tick"], llm["prompt_tokens"], width=0.85, color="#1f77b4", label="prompt tokens")
         ax_tokens.bar(llm["tick"], llm["completion_tokens"], bottom=llm["prompt_tokens"], width=0.85,
                       color="#aec7e8", label="completion tokens")
-        _tick_axis(ax_tokens, label=False)
+        _tick_axis(ax_tokens, runs, label=False)
         ax_latency.plot(llm["tick"], llm["latency_p50_ms"], marker="o", color="#2ca02c", label="latency median")
         ax_latency.plot(llm["tick"], llm["latency_p95_ms"], marker="o", color="#d62728", label="latency p95")
-        _tick_axis(ax_latency)
+        _tick_axis(ax_latency, runs)
     _floor_at_zero(latency)
     tokens[0].set_ylabel("tokens per tick")
     latency[0].set_ylabel("latency (ms)")
@@ -216,11 +227,15 @@ def _floor_at_zero(row: list[Axes]) -> None:
     row[0].set_ylim(bottom=0)
 
 
-def _tick_axis(ax: Axes, label: bool = True) -> None:
-    """Ticks on the x axis as `tick` over `day, hour`, with day boundaries marked."""
+def _tick_axis(ax: Axes, runs: Sequence[RunReport], label: bool = True) -> None:
+    """Ticks on the x axis as `tick` over `day, hour`, limited to the runs' ticks (no label for a
+    tick that never ran), with day boundaries marked."""
+    ticks = [tick for run in runs for tick in run.ticks["tick"]] + \
+        [tick for run in runs for bands in run.opinions.values() for tick in bands["tick"]]
+    low, high = min(ticks) - TICK_MARGIN, max(ticks) + TICK_MARGIN
+    ax.set_xlim(low, high)
     ax.xaxis.set_major_locator(MaxNLocator(nbins=MAX_TICK_LABELS, integer=True))
     ax.xaxis.set_major_formatter(FuncFormatter(_tick_label))
-    low, high = ax.get_xlim()
     for day_start in range(TICKS_PER_DAY, int(high) + 1, TICKS_PER_DAY):
         if day_start > low:
             ax.axvline(day_start - 0.5, color="#999999", linestyle=":", linewidth=0.8)
@@ -250,7 +265,8 @@ def _legend(figure: Figure, axes: list[list[Axes]], title: str) -> None:
 
 
 def _colours(kinds: list[str]) -> dict[str, str]:
-    palette = [f"C{i}" for i in range(10)] + ["#17becf", "#bcbd22", "#8c564b", "#e377c2"]
+    # Matplotlib's ten colours without its grey (C7), which NONE's grey would be confused with.
+    palette = [f"C{i}" for i in range(10) if i != 7] + ["#393b79", "#637939", "#8c6d31", "#843c39"]
     colours = {kind: palette[i % len(palette)] for i, kind in enumerate(k for k in kinds if k != NONE_ACTION)}
     colours[NONE_ACTION] = NONE_COLOUR
     return colours
