@@ -29,7 +29,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q --durations=15 $(PYTEST_ARGS)
 
 # Every benchmark, side by side measurements written to bench/results/ (latest.json: the
 # headline figures); QUICK=1 runs the reduced suite in under five minutes.
