@@ -5,7 +5,7 @@ commits. Imports only `agent_models` of ysim, never tasks, flows, Prefect or Ray
 """
 
 from db.engine import (
-    DatabaseURLError, display_url, dispose_engines, get_engine, normalize_url, session_factory, sqlite_path,
+    DatabaseURLError, absolute_url, display_url, dispose_engines, get_engine, normalize_url, session_factory, sqlite_path,
 )
 from db.migrate import create_schema, current_revision, head_revision, upgrade
 from db.recommenders import CONTENT_RECOMMENDERS, FOLLOW_RECOMMENDERS, FeedContext
@@ -13,6 +13,6 @@ from db.writer import ServedFeed, TickWrite, write_results, write_tick
 
 __all__ = [
     "CONTENT_RECOMMENDERS", "DatabaseURLError", "FOLLOW_RECOMMENDERS", "FeedContext", "ServedFeed", "TickWrite",
-    "create_schema", "current_revision", "display_url", "dispose_engines", "get_engine", "head_revision",
+    "absolute_url", "create_schema", "current_revision", "display_url", "dispose_engines", "get_engine", "head_revision",
     "normalize_url", "session_factory", "sqlite_path", "upgrade", "write_results", "write_tick",
 ]

@@ -7,7 +7,9 @@ ysim does not support, raises `DatabaseURLError` naming it before anything is op
 
 from __future__ import annotations
 
+import os
 import sqlite3
+
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -42,6 +44,24 @@ def normalize_url(url: str) -> str:
         raise DatabaseURLError(f"database URL {shown!r} names no file; an in-memory SQLite database "
                                f"cannot be shared with Ray workers ({URL_EXAMPLES})")
     return parsed.render_as_string(hide_password=False)
+
+
+def absolute_url(url: str) -> str:
+    """`url` with a relative SQLite file made absolute against this process's working directory.
+
+    Ray workers open the database themselves, and a worker's working directory is not the
+    driver's (a Ray started elsewhere, another node): there a relative path names another file.
+    Other URLs, and ones that do not parse (normalize_url reports those), come back as they are.
+    """
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return url
+    path = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not path or path == ":memory:" or path.startswith("file:") \
+            or os.path.isabs(path):
+        return url
+    return parsed.set(database=os.path.abspath(path)).render_as_string(hide_password=False)
 
 
 def display_url(url: str) -> str:

@@ -228,6 +228,7 @@ def _run_with_services(cfg: Any, output: tuple[bool, bool]) -> dict[str, Any]:
     from flows.simulation import listen, simulation_flow
     from tasks.embedded_llm import NOTICE, EmbeddedLLMError, model_path
     from tasks.llm_client import CacheMissError, LLMError, LLMUnavailableError, resolve_api_key
+    from tasks.local_server import LocalServerError
 
     with ExitStack() as stack:
         try:
@@ -251,7 +252,7 @@ def _run_with_services(cfg: Any, output: tuple[bool, bool]) -> dict[str, Any]:
                 return simulation_flow(cfg)
         except CacheMissError as exc:
             raise UserError(f"{exc}; the ticks replayed so far are kept") from None
-        except (LLMError, EmbeddedLLMError) as exc:
+        except (LLMError, LocalServerError) as exc:  # LocalServerError: the embedded LLM server never came up
             raise UserError(f"{exc} (committed ticks are kept; run the same command again to resume)") from None
 
 

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from agent_models import RunConfig, YSocialConfigError, from_ysocial, is_ysocial_config
 from agent_models.run_config import HOURS_PER_DAY
+from db import absolute_url
 
 
 class ConfigError(ValueError):
@@ -155,6 +156,15 @@ def build(base: dict[str, Any], overrides: dict[str, Any]) -> RunConfig:
         return RunConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc)) from None
+
+
+def with_absolute_database(config: RunConfig) -> RunConfig:
+    """`config` with a relative SQLite path made absolute here, in the driver, so every Ray worker
+    (whatever its working directory) opens the same file."""
+    url = absolute_url(config.database.url)
+    if url == config.database.url:
+        return config
+    return config.model_copy(update={"database": config.database.model_copy(update={"url": url})})
 
 
 def total_ticks(days: int | None, ticks: int | None) -> int | None:

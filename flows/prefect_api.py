@@ -20,11 +20,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from tasks.local_server import LocalServerError, start, stop, wait_healthy
 
 STARTUP_TIMEOUT_S = 90
+# How long a configured API may take to answer its health check before the run is refused.
+HEALTH_TIMEOUT_S = 10
 
 
 PrefectServerError = LocalServerError
@@ -38,6 +41,7 @@ def prefect_api() -> Iterator[tuple[str, bool]]:
     """Yield (API URL, started_here): the configured API, or this process's local server."""
     configured = PREFECT_API_URL.value()
     if configured:
+        _check_reachable(configured)
         os.environ["PREFECT_API_URL"] = configured
         yield configured, False
         return
@@ -48,6 +52,18 @@ def prefect_api() -> Iterator[tuple[str, bool]]:
             yield url, started_here
     finally:
         os.environ.pop("PREFECT_API_URL", None)
+
+
+def _check_reachable(url: str) -> None:
+    """Refuse, in one line and before Ray or the database is touched, an API that does not answer
+    (Prefect itself would fail later, mid-run, with a traceback)."""
+    try:
+        response = httpx.get(f"{url.rstrip('/')}/health", timeout=HEALTH_TIMEOUT_S)
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise PrefectServerError(f"PREFECT_API_URL: {url} does not answer ({reason}); start that Prefect server, "
+                                 f"or unset PREFECT_API_URL and ysim starts one for the run") from None
 
 
 def _local_server() -> tuple[str, bool]:

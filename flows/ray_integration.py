@@ -49,7 +49,9 @@ def init_ray(num_cpus: int | None = None, num_gpus: int | None = None, config: R
     later calls. Returns False (after one warning) when Ray is not installed."""
     global _config, _started
     if config is not None:
-        _config = config
+        from flows.config_loader import with_absolute_database
+
+        _config = with_absolute_database(config)  # the workers open it: a relative path is the driver's
     ray = _ray()
     if ray is None:
         return False

@@ -12,6 +12,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from agent_models import RunConfig
+from flows.config_loader import with_absolute_database
 from flows.progress import event_line, listen, notify
 from flows.ray_runner import TaggedRayTaskRunner, ensure_ray
 from flows.services import llm_endpoint
@@ -28,7 +29,7 @@ def simulation_flow(config: RunConfig) -> dict[str, Any]:
 
     With no LLM URL configured, the embedded model serves the run for as long as it lasts.
     """
-    with llm_endpoint(config) as resolved:
+    with llm_endpoint(with_absolute_database(config)) as resolved:
         return _run_ticks(resolved)
 
 
@@ -66,8 +67,10 @@ def advance_flow(database_url: str, ticks: int = 1) -> dict[str, Any]:
     The run's stored configuration is used; its LLM is resolved (or the embedded model started)
     for the duration of this flow run.
     """
+    from db import absolute_url
     from tasks.run_state import find_run
 
+    database_url = absolute_url(database_url)  # a deployment's worker may run in another directory
     stored = find_run(database_url)
     if stored is None:
         raise ValueError(f"database_url: {database_url!r} holds no ysim run; start one with `ysim run`")

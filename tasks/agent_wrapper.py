@@ -27,7 +27,7 @@ from sqlalchemy import select
 from agent_models import AgentData, AgentTurn, BatchResult, FollowIntent, RunConfig
 from agent_models.intents import VoteIntent
 from agent_models.agent_factory import ConfigLike, run_config_from
-from db import create_schema, session_factory, write_results
+from db import absolute_url, create_schema, session_factory, write_results
 from db import queries
 from db.converters import row_to_agent
 from db.models import AgentRow
@@ -81,8 +81,9 @@ def open_platform(config: ConfigLike, db_url: str | None = None) -> Platform:
     """
     global _default_platform
     run_config = run_config_from(config)
-    if db_url is not None:
-        run_config = run_config.model_copy(update={"database": run_config.database.model_copy(update={"url": db_url})})
+    # Absolute here, where the caller's working directory is: Ray workers open the file too.
+    url = absolute_url(db_url if db_url is not None else run_config.database.url)
+    run_config = run_config.model_copy(update={"database": run_config.database.model_copy(update={"url": url})})
     create_schema(run_config.database.url)
     with session_factory(run_config.database.url).begin() as session:
         run = queries.latest_run(session)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from db import DatabaseURLError, get_engine, normalize_url
+from db import DatabaseURLError, absolute_url, get_engine, normalize_url
 
 
 def test_postgresql_urls_use_psycopg3():
@@ -31,3 +31,12 @@ def test_messages_never_show_a_password():
     with pytest.raises(DatabaseURLError) as error:
         normalize_url("mysql://user:s3cret@host/db")
     assert "s3cret" not in str(error.value) and "***" in str(error.value)
+
+
+def test_a_relative_sqlite_path_is_made_absolute_and_other_urls_are_kept(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert absolute_url("sqlite:///run.db") == f"sqlite:///{tmp_path / 'run.db'}"
+    assert absolute_url("sqlite:///sub/../run.db") == f"sqlite:///{tmp_path / 'run.db'}"
+    for kept in (f"sqlite:///{tmp_path / 'run.db'}", "sqlite://", "sqlite:///:memory:",
+                 "postgresql://u:secret@h:5432/d", "not a url"):
+        assert absolute_url(kept) == kept

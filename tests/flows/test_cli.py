@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -152,3 +153,17 @@ def test_a_run_of_an_older_ysim_resumes_after_the_upgrade(ray_session, llm_stub,
 def test_db_upgrade_errors_are_one_line(tmp_path, capsys):
     code, _, err = ysim(capsys, "db", "upgrade", "--db", "postgresql://ysim@127.0.0.1:9/ysim")
     assert code == 1 and err.startswith("error: cannot open database postgresql") and err.count("\n") == 1
+
+
+def test_an_unreachable_prefect_api_is_refused_in_one_line_before_anything_starts(llm_stub, tmp_path, capsys):
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}/api"
+    db = tmp_path / "never.db"
+    with temporary_settings(updates={PREFECT_API_URL: closed}):
+        code, out, err = ysim(capsys, "run", "--db", f"sqlite:///{db}", "--llm-url", llm_stub.url, "--ticks", "1")
+    assert code == 1 and out == ""
+    assert err.startswith(f"error: PREFECT_API_URL: {closed} does not answer (") and err.count("\n") == 1
+    assert not db.exists()

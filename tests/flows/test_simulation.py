@@ -153,3 +153,16 @@ def test_listeners_follow_each_tick_through_its_phases(ray_session, llm_stub, sq
             ["select", f"read: {batches} batch{'es' if batches != 1 else ''}"] + [f"decide: {done}/{batches} batches done" for done in range(batches)]
             + ["apply"])
     assert [e["tick"] for e in events[1:]] == sorted(e["tick"] for e in events[1:])  # tick 1 only after tick 0
+
+
+def test_a_relative_sqlite_path_names_the_same_file_for_the_driver_and_the_workers(ray_session, llm_stub, tmp_path,
+                                                                                    monkeypatch):
+    """The session's Ray workers run in the directory pytest started in; the driver now runs in
+    tmp_path. Without the path made absolute, the workers' tasks would open another file (and find
+    no tables)."""
+    monkeypatch.chdir(tmp_path)
+    result = simulation_flow(make_config("sqlite:///relative.db", llm_stub.url, simulation={"ticks": 2}))
+
+    assert result["ticks_committed"] == 2 and result["posts"] + result["comments"] > 0
+    with session_factory(f"sqlite:///{tmp_path / 'relative.db'}").begin() as session:
+        assert list(session.scalars(select(TickRow.tick).order_by(TickRow.tick))) == [0, 1]
