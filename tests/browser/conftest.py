@@ -52,7 +52,9 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API runs an asyncio loop in the main thread while
+# it is open, and every later test that calls asyncio.run (Prefect, the LLM client) would fail.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[object]:
     from playwright.sync_api import expect, sync_playwright
 
@@ -135,7 +137,7 @@ class TickedRun:
     db_url: str
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def ticked_run(tmp_path_factory) -> Iterator[TickedRun]:
     chromium_path()  # no run for a browser that is not there
     root = tmp_path_factory.mktemp("ticked-run")
