@@ -40,7 +40,7 @@ def committed(url: str) -> int:
         return session.scalar(select(func.count()).select_from(TickRow)) or 0
 
 
-def test_the_advance_deployment_commits_ticks_on_its_schedule(llm_stub, tmp_path):
+def test_the_advance_deployment_commits_ticks_on_its_schedule(ray_session, llm_stub, tmp_path):
     [advance] = [d for d in yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]
                  if d["name"] == "advance"]
     assert advance["schedules"][0]["interval"] == 3600 and advance["parameters"]["ticks"] == 1
@@ -53,7 +53,10 @@ def test_the_advance_deployment_commits_ticks_on_its_schedule(llm_stub, tmp_path
     port = free_port()
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
            "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "1", "PREFECT_RUNNER_POLL_FREQUENCY": "1",
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_ADDRESS": ""}
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+           # Each scheduled run joins the session's Ray, as a twin's runs join their cluster, instead
+           # of starting a local Ray of its own (seconds per tick, and cold workers).
+           "RAY_ADDRESS": ray_session.get_runtime_context().gcs_address}
     env.pop("PREFECT_SERVER_DATABASE_CONNECTION_URL", None)
     bin_dir = Path(sys.executable).parent
     server = start([str(bin_dir / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
