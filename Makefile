@@ -21,10 +21,12 @@ $(STAMP): pyproject.toml | $(PY)
 
 install: $(STAMP)
 
-# A fresh one-day run on the embedded model; the database stays in demo.db for a look afterwards.
+# A fresh one-day run on the embedded model; the database stays in demo.db and its report
+# (plots, HTML page, CSV/Parquet tables, follow graph) in demo-report/ for a look afterwards.
 demo: $(STAMP)
-	rm -f demo.db demo.db-wal demo.db-shm
+	rm -rf demo.db demo.db-wal demo.db-shm demo-report
 	$(VENV)/bin/ysim run --config examples/demo.yaml --db sqlite:///demo.db
+	$(VENV)/bin/ysim report --db sqlite:///demo.db --out demo-report
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -41,4 +43,4 @@ docs: $(STAMP)
 	$(VENV)/bin/ysim config-reference --out docs/configuration.md
 
 clean:
-	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm
+	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm demo-report
