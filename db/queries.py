@@ -23,6 +23,7 @@ def latest_run(session: Session) -> RunRow | None:
 
 
 INITIAL_GRAPH_TICK = -1  # follows of the initial graph are made before the first tick
+LLM_ERROR_OUTCOMES = ("failed", "unparseable")  # LLM calls that count as errors (`ysim status`, reports)
 
 
 def create_run(session: Session, *, name: str, seed: int, total_ticks: int, config: dict[str, Any],
@@ -290,7 +291,7 @@ def run_status(session: Session, run: RunRow) -> dict[str, Any]:
         "agents_left": count(AgentRow, AgentRow.left_on.is_not(None)),
         "actions": count(ActionRow),
         "llm_calls": count(LLMCallRow),
-        "llm_errors": count(LLMCallRow, LLMCallRow.outcome.in_(("failed", "unparseable"))),
+        "llm_errors": count(LLMCallRow, LLMCallRow.outcome.in_(LLM_ERROR_OUTCOMES)),
         "llm_retried": count(LLMCallRow, LLMCallRow.outcome == "retried"),
         "llm_cached": count(LLMCallRow, LLMCallRow.outcome == "cached"),
         "prompt_tokens": int(tokens[0]),

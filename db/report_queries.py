@@ -15,6 +15,7 @@ import pandas as pd
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
+from db import queries
 from db.models import (
     ActionRow, AgentRow, FollowRow, HashtagRow, InterestRow, LLMCallRow, OpinionRow, PostHashtagRow, RunRow,
     TickRow,
@@ -24,7 +25,6 @@ from agent_models.activity import NONE_ACTION
 # Action statuses that mean the agent meant to act and nothing came of it (`agent_models.intents`).
 FAILED_STATUSES = ("failed", "unparseable", "rejected")
 # LLM call outcomes `ysim status` counts as errors (`queries.run_status`).
-LLM_ERROR_OUTCOMES = ("failed", "unparseable")
 
 
 def run_ids(session: Session) -> list[int]:
@@ -117,7 +117,7 @@ def top_hashtags(session: Session, run_id: int, limit: int) -> pd.DataFrame:
 
 def llm_usage(session: Session, run_id: int) -> pd.DataFrame:
     """LLM calls per tick: tick, calls, errors, prompt_tokens, completion_tokens."""
-    errors = func.sum(case((LLMCallRow.outcome.in_(LLM_ERROR_OUTCOMES), 1), else_=0))
+    errors = func.sum(case((LLMCallRow.outcome.in_(queries.LLM_ERROR_OUTCOMES), 1), else_=0))
     rows = session.execute(select(LLMCallRow.tick, func.count(), func.coalesce(errors, 0),
                                   func.sum(LLMCallRow.prompt_tokens), func.sum(LLMCallRow.completion_tokens))
                            .where(LLMCallRow.run_id == run_id)
@@ -126,9 +126,11 @@ def llm_usage(session: Session, run_id: int) -> pd.DataFrame:
 
 
 def llm_latencies(session: Session, run_id: int) -> pd.DataFrame:
-    """Every LLM call's latency: tick, latency_ms (two numbers a call: percentiles are not portable SQL)."""
+    """Every LLM request's latency: tick, latency_ms (two numbers a call: percentiles are not portable
+    SQL). Answers from the response cache are left out: they are stored with 0 ms and no request."""
     rows = session.execute(select(LLMCallRow.tick, LLMCallRow.latency_ms)
-                           .where(LLMCallRow.run_id == run_id).order_by(LLMCallRow.tick)).all()
+                           .where(LLMCallRow.run_id == run_id, LLMCallRow.outcome != "cached")
+                           .order_by(LLMCallRow.tick)).all()
     return _frame(rows, tick=int, latency_ms=float)
 
 

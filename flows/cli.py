@@ -342,7 +342,8 @@ def report(
     started = time.perf_counter()
     chosen = _resolve_report_run(db, run_id, "--db", "--run")
     out_dir = _output_folder(out)
-    written = write_report(db, chosen, out_dir, export_run=run_id)
+    with _report_errors("--db"):
+        written = write_report(db, chosen, out_dir, export_run=run_id)
     rows = sum(t.rows for t in written.tables)
     print(f"Report of run {chosen} in {out_dir}: {written.page.name}, {len(written.plots)} plots in plots/, "
           f"{len(written.tables)} tables ({rows:,} rows) as CSV and Parquet in tables/, follow graph "
@@ -372,7 +373,8 @@ def compare(
     first = RunChoice(run_a, _resolve_report_run(run_a, run_id_a, "RUN_A", "--run-a"), label_a)
     second = RunChoice(run_b, _resolve_report_run(run_b, run_id_b, "RUN_B", "--run-b"), label_b)
     out_dir = _output_folder(out)
-    written = write_comparison(first, second, out_dir)
+    with _report_errors("RUN_A/RUN_B"):
+        written = write_comparison(first, second, out_dir)
     print(f"Comparison of run {first.run_id} and run {second.run_id} in {out_dir}: {written.page.name}, "
           f"{len(written.plots)} plots in plots/; {time.perf_counter() - started:.1f} s")
 
@@ -389,6 +391,20 @@ def _resolve_report_run(db_url: str, run_id: int | None, db_option: str, run_opt
         raise UserError(f"{run_option} {run_id}: {exc}") from None
     except (DatabaseURLError, DatabaseUnavailableError, NoRunError) as exc:
         raise UserError(f"{db_option}: {exc}") from None
+
+
+@contextmanager
+def _report_errors(db_option: str) -> Iterator[None]:
+    """What can still go wrong once the runs are resolved: the database goes away or cannot be
+    read, or the output folder fills up."""
+    from tasks.run_state import DatabaseUnavailableError
+
+    try:
+        yield
+    except DatabaseUnavailableError as exc:
+        raise UserError(f"{db_option}: {exc}") from None
+    except OSError as exc:
+        raise UserError(f"--out: {exc.filename or ''}: {exc.strerror or exc}") from None
 
 
 def _output_folder(out: Path) -> Path:

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
+from prefect.client.orchestration import get_client
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from tasks.local_server import LocalServerError, start, stop, wait_healthy
@@ -56,14 +56,14 @@ def prefect_api() -> Iterator[tuple[str, bool]]:
 
 def _check_reachable(url: str) -> None:
     """Refuse, in one line and before Ray or the database is touched, an API that does not answer
-    (Prefect itself would fail later, mid-run, with a traceback)."""
-    try:
-        response = httpx.get(f"{url.rstrip('/')}/health", timeout=HEALTH_TIMEOUT_S)
-        response.raise_for_status()
-    except httpx.HTTPError as exc:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
+    (Prefect itself would fail later, mid-run, with a traceback). Prefect's own client asks, so its
+    API key, auth string, certificates and headers apply as they will for the run."""
+    with get_client(sync_client=True, httpx_settings={"timeout": HEALTH_TIMEOUT_S}) as client:
+        failure = client.api_healthcheck()
+    if failure is not None:
+        reason = " ".join(str(failure).split()) or type(failure).__name__
         raise PrefectServerError(f"PREFECT_API_URL: {url} does not answer ({reason}); start that Prefect server, "
-                                 f"or unset PREFECT_API_URL and ysim starts one for the run") from None
+                                 f"or unset PREFECT_API_URL and ysim starts one for the run")
 
 
 def _local_server() -> tuple[str, bool]:

@@ -15,7 +15,7 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import inspect, select
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from agent_models import AgentData, RunConfig, generate_population, load_follow_graph, load_population
 from agent_models.agent_factory import agent_defaults
@@ -66,7 +66,7 @@ def find_run(db_url: str) -> StoredRun | None:
             committed = queries.committed_ticks(session, run.id)
             return StoredRun(run.id, dict(run.config), run.seed, run.total_ticks, len(committed),
                              queries.first_uncommitted_tick(session, run.id))
-    except OperationalError as exc:
+    except DBAPIError as exc:  # cannot connect, not a database, ...
         raise DatabaseUnavailableError(f"cannot open database {display_url(db_url)}: {_one_line(exc.orig)}") from None
 
 
@@ -87,7 +87,7 @@ def upgrade_schema(db_url: str) -> tuple[str | None, str]:
     """`ysim db upgrade`: the schema revision before and after bringing `db_url` to this version."""
     try:
         return upgrade(db_url)
-    except OperationalError as exc:
+    except DBAPIError as exc:  # cannot connect, not a database, ...
         raise DatabaseUnavailableError(f"cannot open database {display_url(db_url)}: {_one_line(exc.orig)}") from None
 
 

@@ -19,10 +19,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from agent_models import HOURS_PER_DAY
 from agent_models.activity import NONE_ACTION
 from tasks.reporting.data import TOP_HASHTAGS, RunReport
 
-TICKS_PER_DAY = 24  # a tick is one simulated hour
 PANEL_SIZE = (6.4, 3.6)  # inches per run column and panel row
 LEGEND_WIDTH = 1.8  # inches added on the right for a figure legend
 DPI = 100
@@ -77,7 +77,7 @@ def active_agents(runs: Sequence[RunReport]) -> Figure:
         if run.ticks.empty:
             _say(ax, "no ticks committed")
             continue
-        marker = "o" if len(run.ticks) <= TICKS_PER_DAY * 2 else None
+        marker = "o" if len(run.ticks) <= HOURS_PER_DAY * 2 else None
         ax.plot(run.ticks["tick"], run.ticks["selected"], marker=marker, color="#1f77b4", label="selected to act")
         ax.plot(run.ticks["tick"], run.ticks["acting"], marker=marker, color="#d62728",
                 label="acted (an action other than NONE)")
@@ -132,7 +132,7 @@ def opinions(runs: Sequence[RunReport]) -> Figure:
             if bands is None:
                 _say(ax, f"no opinions on {topic}")
                 continue
-            marker = "o" if len(bands) <= TICKS_PER_DAY * 2 else None
+            marker = "o" if len(bands) <= HOURS_PER_DAY * 2 else None
             ax.fill_between(bands["tick"], bands["q05"], bands["q95"], color="#9467bd", alpha=0.2, label="5-95 %")
             ax.fill_between(bands["tick"], bands["q25"], bands["q75"], color="#9467bd", alpha=0.45, label="25-75 %")
             ax.plot(bands["tick"], bands["q50"], marker=marker, markersize=4, color="#4b2a7b", label="median")
@@ -236,7 +236,7 @@ def _tick_axis(ax: Axes, runs: Sequence[RunReport], label: bool = True) -> None:
     ax.set_xlim(low, high)
     ax.xaxis.set_major_locator(MaxNLocator(nbins=MAX_TICK_LABELS, integer=True))
     ax.xaxis.set_major_formatter(FuncFormatter(_tick_label))
-    for day_start in range(TICKS_PER_DAY, int(high) + 1, TICKS_PER_DAY):
+    for day_start in range(HOURS_PER_DAY, int(high) + 1, HOURS_PER_DAY):
         if day_start > low:
             ax.axvline(day_start - 0.5, color="#999999", linestyle=":", linewidth=0.8)
     if label:
@@ -245,7 +245,7 @@ def _tick_axis(ax: Axes, runs: Sequence[RunReport], label: bool = True) -> None:
 
 def _tick_label(value: float, _position: int | None) -> str:
     tick = int(round(value))
-    return f"{tick}\nd{tick // TICKS_PER_DAY} {tick % TICKS_PER_DAY:02d}h"
+    return f"{tick}\nd{tick // HOURS_PER_DAY} {tick % HOURS_PER_DAY:02d}h"
 
 
 def _say(ax: Axes, message: str) -> None:

@@ -11,6 +11,8 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from matplotlib import rc_context
+
 from tasks.reporting import configs, exports, html
 from tasks.reporting.data import RunReport, default_label, gather
 from tasks.reporting.plots import PLOTS, render_png
@@ -82,7 +84,11 @@ def write_comparison(first: RunChoice, second: RunChoice, out_dir: Path) -> Repo
 
 
 def _draw(runs: list[RunReport]) -> list[html.PlotImage]:
-    return [html.PlotImage(plot.name, plot.title, plot.description, render_png(plot.draw(runs))) for plot in PLOTS]
+    # Labels, topics and hashtags are the user's text: a '$' in them must not start mathtext
+    # (an unbalanced or unknown TeX command would end the report with a traceback).
+    with rc_context({"text.parse_math": False}):
+        return [html.PlotImage(plot.name, plot.title, plot.description, render_png(plot.draw(runs)))
+                for plot in PLOTS]
 
 
 def _write_plots(out_dir: Path, images: list[html.PlotImage]) -> tuple[Path, ...]:

@@ -46,11 +46,11 @@ def test_report_writes_page_plots_tables_and_graph(run_db, tmp_path, capsys):
 def test_compare_with_run_ids_and_labels(run_db, tmp_path, capsys):
     out = tmp_path / "compare"
     code, stdout, err = ysim(capsys, "compare", run_db, run_db, "--run-a", "1", "--run-b", "1",
-                             "--label-a", "left <side>", "--label-b", "right", "--out", out)
+                             "--label-a", "left <side>", "--label-b", "right $\\x$", "--out", out)
     assert code == 0, err
     assert stdout.startswith(f"Comparison of run 1 and run 1 in {out}: index.html")
     page = (out / "index.html").read_text(encoding="utf-8")
-    assert "<th>left &lt;side&gt;</th>" in page and "<th>right</th>" in page  # labels escaped, not markup
+    assert "<th>left &lt;side&gt;</th>" in page and "<th>right $\\x$</th>" in page  # escaped, not markup or TeX
     assert 'id="config-diff"' in page and "The two runs have the same configuration." in page
     assert len(list((out / "plots").glob("*.png"))) == len(PLOTS)
 
@@ -75,3 +75,14 @@ def test_user_errors_are_one_line_and_write_nothing(run_db, tmp_path, capsys, ar
     assert code == 1 and stdout == ""
     assert len(err.splitlines()) == 1 and err.startswith(message.format(**values)), err
     assert not (tmp_path / "out").exists() and not Path(tmp_path / "none.db").exists()
+
+
+def test_a_file_that_is_not_a_database_is_refused_in_one_line(tmp_path, capsys):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a database\n" * 200)
+    url, out = f"sqlite:///{notes}", tmp_path / "out"
+    for argv in (["report", "--db", url, "--out", out], ["compare", url, url, "--out", out], ["status", "--db", url]):
+        code, stdout, err = ysim(capsys, *argv)
+        assert code == 1 and stdout == "", argv
+        assert len(err.splitlines()) == 1 and "cannot open database" in err and "file is not a database" in err, err
+    assert notes.read_text() == "not a database\n" * 200 and not out.exists()
