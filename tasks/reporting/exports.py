@@ -76,6 +76,18 @@ def _write_table(session, table: ExportTable, run_id: int | None, folder: Path, 
     return TableFiles(table.name, rows, csv_path, parquet_path, table.run_scope)
 
 
+def kept_rows(run_scope: str, run_id: int | None) -> str:
+    """Which rows an exported table holds, for the page: a reader of `posts.csv` next to
+    `emotions.csv` must see that one is the run's and the other the whole database's."""
+    if run_id is None:
+        return "every run's"
+    if run_scope == "shared":
+        return "all: shared by the runs"
+    if run_scope.startswith("via "):
+        return f"run {run_id}'s, {run_scope}"
+    return f"run {run_id}'s"
+
+
 def write_follow_graph(db_url: str, run_id: int, out_dir: Path) -> GraphFile:
     """`out_dir/follow_graph.graphml`: the run's agents as nodes, its current follows as edges
     (follower -> followee, with the tick of the follow).

@@ -50,6 +50,7 @@ class ExportLink:
     label: str
     rows: int | None
     paths: tuple[str, ...]  # relative to the page
+    kept: str = ""  # which rows it holds, in words (`exports.kept_rows`)
 
 
 _TEMPLATE = """<!DOCTYPE html>
@@ -119,10 +120,10 @@ _TEMPLATE = """<!DOCTYPE html>
 {% if exports %}
 <h2>Exports</h2>
 <table id="tables">
-  <thead><tr><th>what</th><th>rows</th><th>files</th></tr></thead>
+  <thead><tr><th>what</th><th>rows</th><th>kept</th><th>files</th></tr></thead>
   <tbody>
   {% for export in exports %}
-  <tr><th>{{ export.label }}</th><td class="number">{{ "" if export.rows is none else "{:,}".format(export.rows) }}</td>
+  <tr><th>{{ export.label }}</th><td class="number">{{ "" if export.rows is none else "{:,}".format(export.rows) }}</td><td>{{ export.kept }}</td>
       <td>{% for path in export.paths %}<a href="{{ path }}">{{ path }}</a> {% endfor %}</td></tr>
   {% endfor %}
   </tbody>

@@ -51,10 +51,10 @@ def write_report(db_url: str, run_id: int, out_dir: Path, export_run: int | None
     tables = exports.write_tables(db_url, export_run, out_dir)
     graph = exports.write_follow_graph(db_url, run_id, out_dir)
     images = _draw([run])
-    links = [html.ExportLink(f"table {t.name}", t.rows, (_relative(t.csv, out_dir), _relative(t.parquet, out_dir)))
-             for t in tables]
+    links = [html.ExportLink(f"table {t.name}", t.rows, (_relative(t.csv, out_dir), _relative(t.parquet, out_dir)),
+                             exports.kept_rows(t.run_scope, export_run)) for t in tables]
     links.append(html.ExportLink(f"follow graph ({graph.nodes:,} agents, {graph.edges:,} follows)", None,
-                                 (_relative(graph.path, out_dir),)))
+                                 (_relative(graph.path, out_dir),), f"run {run_id}'s current follows"))
     page = _write_page(out_dir, html.render_page(f"ysim run {run.run_id}: {run.label}", [run], images,
                                                  exports=links))
     return ReportOutput(page, _write_plots(out_dir, images), tuple(tables), graph)

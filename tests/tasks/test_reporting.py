@@ -239,9 +239,18 @@ class _Page(HTMLParser):
         self.images: dict[str, str] = {}
         self.ids: set[str] = set()
         self.external: list[str] = []
+        self.exports: dict[str, list[str]] = {}  # the exports table: {what: [rows, kept, files]}
+        self._table: str | None = None
+        self._cells: list[str] | None = None
 
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
+        if tag == "table":
+            self._table = attributes.get("id")
+        if self._table == "tables" and tag in ("td", "th") and self._cells is not None:
+            self._cells.append("")
+        if self._table == "tables" and tag == "tr":
+            self._cells = []
         if "id" in attributes:
             self.ids.add(attributes["id"])
         if tag == "img":
@@ -249,6 +258,17 @@ class _Page(HTMLParser):
         if tag in ("script", "link", "iframe") or any(
                 (attributes.get(key) or "").startswith(("http:", "https:", "//")) for key in ("src", "href")):
             self.external.append(f"<{tag} {attrs}>")
+
+    def handle_data(self, data):
+        if self._cells:
+            self._cells[-1] += data
+
+    def handle_endtag(self, tag):
+        if tag == "tr" and self._cells:
+            self.exports[self._cells[0]] = [cell.strip() for cell in self._cells[1:]]
+            self._cells = None
+        if tag == "table":
+            self._table = None
 
 
 def read_page(path: Path) -> _Page:
@@ -270,6 +290,19 @@ def test_the_page_embeds_every_plot_and_needs_nothing_else(reported):
     text = (reported.out / "index.html").read_text(encoding="utf-8")
     posts = rows(reported.url, func.count(), where=[PostRow.run_id == reported.run_id, PostRow.comment_to.is_(None)])
     assert f'<tr data-key="posts"><th>posts</th><td class="number">{posts[0][0]}</td>' in text
+
+
+def test_the_exports_list_says_which_rows_each_table_kept(reported):
+    exports = read_page(reported.out / "index.html").exports
+    tables = sorted(inspect(get_engine(reported.url)).get_table_names())
+    assert sorted(what.removeprefix("table ") for what in exports if what.startswith("table ")) == tables
+    run = reported.run_id
+    emotions = rows(reported.url, func.count(EmotionRow.id))[0][0]
+    assert exports["table emotions"][:2] == [f"{emotions:,}", "all: shared by the runs"]
+    assert exports["table post_hashtags"][1] == f"run {run}'s, via hashtag_id -> hashtags"
+    assert exports["table posts"][1] == exports["table runs"][1] == f"run {run}'s"
+    graph = next(what for what in exports if what.startswith("follow graph"))
+    assert exports[graph][1:] == [f"run {run}'s current follows", "follow_graph.graphml"]
 
 
 # -- compare ------------------------------------------------------------------------------------------------------
