@@ -40,7 +40,10 @@ def test_report_writes_page_plots_tables_and_graph(run_db, tmp_path, capsys):
     assert sorted(p.name for p in (out / "tables").iterdir()) == sorted(
         f"{t}.{suffix}" for t in tables for suffix in ("csv", "parquet"))
     assert (out / "follow_graph.graphml").stat().st_size > 0
-    assert 'id="summary"' in (out / "index.html").read_text(encoding="utf-8")
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert 'id="summary"' in page
+    # No --run: every table is exported whole, and the page says so for each.
+    assert page.count("<td>every run&#39;s</td>") == len(tables)
 
 
 def test_compare_with_run_ids_and_labels(run_db, tmp_path, capsys):
