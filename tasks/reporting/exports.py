@@ -37,7 +37,7 @@ class TableFiles:
     rows: int
     csv: Path
     parquet: Path
-    run_scope: str  # how `--run` restricted it (`db.table_export.ExportTable.run_scope`)
+    kept: str  # which rows it holds, in words, for the page (`_kept_rows`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,10 +73,10 @@ def _write_table(session, table: ExportTable, run_id: int | None, folder: Path, 
             csv_writer.write_batch(batch)
             parquet_writer.write_batch(batch)
             rows += batch.num_rows
-    return TableFiles(table.name, rows, csv_path, parquet_path, table.run_scope)
+    return TableFiles(table.name, rows, csv_path, parquet_path, _kept_rows(table.run_scope, run_id))
 
 
-def kept_rows(run_scope: str, run_id: int | None) -> str:
+def _kept_rows(run_scope: str, run_id: int | None) -> str:
     """Which rows an exported table holds, for the page: a reader of `posts.csv` next to
     `emotions.csv` must see that one is the run's and the other the whole database's."""
     if run_id is None:

@@ -50,7 +50,7 @@ class ExportLink:
     label: str
     rows: int | None
     paths: tuple[str, ...]  # relative to the page
-    kept: str = ""  # which rows it holds, in words (`exports.kept_rows`)
+    kept: str = ""  # which rows it holds, in words (`exports.TableFiles.kept`)
 
 
 _TEMPLATE = """<!DOCTYPE html>

@@ -52,7 +52,7 @@ def write_report(db_url: str, run_id: int, out_dir: Path, export_run: int | None
     graph = exports.write_follow_graph(db_url, run_id, out_dir)
     images = _draw([run])
     links = [html.ExportLink(f"table {t.name}", t.rows, (_relative(t.csv, out_dir), _relative(t.parquet, out_dir)),
-                             exports.kept_rows(t.run_scope, export_run)) for t in tables]
+                             t.kept) for t in tables]
     links.append(html.ExportLink(f"follow graph ({graph.nodes:,} agents, {graph.edges:,} follows)", None,
                                  (_relative(graph.path, out_dir),), f"run {run_id}'s current follows"))
     page = _write_page(out_dir, html.render_page(f"ysim run {run.run_id}: {run.label}", [run], images,
