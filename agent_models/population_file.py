@@ -3,8 +3,10 @@
 Entries use Y Social's keys (`rec_sys`, `frec_sys`, `prompts`, `interests` as
 `[[topics], count]`, the Big Five as adjective strings, ...), so files move between Y Social and
 ysim. ysim writes its extra fields (`agent_class`, `attention_window`, ...) next to them; Y Social
-ignores keys it does not read, and ysim reads them back, so a save/load round trip is exact.
-Keys ysim does not know are named once in a warning and skipped, as Y Social's loader does.
+ignores keys it does not read, and ysim reads them back, so a save/load round trip is exact but
+for what is never written: the scratch fields and API keys in the LLM settings. PR #21's names
+(`pwd`, `user_id`, `opinions_enabled`, ...) are read too. Keys ysim does not know are named once
+in a warning and skipped, as Y Social's loader does.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from agent_models.agent_data import AgentData, AgentDataError, agent_class_for, agent_from_dict, show_key
+from agent_models.agent_data import (
+    SCRATCH_FIELDS, SEED_NAMES, AgentData, AgentDataError, agent_class_for, agent_from_dict, show_key, without_api_keys,
+)
 from agent_models.agent_factory import AGENT_CLASS_ALIASES, FIELD_ALIASES
 
 # Half of a UTF-16 surrogate pair: a JSON escape can make one; it is not text, and no database stores it.
@@ -93,7 +97,7 @@ def entry_to_agent(entry: Any, llm_agents: bool = True, unknown: dict[str, None]
         cls = AGENT_CLASS_ALIASES[class_name]
     else:
         raise AgentDataError(f"agent_class: {_show(class_name)} is not one of {', '.join(AGENT_CLASS_ALIASES)}")
-    known = set(cls.__dataclass_fields__)
+    known = set(cls.__dataclass_fields__) | SEED_NAMES
     fields: dict[str, Any] = {"agent_class": cls.__name__}
     for key, value in entry.items():
         name = FIELD_ALIASES.get(key, key)
@@ -133,8 +137,19 @@ def _interest_topics(value: Any) -> Any:
 
 
 def agent_to_entry(agent: AgentData) -> dict[str, Any]:
-    """An agent as a population entry: Y Social's keys first, then ysim's own fields."""
+    """An agent as a population entry: Y Social's keys first, then ysim's own fields.
+
+    Y Social's `prompts` holds the custom prompt text, or the agent's prompt table when it has one
+    (the text then goes under `custom_prompt`). Left out on purpose: the scratch fields
+    (`SCRATCH_FIELDS`) and any `api_key` in the LLM settings (ysim writes no key to a file).
+    """
     data = agent.to_dict()
+    for name in SCRATCH_FIELDS:
+        del data[name]
+    for name in ("llm_config", "llm_v_config"):
+        data[name] = without_api_keys(data[name])
+    if data["prompts"] is None:
+        data["prompts"] = data.pop("custom_prompt")
     entry: dict[str, Any] = {}
     for key in _YSOCIAL_ORDER:
         field = FIELD_ALIASES.get(key, key)

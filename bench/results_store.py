@@ -7,7 +7,9 @@ Each benchmark calls `record(key, summary, details)` once at the end:
   docs/benchmarks.md quote, e.g. `{"p50_1000": 0.55}` under `overhead_ms`), merged with the
   other benchmarks' latest entries, plus `machine`.
 
-`machine()` describes the computer (cores, memory, CPU model, Python), measured, not configured.
+`machine()` describes the computer (cores, memory, CPU model, Python), measured, not configured;
+`code()` the commit measured (`git rev-parse HEAD`) and whether the working tree differed from it.
+Both go into the result file and the `latest.json` entry.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -36,15 +39,32 @@ def machine() -> dict[str, Any]:
             "python": platform.python_version(), "system": platform.system()}
 
 
+def code() -> dict[str, Any]:
+    """The commit this checkout is at and whether tracked files differ from it (None outside git)."""
+    root = Path(__file__).resolve().parents[1]
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    changes = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit, "dirty": bool(changes) if changes is not None else None}
+
+
 def record(key: str, summary: dict[str, Any], details: dict[str, Any]) -> Path:
     """Write `details` to results/<key>.json and `summary` under `key` in results/latest.json."""
     RESULTS.mkdir(exist_ok=True)
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     out = RESULTS / f"{key}.json"
-    out.write_text(json.dumps({"benchmark": key, "measured_at": stamp, "machine": machine(), **details},
+    measured = code()
+    out.write_text(json.dumps({"benchmark": key, "measured_at": stamp, **measured, "machine": machine(), **details},
                               indent=2) + "\n")
     latest = json.loads(LATEST.read_text()) if LATEST.exists() else {}
-    latest[key] = {**summary, "measured_at": stamp}
+    latest[key] = {**summary, "measured_at": stamp, **measured}
     latest["machine"] = machine()
     LATEST.write_text(json.dumps(latest, indent=2, sort_keys=True) + "\n")
     return out

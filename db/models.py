@@ -40,7 +40,8 @@ class RunRow(Base):
 
 
 class AgentRow(Base):
-    """An agent (Y Social's `user_mgmt`); columns carry the AgentData field names."""
+    """An agent (Y Social's `user_mgmt`); columns carry the AgentData field names (all but the
+    scratch fields, `agent_models.agent_data.SCRATCH_FIELDS`)."""
 
     __tablename__ = "agents"
     __table_args__ = (UniqueConstraint("run_id", "name"),)
@@ -85,6 +86,13 @@ class AgentRow(Base):
     left_on: Mapped[int | None] = mapped_column(Integer)
     is_page: Mapped[int] = mapped_column(Integer, default=0)
     feed_url: Mapped[str | None] = mapped_column(String(500))
+    # The agent's own servers and LLM settings (added by migration 0004); `llm_config` and
+    # `llm_v_config` are stored without any `api_key` (db.converters).
+    base_url: Mapped[str] = mapped_column(String(500), default="")
+    llm_base: Mapped[str] = mapped_column(String(500), default="")
+    llm_config: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    llm_v_config: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    prompts: Mapped[dict[str, str] | None] = mapped_column(JSON)
 
 
 class PostRow(Base):

@@ -1,99 +1,124 @@
-"""The seed's Ray example on ysim: agents as data, functions in parallel on Ray, the wrapper.
+"""The seed's Ray example on ysim: its six parts, in its order, with its code lines.
 
     python examples/ray_parallel_example.py                      # the embedded demo model
     python examples/ray_parallel_example.py --llm-url http://127.0.0.1:8000/v1 --agents 200
 
-It shows six things: (1) creating agents, (2) converting a Y Social agent, (3) CPU functions in
-parallel, (4) LLM functions in parallel, (5) the `wrap_agent_data` interface, and (6) a timing
-of the same LLM work one agent at a time versus in parallel batches.
+Y Social PR #21 (docs/migrating.md) lists what its `examples/ray_parallel_example.py` covers:
+1. Creating AgentData instances, 2. Converting legacy Agents, 3. Parallel CPU operations,
+4. Parallel GPU operations, 5. Wrapper interface, 6. Performance comparisons. Each part below is
+the seed's code with its imports changed (`y_client.classes.agent_data` -> `agent_models`,
+`y_client.functions` -> `tasks`, `y_client.functions.ray_integration` -> `flows.ray_integration`),
+and part 6 is the seed's "Step 4: Measure Performance" as written.
+
+The platform the functions act on is a run in the database `--db` (default: a new temporary
+SQLite file), asking the LLM server `--llm-url` (default: `YSIM_LLM_URL`, else the embedded demo
+model). Every post and comment is written there; `main` returns what it made and the timing.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from agent_models import BatchResult, RunConfig, agent_to_data, create_agent_data, generate_population
-from db import session_factory, write_results
-from flows.ray_integration import execute_parallel_cpu, execute_parallel_gpu, init_ray, last_outcome, shutdown_ray
-from flows.services import llm_endpoint
-from tasks import TickContext, get_post, open_platform, wrap_agent_data
+from agent_models import AgentData, RunConfig, agent_to_data, create_agent_data
+from flows.ray_integration import execute_parallel_cpu, execute_parallel_gpu, init_ray, shutdown_ray
+from tasks import comment_on_post, open_platform, post_content, wrap_agent_data
 
 
-class YSocialAgent:
-    """Stands in for a Y Social `Agent` object (y_client.classes.base_agent.Agent) built by a script."""
+class Agent:
+    """Stands in for Y Social's `Agent` (`from y_client.classes import Agent`), which ysim does not
+    have: an object with the attributes a Y Social agent has. `agent_to_data` reads any such
+    object, a real Y Social agent included, by attribute."""
 
-    def __init__(self, name: str, email: str, **persona: Any) -> None:
+    def __init__(self, name: str, email: str, **attributes: Any) -> None:
         self.name, self.email = name, email
-        self.__dict__.update(persona)
+        self.__dict__.update(attributes)
 
 
-def main(llm_url: str | None = None, n_agents: int = 20, db_url: str | None = None) -> dict[str, float]:
+def main(llm_url: str | None = None, n_agents: int = 10, db_url: str | None = None) -> dict[str, Any]:
     db_url = db_url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'ray_example.db'}"
-    config = RunConfig.model_validate({"database": {"url": db_url}, "llm": {"url": llm_url},
-                                       "ray": {"batch_size": 10}})
-    with llm_endpoint(config) as config:
-        platform = open_platform(config)
+    config = RunConfig.model_validate({
+        "database": {"url": db_url},
+        "llm": {"url": llm_url or os.environ.get("YSIM_LLM_URL"), "model": os.environ.get("YSIM_LLM_MODEL", "")}})
+    # What YSIM_DB / YSIM_LLM_URL would name: the platform every call below acts on (Y Social's server).
+    platform = open_platform(config)
 
-        # 1. Agents are data: made from the configuration's pools, seeded.
-        agents = [platform.register(a) for a in generate_population(config, n_agents, seed=1)]
-        ada = platform.register(create_agent_data("ada", "ada@example.org", config, age=31, interests=["climate"]))
-        print(f"1. {len(agents)} generated agents and {ada.name}, {ada.age}, interested in {ada.interests}")
+    # 1. Creating AgentData instances: the seed's constructor and its factory.
+    agent_data = AgentData(
+        name="user1",
+        email="user1@example.com",
+        base_url="http://localhost:5000",
+        type="llama3",
+        age=25,
+    )
+    agent_data_list = [agent_data] + [
+        create_agent_data(name=f"user{i}", email=f"user{i}@example.com", config=config, age=20 + i, type="llama3")
+        for i in range(2, n_agents + 1)]
+    print(f"1. {len(agent_data_list)} AgentData: {agent_data.name}, {agent_data.age}, ...")
 
-        # 2. A Y Social agent object converts to the matching dataclass.
-        legacy = YSocialAgent("bob", "bob@example.org", age=45, leaning="Independent", interests=["music"],
-                              oe="inventive/curious", type=config.llm.model)
-        bob = platform.register(agent_to_data(legacy))
-        print(f"2. converted a Y Social agent: {type(bob).__name__}({bob.name}, {bob.leaning})")
+    # 2. Converting legacy Agents: a Y Social agent object to its dataclass.
+    agent = Agent(name="user0", email="user0@example.com", age=45, leaning="Independent",
+                  interests=["music"], oe="inventive/curious", type="llama3")
+    legacy_data = agent_to_data(agent)
+    legacy_post = post_content(legacy_data, tid=1)  # now use it with the new functions or Ray
+    print(f"2. converted a Y Social agent: {type(legacy_data).__name__}({legacy_data.name}, {legacy_data.leaning}), "
+          f"post {legacy_post}")
 
-        init_ray(config=config)
+    # 3. Parallel CPU operations (the first call registers the agents, as Y Social's constructor does).
+    init_ray(num_cpus=4, num_gpus=1)
+    feeds = execute_parallel_cpu('read_posts', agent_data_list)
+    interests = execute_parallel_cpu('get_interests', agent_data_list)
+    print(f"3. {len(feeds)} feeds and {len(interests)} interest draws; {agent_data.name}'s: {interests[0]}")
 
-        # 3. CPU functions in parallel: each agent's current interests and its follow suggestions.
-        interests = execute_parallel_cpu("get_interests", agents)
-        suggestions = execute_parallel_cpu("search_follow_suggestions", agents)
-        print(f"3. interests of the first agent: {interests[0]}; suggestions for it: {len(suggestions[0])}")
+    # 4. Parallel GPU operations: a post per agent, then each agent comments on the next one's post.
+    results = execute_parallel_gpu('post_content', agent_data_list, tid=1)
+    pairs = [(a, results[(i + 1) % len(results)]) for i, a in enumerate(agent_data_list)]
+    comments = execute_parallel_gpu('comment_on_post', pairs, tid=1)
+    print(f"4. posts {results}; comments {comments}")
 
-        # 4. LLM functions in parallel: a post per agent, written to the database afterwards.
-        posts = execute_parallel_gpu("post_content", agents)
-        with session_factory(db_url).begin() as session:
-            write_results(session, run_id=platform.run_id, tick=0, visible_through=0,
-                          result=BatchResult(intents=[p for p in posts if p is not None]))
-        print(f"4. {sum(p is not None for p in posts)} posts written; the first: {posts[0].text if posts[0] else None!r}")
+    # 5. Wrapper interface: Y Social's Agent methods on agent data.
+    wrapper = wrap_agent_data(agent_data, use_ray=True)
+    wrapper_post = wrapper.post(tid=1)
+    wrapper_comment = wrapper.comment(post_id=results[-1], tid=1)
+    one_comment = comment_on_post(agent_data, post_id=wrapper_post, tid=1)  # the function the method runs
+    print(f"5. {wrapper.name} posted {wrapper_post}, commented {wrapper_comment} and {one_comment}")
 
-        # 5. Y Social's Agent interface over the same functions.
-        wrapped = wrap_agent_data(ada)
-        feed = wrapped.read(tid=1)
-        print(f"5. {wrapped.name} reads {len(feed)} posts and chooses "
-              f"{wrapped.select_action(tid=1, actions=['COMMENT', 'READ', 'NONE'])}")
+    # 6. Performance comparisons: the seed's "Step 4: Measure Performance".
+    # Benchmark sequential
+    start = time.time()
+    for agent_data in agent_data_list:
+        post_content(agent_data, tid=1)
+    sequential_time = time.time() - start
 
-        # 6. The same LLM work, one agent at a time versus in parallel batches.
-        post = _first_post(platform)
-        started = time.perf_counter()
-        for agent in agents:
-            execute_parallel_gpu("reaction_to_post", [(agent, post)])
-        sequential = time.perf_counter() - started
-        started = time.perf_counter()
-        execute_parallel_gpu("reaction_to_post", [(agent, post) for agent in agents])
-        parallel = time.perf_counter() - started
-        calls = len(last_outcome().result.llm_calls)
-        print(f"6. {len(agents)} reactions: {sequential:.2f} s one at a time, {parallel:.2f} s in parallel "
-              f"({sequential / parallel:.1f}x; {calls} LLM calls)")
-        shutdown_ray()
-        return {"sequential_s": sequential, "parallel_s": parallel, "llm_calls": calls}
+    # Benchmark parallel
+    start = time.time()
+    execute_parallel_gpu('post_content', agent_data_list, tid=1)
+    parallel_time = time.time() - start
 
-
-def _first_post(platform: Any) -> Any:
-    """The platform's first post, as an agent reads it."""
-    return get_post.fn(TickContext(platform.run_id, 1, platform.config), [1])[1]
+    print(f"6. {len(agent_data_list)} posts one at a time: {sequential_time:.2f} s; "
+          f"in parallel: {parallel_time:.2f} s")
+    print(f"Speedup: {sequential_time / parallel_time:.2f}x")
+    shutdown_ray()
+    return {
+        "db_url": platform.db_url, "run_id": platform.run_id,
+        "agents": [a.name for a in agent_data_list], "agent_ids": [a.agent_id for a in agent_data_list],
+        "converted": legacy_data, "legacy_post": legacy_post, "feeds": feeds, "interests": interests,
+        "posts": results, "comments": comments, "comment_targets": [p for _, p in pairs],
+        "wrapper_post": wrapper_post, "wrapper_comment": wrapper_comment, "direct_comment": one_comment,
+        "sequential_s": sequential_time, "parallel_s": parallel_time,
+        "speedup": sequential_time / parallel_time,
+    }
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--llm-url", help="OpenAI-compatible base URL (default: the embedded demo model)")
-    parser.add_argument("--agents", type=int, default=20)
+    parser.add_argument("--llm-url", help="OpenAI-compatible base URL (default: YSIM_LLM_URL, else the embedded "
+                                          "demo model)")
+    parser.add_argument("--agents", type=int, default=10)
     parser.add_argument("--db", help="database URL (default: a temporary SQLite file)")
     options = parser.parse_args()
     main(options.llm_url, options.agents, options.db)

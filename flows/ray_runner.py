@@ -2,104 +2,23 @@
 
 prefect-ray ignores Prefect tags; `TaggedRayTaskRunner` maps them to Ray options with
 `tasks.resources.ray_options` (a share of a GPU, or of the `gpu_slot` resource a GPU-less local
-Ray declares, for `gpu` tasks; one CPU for `cpu` tasks).
-
-A local Ray runs with `RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`, which keeps every node address on
-127.0.0.1 (Ray otherwise binds to the machine's interface address).
+Ray declares, for `gpu` tasks; one CPU for `cpu` tasks). Starting Ray is `tasks.ray_session`'s.
 """
 
 from __future__ import annotations
-
-import logging
-import math
-import os
-from urllib.parse import urlsplit
 
 import ray
 from prefect_ray import RayTaskRunner
 from prefect_ray.context import remote_options
 
-from agent_models.run_config import RaySettings
+from tasks.ray_session import (  # noqa: F401 (re-exported: the CLI, tests and benchmarks import them here)
+    LOOPBACK_ENV, LOOPBACK_HOSTS, WARM_WORKER_IDLE_MS, ensure_ray, keep_local_ray_on_loopback, loopback_api_warning,
+    shutdown_ray, warm_worker_config,
+)
 from tasks.resources import GPU_SLOT, ray_options
-
-logger = logging.getLogger("ysim.ray")
 
 __all__ = ["GPU_SLOT", "TaggedRayTaskRunner", "ensure_ray", "keep_local_ray_on_loopback", "ray_options",
            "shutdown_ray"]
-
-WARM_WORKER_IDLE_MS = 10 * 60 * 1000  # idle workers live ten minutes: a scheduled tick an hour apart restarts them
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
-LOOPBACK_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
-
-
-def ensure_ray(settings: RaySettings) -> bool:
-    """Start a local Ray, or join `settings.address` / `RAY_ADDRESS`, unless Ray is already up.
-
-    Returns True when this call started or joined Ray: the caller then owns it and calls
-    `shutdown_ray()` when done (which stops a local Ray and only disconnects from a cluster).
-    """
-    if ray.is_initialized():
-        return False
-    address = settings.address or os.environ.get("RAY_ADDRESS")
-    if address:
-        os.environ.setdefault("RAY_AUTH_MODE", "token")  # Ray 2.60 clusters require it to join
-        ray.init(address=address, namespace="ysim", log_to_driver=False)
-        warning = loopback_api_warning(os.environ.get("PREFECT_API_URL"), [n for n in ray.nodes() if n["Alive"]])
-        if warning:
-            logger.warning(warning)
-    else:
-        keep_local_ray_on_loopback()
-        ray.init(num_cpus=settings.num_cpus, resources={GPU_SLOT: settings.gpu_slots},
-                 _system_config=warm_worker_config(settings, settings.num_cpus or os.cpu_count() or 1),
-                 include_dashboard=False, namespace="ysim", log_to_driver=False, logging_level=logging.WARNING)
-    return True
-
-
-def warm_worker_config(settings: RaySettings, num_cpus: int) -> dict[str, int]:
-    """Ray settings that keep a tick's worker processes alive from one tick to the next.
-
-    Ray keeps about one idle worker per CPU and kills the others after a second idle; select,
-    read and apply outlast that, so every tick restarted most of its decide workers, each
-    re-importing Prefect, ysim and openai (about 2 s of CPU): at 1,000 LLM agents the LLM server
-    idled for half the tick (bench/saturation.py: 0.29 of its capacity, 0.69 with warm workers).
-    Keep as many as a tick runs at once: one per CPU plus the concurrent gpu tasks.
-    """
-    concurrent_gpu_tasks = math.ceil(settings.gpu_slots / settings.gpu_share)
-    return {"num_workers_soft_limit": num_cpus + concurrent_gpu_tasks,
-            "idle_worker_killing_time_threshold_ms": WARM_WORKER_IDLE_MS}
-
-
-def loopback_api_warning(api_url: str | None, nodes: list[dict]) -> str | None:
-    """A warning when Ray workers on other nodes could not reach the driver's Prefect API.
-
-    prefect-ray sends each task the driver's API URL; a loopback URL on a cluster of several
-    nodes makes every task on another node fail to report its state.
-    """
-    host = urlsplit(api_url).hostname if api_url else None
-    if host not in LOOPBACK_HOSTS or len(nodes) < 2:
-        return None
-    return (f"PREFECT_API_URL is {api_url}, a loopback address, but the Ray cluster has {len(nodes)} nodes: "
-            "start the Prefect server on an address every node reaches and set PREFECT_API_URL to it")
-
-
-def keep_local_ray_on_loopback() -> None:
-    """Make a local Ray use 127.0.0.1 for every node address.
-
-    Ray reads RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER once, when `ray` is first imported, so setting
-    the variable is enough only before that import (the CLI and the tests do so). For a process
-    that imported Ray earlier (a notebook, a deployment), the flag it already read is set too.
-    The variable is also inherited by the raylet, the GCS and the workers.
-    """
-    os.environ.update(LOOPBACK_ENV)
-    from ray._private import ray_constants
-
-    ray_constants.ENABLE_RAY_CLUSTER = False
-
-
-def shutdown_ray() -> None:
-    """Stop the local Ray this process started, or disconnect from the cluster it joined."""
-    if ray.is_initialized():
-        ray.shutdown()
 
 
 class TaggedRayTaskRunner(RayTaskRunner):

@@ -34,8 +34,7 @@ from agent_models.prompts import prompt_set
 from agent_models.run_config import SUPPORTED_ACTIONS
 from tasks.agent_steps import AgentSteps
 from tasks.context import AgentReads, BatchReads, PostView, Sealed, TickContext, sealed_result, unsealed
-from tasks.llm_cache import ResponseCache
-from tasks.llm_client import LLMClient
+from tasks.llm_pool import LLMPool
 
 ACTIONS = tuple(a.upper() for a in SUPPORTED_ACTIONS) + ("NEWS",)  # what `AgentRunner.perform` carries out
 
@@ -49,23 +48,23 @@ async def act_for_turns(ctx: TickContext, turns: list[AgentTurn] | Sealed, reads
 async def act_batch(ctx: TickContext, turns: list[AgentTurn], reads: BatchReads) -> BatchResult:
     """Phase 3 for a batch of agents."""
     prompts = prompt_set(ctx.config.prompts)
-    llm = new_llm_client(ctx) if any(t.agent.uses_llm for t in turns) else None
+    llms = new_llm_pool(ctx)
     try:
         results = await asyncio.gather(*(
-            AgentRunner(ctx, turn.agent, reads.by_agent.get(turn.agent.agent_id, AgentReads()), llm,
-                        prompts=prompts).run(turn)
+            AgentRunner(ctx, turn.agent, reads.by_agent.get(turn.agent.agent_id, AgentReads()),
+                        llms.for_agent(turn.agent), prompts=prompts).run(turn)
             for turn in turns))
     finally:
-        if llm is not None:
-            await llm.close()
+        await llms.close()
     batch = BatchResult()
     for result in results:
         batch.extend(result)
     return batch
 
 
-def new_llm_client(ctx: TickContext) -> LLMClient:
-    return LLMClient(ctx.config.llm, ctx.config.llm.url or "", ctx.config.llm.model, ResponseCache(ctx.db_url))
+def new_llm_pool(ctx: TickContext) -> LLMPool:
+    """The clients a batch asks: the run's, and one per distinct agent LLM setting (tasks.llm_pool)."""
+    return LLMPool.for_run(ctx.config.llm, ctx.db_url)
 
 
 class AgentRunner(AgentSteps):
@@ -164,12 +163,12 @@ class AgentRunner(AgentSteps):
             self.record(index, "READ", "unparseable", f"no reaction to post {post.post_id}")
             return
         detail = f"{reaction} post {post.post_id}"
-        follow = await self._secondary_follow(index, post, reaction)
+        follow = await self.secondary_follow(index, post, reaction)
         if follow is not None:
             detail += f", {follow.action} agent {follow.target_id}"
         self.record(index, "READ", "done", detail)
 
-    async def _secondary_follow(self, index: int, post: PostView, reaction: str) -> FollowIntent | None:
+    async def secondary_follow(self, index: int, post: PostView, reaction: str) -> FollowIntent | None:
         """After a like, maybe follow the author; after a dislike, maybe unfollow (Y Social's rule,
         with a chance of `probability_of_secondary_follow`). Only a change is asked about."""
         following = post.author_id in self.reads.followees

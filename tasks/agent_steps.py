@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from agent_models import (
     ActionRecord, AgentData, BatchResult, CommentIntent, FollowIntent, PostIntent, ReactionIntent, llm_seed, rng_for,
 )
+from agent_models.agent_llm import agent_llm_overrides
 from agent_models.intents import ArticleRef, InterestIntent, OpinionIntent, VoteIntent
 from agent_models.opinion_dynamics import bounded_confidence, evaluated_opinion, opinion_model_for
 from agent_models.parsing import (
@@ -42,6 +43,11 @@ class AgentSteps:
         self.ctx, self.agent, self.reads, self.llm = ctx, agent, reads, llm
         self.rng: random.Random = rng_for(ctx.seed, ctx.tick, agent.agent_id, stream)
         self.prompts = prompts if prompts is not None else prompt_set(ctx.config.prompts)
+        if agent.prompts:  # the agent's own prompt table (the seed's `prompts`) overrides the run's
+            self.prompts = {**self.prompts, **agent.prompts}
+        overrides = agent_llm_overrides(agent)
+        # The model its `llm_config` names, else its `type`; "" is the client's (the run's) model.
+        self.model = overrides.model if overrides is not None and overrides.model else agent.type
         self.opinion_model = opinion_model_for(agent.opinions, agent.opinion_dynamics)
         # A private copy: the batch shares `reads.opinions`, and what others read must stay as it
         # was before the tick whatever the batching.
@@ -234,7 +240,7 @@ class AgentSteps:
                         llm_seed(self.ctx.seed, self.ctx.tick, self.agent.agent_id, index, function))
         assert self.llm is not None, "LLM agents need an LLM client"
         messages = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
-        answer, record = await self.llm.complete(site, messages, self.agent.type, schema)
+        answer, record = await self.llm.complete(site, messages, self.model, schema)
         self.result.llm_calls.append(record)
         return answer
 

@@ -2,10 +2,10 @@
 
 A Y Social script builds `Agent(name, email, config=config)`, which registers with the server,
 then calls `agent.post(tid)`, `agent.select_action(tid, actions)`, ... With ysim the agent is data
-and the platform is a database, so the script opens the platform once and changes the line
-that makes each agent:
+and the platform is a database (the environment's, `tasks.platform_env`, unless the script opens
+one), so the script changes the line that makes each agent:
 
-    platform = open_platform(config, "sqlite:///run.db")   # Y Social's server, once
+    open_platform(config, "sqlite:///run.db")   # optional: Y Social's server, once
     agent = wrap_agent_data(create_agent_data(name, email, config))   # was: Agent(name, email, config)
     agent.select_action(tid, ["POST", "COMMENT", "NONE"])
 
@@ -22,22 +22,21 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-
-from agent_models import AgentData, AgentTurn, BatchResult, FollowIntent, RunConfig
+from agent_models import (
+    AgentData, AgentTurn, BatchResult, FakeAgentData, FakePageAgentData, FollowIntent, PageAgentData,
+)
 from agent_models.intents import VoteIntent
-from agent_models.agent_factory import ConfigLike, run_config_from
-from db import absolute_url, create_schema, session_factory, write_results
-from db import queries
-from db.converters import row_to_agent
-from db.models import AgentRow
+from db import queries, session_factory, write_results
 from tasks.agent_actions import ACTIONS, AgentRunner
 from tasks.context import AgentReads, PostView, TickContext
-from tasks.llm_cache import ResponseCache
-from tasks.llm_client import LLMClient, LLMUnavailableError, resolve_api_key, served_model
+from tasks.llm_pool import LLMPool
 from tasks.platform import post_views, read_batch
-from tasks.resources import ray_options
-from tasks.run_state import storable_config
+from tasks.platform_env import Platform, default_platform, open_platform, with_llm
+from tasks.ray_session import ensure_ray
+from tasks.resources import remote_function
+
+__all__ = ["ActionNotAvailableError", "Agent", "AgentWrapper", "FakeAgent", "FakePageAgent", "PageAgent", "Platform",
+           "open_platform", "wrap_agent_data"]
 
 NOT_AVAILABLE = ("select_image", "comment_image")
 
@@ -46,62 +45,16 @@ class ActionNotAvailableError(NotImplementedError):
     """A Y Social action ysim does not carry out (IMAGE: no vision model runs offline)."""
 
 
-@dataclass(frozen=True)
-class Platform:
-    """A run in a database, opened for single-agent calls: what Y Social's server is to a script."""
-
-    run_id: int
-    config: RunConfig
-
-    @property
-    def db_url(self) -> str:
-        return self.config.database.url
-
-    def register(self, agent: AgentData) -> AgentData:
-        """`agent` as a member of this run (Y Social's `/register`): stored, with its `agent_id`.
-
-        Registering a name the run already has returns the stored agent, as Y Social does.
-        """
-        with session_factory(self.db_url).begin() as session:
-            row = session.scalar(select(AgentRow).where(AgentRow.run_id == self.run_id, AgentRow.name == agent.name))
-            if row is None:
-                [agent_id] = queries.register_agents(session, self.run_id, [agent])
-                row = session.get(AgentRow, agent_id)
-            return row_to_agent(row)
-
-
-_default_platform: Platform | None = None
-
-
-def open_platform(config: ConfigLike, db_url: str | None = None) -> Platform:
-    """The run in `db_url` (default: the configuration's database), created empty if there is none.
-
-    `config` is a `RunConfig` or a configuration dict (ysim's or Y Social's). The platform becomes
-    the default of `wrap_agent_data`.
-    """
-    global _default_platform
-    run_config = run_config_from(config)
-    # Absolute here, where the caller's working directory is: Ray workers open the file too.
-    url = absolute_url(db_url if db_url is not None else run_config.database.url)
-    run_config = run_config.model_copy(update={"database": run_config.database.model_copy(update={"url": url})})
-    create_schema(run_config.database.url)
-    with session_factory(run_config.database.url).begin() as session:
-        run = queries.latest_run(session)
-        run_id = run.id if run is not None else queries.create_run(
-            session, name=run_config.simulation.name, seed=run_config.simulation.seed,
-            total_ticks=run_config.simulation.ticks, config=storable_config(run_config), agents=[])
-    _default_platform = Platform(run_id, run_config)
-    return _default_platform
-
-
 def wrap_agent_data(data: AgentData, use_ray: bool = False, platform: Platform | None = None) -> "AgentWrapper":
     """An object with Y Social's `Agent` methods acting as `data` on `platform` (default: the last
-    one opened). An agent without an `agent_id` is registered first, as Y Social's constructor does."""
-    platform = platform or _default_platform
-    if platform is None:
-        raise RuntimeError("wrap_agent_data: no platform is open; call open_platform(config, db_url) first")
+    one opened, else the environment's: `tasks.platform_env`). An agent without an `agent_id` is
+    registered first, as Y Social's constructor does. With `use_ray=True` each call is a Ray task
+    with its kind's resources; Ray is started (on loopback) or joined if it is not up yet."""
+    platform = platform or default_platform()
     if data.agent_id is None:
-        data = platform.register(data)
+        stored = platform.register(data)
+        data.agent_id = stored.agent_id  # the caller's object is now the registered agent too
+        data = stored
     return AgentWrapper(data, platform, use_ray)
 
 
@@ -172,16 +125,16 @@ class AgentWrapper:
             raise ValueError(f"tid: {tid!r} must be a tick number >= 0")
         self._calls += 1
         call = _Call(method, tid, f"call-{self._calls}", kwargs)
+        if kind == "gpu" and self.data.uses_llm:
+            self.platform = with_llm(self.platform)  # the embedded model starts on the first call that asks
         if not self.use_ray:
             return _execute(self.platform, self.data, call)
         import ray
 
-        if not ray.is_initialized():
-            raise RuntimeError("use_ray=True needs Ray: start it with flows.ray_runner.ensure_ray(...) "
-                               "or ray.init(address=...) first")
+        ensure_ray(self.platform.config.ray)  # the seed's wrapper needs no set-up; a running Ray is reused
         tags = {"gpu"} if kind == "gpu" and self.data.uses_llm else {"cpu"}
-        options = ray_options(tags, dict(ray.cluster_resources()), self.platform.config.ray.gpu_share)
-        return ray.get(ray.remote(_execute).options(**options).remote(self.platform, self.data, call))
+        remote = remote_function(_execute, tags, self.platform.config.ray.gpu_share)
+        return ray.get(remote.remote(self.platform, self.data, call))
 
 
 @dataclass(frozen=True)
@@ -227,16 +180,12 @@ def _read(ctx: TickContext, agent: AgentData, article: bool) -> list[int]:
 async def _act(ctx: TickContext, agent: AgentData, call: _Call) -> Any:
     method = call.method
     candidates = tuple(call.kwargs["actions"]) if method == "select_action" else _READ_AS[method]
-    reads = read_batch(ctx, [AgentTurn(agent, (candidates,))]).by_agent[agent.agent_id]
+    batch = read_batch(ctx, [AgentTurn(agent, (candidates,))])
+    reads = batch.by_agent[agent.agent_id]
     post_id = call.kwargs.get("post_id")
     target = _post_view(ctx, post_id, reads) if post_id is not None else None
-    llm = None
-    if agent.uses_llm:
-        if not ctx.config.llm.url:
-            raise LLMUnavailableError("llm.url: none set; wrapped LLM agents need a running OpenAI-compatible server")
-        settings = resolve_api_key(ctx.config.llm)
-        llm = LLMClient(settings, settings.url, served_model(settings), ResponseCache(ctx.db_url))
-    runner = AgentRunner(ctx, agent, reads, llm, stream=call.stream)
+    llms = LLMPool.for_run(ctx.config.llm, ctx.db_url)
+    runner = AgentRunner(ctx, agent, reads, llms.for_agent(agent), stream=call.stream)
     try:
         chosen: str | None = method.upper()
         if method == "select_action":
@@ -250,9 +199,8 @@ async def _act(ctx: TickContext, agent: AgentData, call: _Call) -> Any:
         else:
             await runner.perform(0, chosen, post=target)
     finally:
-        if llm is not None:
-            await llm.close()
-    written = _write(ctx, runner.result)
+        await llms.close()
+    written = _write(ctx, runner.result, batch.served)  # every feed served is logged, as a tick logs it
     if method in ("post", "comment", "reply", "search", "share"):
         return written.new_post_ids[0] if written.new_post_ids else None
     if method == "follow":
@@ -273,7 +221,58 @@ def _post_view(ctx: TickContext, post_id: int, reads: AgentReads) -> PostView | 
     return found[post_id]
 
 
-def _write(ctx: TickContext, result: BatchResult) -> Any:
+def _write(ctx: TickContext, result: BatchResult, feeds: list | tuple = ()) -> Any:
     with session_factory(ctx.db_url).begin() as session:
-        return write_results(session, run_id=ctx.run_id, tick=ctx.tick, result=result, visible_through=ctx.tick)
+        return write_results(session, run_id=ctx.run_id, tick=ctx.tick, result=result, feeds=feeds,
+                             visible_through=ctx.tick)
 
+
+
+class Agent(AgentWrapper):
+    """Y Social's `Agent` class as a seed script builds it: `Agent(name="user1", email="...", ...)`.
+
+    The keyword arguments are the agent's fields (ysim's names or the seed's: `pwd`, `user_id`,
+    `type`, `content_rec_sys`, ...); with `config` (a Y Social or ysim configuration) the agent
+    also takes the configuration's per-agent settings, as `create_agent_data` does. Like Y
+    Social's constructor it registers the agent on the platform (`platform`, default: the
+    default one). The object has Y Social's methods (`post`, `comment`, ...) and `agent_to_data`
+    turns it into the matching data class.
+    """
+
+    __slots__ = ()
+    data_class: type[AgentData] = AgentData
+
+    def __init__(self, name: str, email: str, config: Any = None, use_ray: bool = False,
+                 platform: Platform | None = None, **fields: Any) -> None:
+        if config is not None:
+            from agent_models import create_agent_data
+
+            data = create_agent_data(name, email, config, type(self).__name__, **fields)
+        else:
+            data = self.data_class(name=name, email=email, **fields)
+        platform = platform or default_platform()
+        # Y Social's constructor registers with the server and keeps the persona it was given
+        # (a name the run has gives the stored agent's id).
+        data.agent_id = platform.register(data).agent_id
+        super().__init__(data, platform, use_ray)
+
+
+class PageAgent(Agent):
+    """Y Social's `PageAgent`: a news page (`feed_url`)."""
+
+    __slots__ = ()
+    data_class = PageAgentData
+
+
+class FakeAgent(Agent):
+    """Y Social's `FakeAgent`: rule-based, no LLM."""
+
+    __slots__ = ()
+    data_class = FakeAgentData
+
+
+class FakePageAgent(PageAgent):
+    """Y Social's `FakePageAgent`: a rule-based news page."""
+
+    __slots__ = ()
+    data_class = FakePageAgentData

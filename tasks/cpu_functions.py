@@ -12,21 +12,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
-
 from agent_models import AgentData, AgentTurn, FollowIntent, rng_for
 from agent_models import parsing, prompts
 from agent_models.interests import choose_post_topics
 from agent_models.intents import ArticleRef, InterestIntent
 from db import platform_queries, queries, session_factory
+from tasks.agent_function import agent_function
 from tasks.context import PostView, TickContext
 from tasks.end_of_day import churn_system
 from tasks.platform import post_views, read_batch
 
 
-def _task(fn):
-    return task(name=fn.__name__, tags=["cpu"], cache_policy=NO_CACHE)(fn)
+_task = agent_function("cpu")
 
 
 def _reads_for(ctx: TickContext, agents: Sequence[AgentData], action: str):

@@ -20,6 +20,7 @@ from agent_models.end_of_day import daily_change, draws_daily_follow, with_daily
 from agent_models.intents import JoinIntent, LeaveIntent
 from db import platform_queries, queries, session_factory
 from db.models import ActionRow
+from tasks.agent_function import agent_function
 from tasks.context import Sealed, TickContext, sealed_result, unsealed
 
 
@@ -50,7 +51,7 @@ def end_of_day(ctx: TickContext, turns: list[AgentTurn]) -> tuple[list[AgentTurn
     return with_daily_follow(turns, following, ctx.seed, ctx.tick), changes
 
 
-@task(name="churn_system", tags=["cpu"], cache_policy=NO_CACHE)
+@agent_function("cpu")
 def churn_system(ctx: TickContext, n_agents: int) -> list[LeaveIntent]:
     """Y Social's `/churn`: the `n_agents` present agents whose last post is oldest leave after this tick."""
     if n_agents <= 0:

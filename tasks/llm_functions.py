@@ -12,13 +12,11 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
-
 from agent_models import AgentData
 from agent_models.intents import ArticleRef
 from agent_models.prompts import prompt_set
-from tasks.agent_actions import new_llm_client
+from tasks.agent_actions import new_llm_pool
+from tasks.agent_function import agent_function
 from tasks.agent_steps import AgentSteps
 from tasks.context import AgentReads, BatchReads, PostView, StepOutcome, TickContext
 
@@ -28,19 +26,18 @@ Step = Callable[..., Awaitable[Any]]
 async def _for_batch(ctx: TickContext, name: str, requests: Sequence[tuple[AgentData, tuple]],
                      step: Callable[[AgentSteps], Step], reads: BatchReads | None = None) -> StepOutcome:
     prompts = prompt_set(ctx.config.prompts)
-    llm = new_llm_client(ctx) if any(agent.uses_llm for agent, _ in requests) else None
+    llms = new_llm_pool(ctx)
     outcome = StepOutcome()
 
     async def one(index: int, agent: AgentData, args: tuple) -> tuple[int, Any, AgentSteps]:
         mine = (reads.by_agent.get(agent.agent_id) if reads else None) or AgentReads()
-        steps = AgentSteps(ctx, agent, mine, llm, stream=f"{name}-{index}", prompts=prompts)
+        steps = AgentSteps(ctx, agent, mine, llms.for_agent(agent), stream=f"{name}-{index}", prompts=prompts)
         return agent.agent_id, await step(steps)(0, *args), steps
 
     try:
         done = await asyncio.gather(*(one(i, agent, args) for i, (agent, args) in enumerate(requests)))
     finally:
-        if llm is not None:
-            await llm.close()
+        await llms.close()
     for agent_id, value, steps in done:
         outcome.values[agent_id] = value
         outcome.result.extend(steps.result)
@@ -50,8 +47,7 @@ async def _for_batch(ctx: TickContext, name: str, requests: Sequence[tuple[Agent
     return outcome
 
 
-def _task(fn: Callable[..., Awaitable[StepOutcome]]):
-    return task(name=fn.__name__, tags=["gpu"], cache_policy=NO_CACHE)(fn)
+_task = agent_function("gpu")
 
 
 @_task

@@ -34,3 +34,17 @@ def ray_options(tags: set[str], cluster: dict[str, float], gpu_share: float) -> 
     if "cpu" in tags:
         return {"num_cpus": 1}
     return {}
+
+
+def remote_function(fn: Any, tags: set[str], gpu_share: float, cluster: dict[str, float] | None = None) -> Any:
+    """`fn` as a Ray remote function with the resources of `tags` on `cluster` (default: the
+    running cluster's resources).
+
+    `max_calls` is a property of the remote function, which Ray refuses in `.options()`; the
+    other options go there.
+    """
+    import ray  # here: the tick's runner and the pure callers of `ray_options` need no Ray import
+
+    options = ray_options(tags, dict(ray.cluster_resources()) if cluster is None else cluster, gpu_share)
+    decorator = ray.remote(max_calls=options.pop("max_calls")) if "max_calls" in options else ray.remote
+    return decorator(fn).options(**options)

@@ -28,7 +28,24 @@ def sample(cls):
                actions_likelihood={"post": 0.5, "read": 0.5}, opinion_dynamics={"enabled": True, "parameters":
                                                                                 {"epsilon": 0.25}},
                content_rec_sys_name="ReverseChrono", follow_rec_sys_name="PreferentialAttachment",
-               joined_on=3, left_on=9, **extra)
+               joined_on=3, left_on=9, base_url="http://127.0.0.1:5010", llm_base="http://127.0.0.1:11434/v1",
+               llm_config={"config_list": [{"model": "llama3.2", "base_url": "http://10.0.0.2:8000/v1",
+                                            "api_key": "sk-ada"}], "temperature": 0.9, "max_tokens": 256, "seed": 7},
+               llm_v_config={"url": "http://127.0.0.1:11434/v1", "api_key": "NULL", "model": "minicpm-v",
+                             "temperature": 0.5, "max_tokens": 300},
+               prompts={"handler_post": "Write about {', '.join(interest)} as {self.name}."},
+               topics_sentiment="climate: positive", topics_opinions="climate: 0.7", **extra)
+
+
+def stored(agent):
+    """`agent` as the database and population files give it back: no scratch text, no API keys."""
+    import dataclasses
+
+    from agent_models.agent_data import without_api_keys
+
+    return dataclasses.replace(agent, topics_sentiment="", topics_opinions="",
+                               llm_config=without_api_keys(agent.llm_config),
+                               llm_v_config=without_api_keys(agent.llm_v_config))
 
 
 def test_the_sample_sets_every_field_away_from_its_default():

@@ -114,6 +114,10 @@ def test_agent_to_data_copies_every_attribute_and_names_live_parts():
     assert (data.content_rec_sys_name, data.follow_rec_sys_name) == ("ContentRecSys", "FollowRecSys")
     assert data.emotions == ("joy", "anger") and data.actions_likelihood == {"POST": 0.2, "COMMENT": 0.5}
     assert data.joined_on == 5 and data.custom_prompt is None
+    # the seed's servers, LLM settings, prompt table and scratch text, as they are
+    assert (data.base_url, data.llm_base, data.llm_config) == ("http://127.0.0.1:5010", "http://x/v1",
+                                                               {"temperature": 1.5})
+    assert data.prompts == {"agent_roleplay": "You are {self.name}"} and data.topics_opinions == "scratch"
     assert agent_from_pickle(data) == data
 
 

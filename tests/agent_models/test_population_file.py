@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -11,7 +12,7 @@ from agent_models import (
     PopulationWarning, generate_population, load_follow_graph, load_population, save_population,
 )
 from agent_models.run_config import AgentSettings
-from tests.agent_models.test_agent_data import CLASSES, sample
+from tests.agent_models.test_agent_data import CLASSES, sample, stored
 from tests.ysocial_files import POPULATION, SAMPLE_GRAPH
 
 
@@ -35,17 +36,21 @@ def test_without_llm_agents_entries_become_rule_based_as_in_y_social():
 def test_save_then_load_round_trips_every_class_exactly(cls, tmp_path):
     agents = [sample(cls), cls(name="bo", email="bo@x")]
     path = save_population(agents, tmp_path / "pop.json")
-    assert load_population(path) == agents
+    assert load_population(path) == [stored(agent) for agent in agents]  # no scratch text, no API key
+    assert "sk-ada" not in path.read_text() and "topics_sentiment" not in path.read_text()
     assert [type(a) for a in load_population(path, llm_agents=False)] == [cls, cls]  # agent_class wins
 
 
 def test_saved_files_use_y_social_keys(tmp_path):
-    path = save_population([sample(AgentData)], tmp_path / "pop.json")
-    entry = json.loads(path.read_text())["agents"][0]
+    ada = sample(AgentData)
+    path = save_population([ada, dataclasses.replace(ada, name="bo", prompts=None)], tmp_path / "pop.json")
+    entry, without_table = json.loads(path.read_text())["agents"]
     assert entry["interests"] == [["climate", "books"], 2]
-    assert (entry["rec_sys"], entry["frec_sys"], entry["prompts"]) == ("ReverseChrono", "PreferentialAttachment",
-                                                                      "You are Ada, a chemist.")
+    assert (entry["rec_sys"], entry["frec_sys"]) == ("ReverseChrono", "PreferentialAttachment")
     assert list(entry)[:3] == ["name", "email", "password"] and "content_rec_sys_name" not in entry
+    # Y Social's `prompts` is the custom prompt text; an agent's own prompt table takes the key when it has one.
+    assert (entry["prompts"], entry["custom_prompt"]) == (ada.prompts, "You are Ada, a chemist.")
+    assert without_table["prompts"] == "You are Ada, a chemist." and "custom_prompt" not in without_table
 
 
 def test_generated_population_round_trips_through_a_file(tmp_path):

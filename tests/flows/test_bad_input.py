@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 
 from agent_models import AGENT_CLASSES, AgentData, FollowGraphError, PopulationError, RunConfig, agent_from_dict
 from agent_models import generate_population, load_follow_graph, load_population, save_population
+from agent_models.agent_data import SEED_NAMES
 from agent_models.agent_factory import FIELD_ALIASES
 from agent_models.population_file import agent_to_entry
 from agent_models.prompts import PROMPTS, UNUSED_YSOCIAL_PROMPTS, prompt_set
@@ -182,7 +183,8 @@ POPULATION_BASES = [
     {"agents": [agent_to_entry(sample(cls)) | {"name": cls.__name__} for cls in AGENT_CLASSES.values()]},
     {"agents": []},
 ]
-AGENT_FIELDS = sorted({f for cls in AGENT_CLASSES.values() for f in cls.__dataclass_fields__})
+# The fields, and PR #21's names the loader accepts besides (`opinions_enabled`, ...).
+AGENT_FIELDS = sorted({f for cls in AGENT_CLASSES.values() for f in cls.__dataclass_fields__} | SEED_NAMES)
 POPULATION_KEYS = st.sampled_from(AGENT_FIELDS + sorted(FIELD_ALIASES) + ["agents", "is_page"]) | texts
 POPULATION_VALUES = values | st.sampled_from(["AgentData", "PageAgentData", "FakeAgent", "ReverseChrono", "Nope",
                                               [["a"], 1], [["a"], 2], [["a", 1], 2], {"climate": 0.5}])

@@ -2,7 +2,9 @@
 
 The page's ```python blocks run in order in one namespace, in a directory holding the Y Social
 files the page names (copies of tests/fixtures/ysocial, with `servers.llm` pointed at the stub
-LLM server), on the session's Ray.
+LLM server), on the session's Ray, with the environment the page sets (YSIM_DB, YSIM_LLM_URL,
+YSIM_LLM_MODEL) and no platform opened before. None imports `y_client`: every snippet of PR #21
+runs on ysim with its imports changed.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import re
 import shlex
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -40,16 +43,41 @@ def _ysocial_directory(directory: Path, llm_url: str) -> None:
 
 
 def test_the_python_snippets_run(ray_session, llm_stub, tmp_path, monkeypatch, capsys):
+    from tasks import platform_env
+
     snippets = blocks(PAGE, "python")
-    assert len(snippets) >= 5
+    assert not any(re.search(r"^from y_client[.\w]* import", code, re.M) for code in snippets)
     _ysocial_directory(tmp_path, llm_stub.url)
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(platform_env.DB_ENV, "sqlite:///ysim.db")  # relative, as the page shows it
+    monkeypatch.setenv(platform_env.LLM_URL_ENV, llm_stub.url)
+    monkeypatch.setenv(platform_env.LLM_MODEL_ENV, "stub-model")
+    monkeypatch.setattr(platform_env, "_default", None)  # no platform from an earlier test
     namespace: dict = {"__name__": "migrating"}
     for number, code in enumerate(snippets, 1):
         exec(compile(code, f"docs/migrating.md python block {number}", "exec"), namespace)
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "AgentData user0 1"
-    assert int(out[1].split()[0]) == 6  # every converted agent posted (the stub always answers)
+    assert out[0] == f"10 posts: {list(range(5, 15))}"  # With Ray: one new post id per agent, in order
+    assert out[1] == "AgentData user1 25 Independent"  # Pattern 3's converted agent
+    assert out[2] == "2 comments, [['#climate'], []]"
+    assert out[3].startswith("Speedup: ") and out[3].endswith("x")  # Step 4, the seed's line
+    assert out[4].endswith(" True")  # open_platform: the script's own database
+
+    # Everything the snippets posted is in the environment's database (ysim.db in the working
+    # directory, the platform of every call before open_platform); the stub always answers.
+    db = sqlite3.connect(tmp_path / "ysim.db")
+    names = dict(db.execute("SELECT id, name FROM agents"))
+    assert sorted(names.values()) == sorted(f"user{i}" for i in range(10))  # user1 is one agent throughout
+    per_author: dict[str, int] = {}
+    for author, comment_to in db.execute("SELECT author_id, comment_to FROM posts"):
+        if comment_to is None:
+            per_author[names[author]] = per_author.get(names[author], 0) + 1
+    # user1: Before, After, With Ray, Pattern 1, Pattern 2, Pattern 4, A (agent.post), B (twice), C;
+    # user4-6: With Ray, A's parallel call and Step 4's two sides (A's agent_data_list)
+    assert per_author == {"user0": 1, "user1": 10, "user2": 2, "user3": 2, "user4": 4, "user5": 4, "user6": 4,
+                          "user7": 1, "user8": 1, "user9": 1}
+    assert db.execute("SELECT count(*) FROM posts WHERE comment_to IS NOT NULL").fetchone()[0] == 5
+    assert {t for (t,) in db.execute("SELECT DISTINCT tick FROM posts")} == {1}
     assert ray_session.is_initialized()  # the session's Ray, which the page's shutdown_ray did not start
 
 

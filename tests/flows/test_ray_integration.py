@@ -1,4 +1,4 @@
-"""The seed's parallel API: named agent functions over agents on Ray, results in input order."""
+"""The seed's parallel API: named agent functions over items on Ray, results in input order."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import warnings
 
 import pytest
 
-from agent_models import PostIntent
+from db import session_factory
+from db.models import PostRow
 from flows import ray_integration
 from flows.ray_integration import execute_parallel_cpu, execute_parallel_gpu, init_ray
-from tasks import read_posts
+from tasks import AgentCallError, platform_env, read_posts
 from tests.tasks.platform_fixture import small_platform
 
 
@@ -18,9 +19,10 @@ from tests.tasks.platform_fixture import small_platform
 def platform(sqlite_url, llm_stub):
     platform = small_platform(sqlite_url, llm_stub.url)
     llm_stub.state.script = [("Write one short post", "Parallel posts #ray")]
-    config = platform.config.model_copy(update={"ray": platform.config.ray.model_copy(update={"batch_size": 2})})
-    platform.config = config
-    return platform
+    platform.config = platform.config.model_copy(update={"ray": platform.config.ray.model_copy(
+        update={"batch_size": 2})})
+    yield platform
+    platform_env._default = None
 
 
 def test_cpu_and_gpu_functions_run_on_ray_in_input_order(ray_session, platform, llm_stub):
@@ -28,17 +30,21 @@ def test_cpu_and_gpu_functions_run_on_ray_in_input_order(ray_session, platform, 
     agents = [platform.agents[n] for n in ("cy", "ada", "eve", "bob")]  # not id order; batches of 2
     feeds = execute_parallel_cpu("read_posts", agents)
     expected = read_posts.fn(platform.ctx(1), agents)
-    assert feeds == [expected[a.agent_id] for a in agents]
-    posts = execute_parallel_gpu("post_content", agents)
-    assert [p.agent_id for p in posts] == [a.agent_id for a in agents]
-    assert all(isinstance(p, PostIntent) for p in posts)
-    assert [p.text for p in posts if p.agent_id != platform.agents["eve"].agent_id] == ["Parallel posts #ray"] * 3
+    assert feeds == [expected[a.agent_id] for a in agents] and platform.first_post in feeds[0]
+    post_ids = execute_parallel_gpu("post_content", agents, tid=1)
+    with session_factory(platform.config.database.url).begin() as session:
+        authors = {p.id: (p.author_id, p.text, p.tick) for p in session.query(PostRow).filter(PostRow.id.in_(post_ids))}
+    assert [authors[i][0] for i in post_ids] == [a.agent_id for a in agents]  # written in input order
+    assert post_ids == sorted(post_ids) and all(tick == 1 for _, _, tick in authors.values())
+    assert [authors[i][1] for i in post_ids if authors[i][0] != platform.agents["eve"].agent_id] == [
+        "Parallel posts #ray"] * 3
     assert len(llm_stub.state.requests) == 3  # eve is rule-based
-    assert len(ray_integration.last_outcome().result.llm_calls) == 3
     assert execute_parallel_cpu("extract_components", ["#a1 @b", "no tags", "#c2"], "hashtags") == [
         ["#a1"], [], ["#c2"]]
-    with pytest.raises(ValueError, match="function_name: 'dance' is not one of"):
+    with pytest.raises(AgentCallError, match="function_name: 'dance' is not one of"):
         execute_parallel_gpu("dance", agents)
+    with pytest.raises(AgentCallError, match="it is a CPU function: use execute_parallel_cpu"):
+        execute_parallel_gpu("read_posts", agents)
 
 
 def test_without_ray_it_warns_once_and_runs_sequentially(platform, monkeypatch):
@@ -54,4 +60,4 @@ def test_without_ray_it_warns_once_and_runs_sequentially(platform, monkeypatch):
         mentions = execute_parallel_cpu("read_mentions", agents)
     assert [str(w.message) for w in caught] == [ray_integration.NO_RAY_WARNING]
     assert feeds == [read_posts.fn(platform.ctx(1), agents)[a.agent_id] for a in agents]
-    assert mentions == [[(1, platform.first_post)], []]  # bob is mentioned in ada's post
+    assert mentions == [[platform.first_post], []]  # bob is mentioned in ada's post

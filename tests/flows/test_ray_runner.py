@@ -111,3 +111,18 @@ def test_a_local_ray_keeps_as_many_warm_workers_as_a_tick_runs_at_once():
     config = warm_worker_config(RaySettings(gpu_slots=1, gpu_share=0.1), num_cpus=2)
     assert config == {"num_workers_soft_limit": 2 + 10, "idle_worker_killing_time_threshold_ms": WARM_WORKER_IDLE_MS}
     assert warm_worker_config(RaySettings(gpu_slots=2, gpu_share=0.25), num_cpus=4)["num_workers_soft_limit"] == 12
+
+
+def test_a_remote_function_on_a_cluster_with_gpus_keeps_its_worker(ray_session):
+    """Ray refuses `max_calls` in `.options()`: it must go to the remote function itself (this
+    failed on any cluster with a GPU, e.g. after the seed's `init_ray(num_cpus=4, num_gpus=1)`)."""
+    from tasks.resources import remote_function
+
+    def work(x):
+        return x
+
+    assert ray_options({"gpu"}, {"GPU": 1.0}, 0.1)["max_calls"] == 0
+    on_gpus = remote_function(work, {"gpu"}, 0.1, cluster={"GPU": 1.0, "CPU": 2.0})  # raised ValueError before
+    assert callable(on_gpus.remote)
+    on_slots = remote_function(work, {"gpu"}, 0.1)  # the session's GPU-less Ray: a gpu_slot share
+    assert ray_session.get(on_slots.remote(7)) == 7

@@ -1,0 +1,64 @@
+"""LLM clients by agent: the run's client, or one of the agent's own server and settings.
+
+Y Social gives every agent its own `llm_config` (model, server, key, temperature, max tokens);
+the seed's `AgentData` carries it with `llm_base`. A batch asks each agent's questions on the
+client for that agent's settings: one client per distinct setting, shared by the agents that
+have it, each with the run's concurrency bound and the run's response cache. Agents that set
+nothing use the run's client.
+"""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+
+from agent_models import AgentData
+from agent_models.agent_llm import AgentLLM, agent_llm_overrides
+from agent_models.run_config import LLMSettings
+from tasks.llm_cache import ResponseCache
+from tasks.llm_client import LLMClient
+
+
+class LLMPool:
+    """The clients a batch (or a single call) needs, made on first use and closed together."""
+
+    def __init__(self, settings: LLMSettings, cache: ResponseCache | None) -> None:
+        self._settings, self._cache = settings, cache
+        self._clients: dict[AgentLLM | None, LLMClient] = {}
+
+    @classmethod
+    def for_run(cls, settings: LLMSettings, db_url: str) -> "LLMPool":
+        return cls(settings, ResponseCache(db_url))
+
+    def for_agent(self, agent: AgentData) -> LLMClient | None:
+        """The client `agent` asks (None for rule-based agents, which ask nobody)."""
+        if not agent.uses_llm:
+            return None
+        overrides = agent_llm_overrides(agent)
+        client = self._clients.get(overrides)
+        if client is None:
+            settings = settings_for(self._settings, overrides)
+            client = self._clients[overrides] = LLMClient(settings, settings.url or "", settings.model, self._cache)
+        return client
+
+    async def close(self) -> None:
+        for client in self._clients.values():
+            await client.close()
+        self._clients.clear()
+
+
+def settings_for(run: LLMSettings, overrides: AgentLLM | None) -> LLMSettings:
+    """The run's LLM settings with an agent's own server, key, model, temperature and max tokens."""
+    if overrides is None:
+        return run
+    update: dict[str, object] = {}
+    if overrides.url:
+        update["url"] = overrides.url
+    if overrides.model:
+        update["model"] = overrides.model
+    if overrides.api_key:
+        update["api_key"] = SecretStr(overrides.api_key)
+    if overrides.temperature is not None:
+        update["temperature"] = overrides.temperature
+    if overrides.max_tokens is not None:
+        update["max_tokens"] = overrides.max_tokens
+    return run.model_copy(update=update)
