@@ -256,7 +256,10 @@ class LLMSettings(_Section):
     max_tokens: int = Field(96, ge=1, description="Completion token cap per call.")
     timeout_s: float = Field(60.0, gt=0, description="Per-request timeout in seconds.")
     max_retries: int = Field(2, ge=0, description="Client retries on timeouts, 429 and 5xx.")
-    concurrency: int = Field(8, ge=1, description="Requests in flight per gpu task.")
+    concurrency: int = Field(64, ge=1, description="Requests in flight per gpu task (and per single-agent or "
+                                                  "parallel call). High, so that a server that batches (vLLM, "
+                                                  "llama.cpp with slots, OpenAI) sees a full queue; lower it for "
+                                                  "a server that refuses many at once.")
     structured_output: bool = Field(True, description="Ask for JSON-schema answers for decisions.")
     embedded_parallel: int = Field(4, ge=1, description="Parallel slots of the embedded server.")
     embedded: bool = Field(False, description="Set by ysim while it serves the embedded model at `url`; "
