@@ -129,18 +129,21 @@ def _agent_of(function: str, arguments: dict[str, Any]) -> AgentData | None:
     return agent
 
 
+_OPTIONAL_TID = frozenset({"read_posts", "read_mentions", "search_posts", "search_follow_suggestions"})
+_COUNTS = ("post_id", "target", "max_length_threads", "max_tweets", "max_length_thread_reading", "limit")
+
+
 def _check_values(function: str, a: dict[str, Any]) -> None:
-    for name in ("tid", "post_id", "target", "max_length_threads", "max_tweets", "max_length_thread_reading",
-                 "limit"):
-        if name not in a or (a[name] is None and name != "tid"):
-            continue
-        value, least = a[name], (_TID_FREE if function == "get_interests" else 0) if name == "tid" else 1
-        if name == "tid" and value is None:
-            if function in ("read_posts", "read_mentions", "search_posts", "search_follow_suggestions"):
-                continue
-            raise AgentCallError(f"{function}: tid: None must be a tick number >= 0")
-        if not _is_int(value) or value < least:
-            raise AgentCallError(f"{function}: {name}: {_show(value)} must be an integer >= {least}")
+    """Types and ranges of the arguments, before the platform is asked anything."""
+    if "tid" in a and not (a["tid"] is None and function in _OPTIONAL_TID):
+        least = _TID_FREE if function == "get_interests" else 0
+        if not _is_int(a["tid"]) or a["tid"] < least:
+            raise AgentCallError(f"{function}: tid: {_show(a['tid'])} must be an integer >= {least} (a tick)")
+    if a.get("post_id", 0) is None and function != "follow_action":  # only follow_action's is optional
+        raise AgentCallError(f"{function}: post_id: None must be the id of a post of the run")
+    for name in _COUNTS:  # ids and lengths: None where the seed allows it, else a positive integer
+        if a.get(name) is not None and (not _is_int(a[name]) or a[name] < 1):
+            raise AgentCallError(f"{function}: {name}: {_show(a[name])} must be an integer >= 1")
     if "action" in a and a["action"] not in ("follow", "unfollow"):
         raise AgentCallError(f"{function}: action: {_show(a['action'])} is not one of follow, unfollow")
     if function == "select_action_llm":

@@ -41,10 +41,18 @@ def remote_function(fn: Any, tags: set[str], gpu_share: float, cluster: dict[str
     running cluster's resources).
 
     `max_calls` is a property of the remote function, which Ray refuses in `.options()`; the
-    other options go there.
+    other options go there. The remote function is made once per (function, options) and Ray
+    session: making one exports the function to the cluster again, tens of milliseconds that a
+    parallel call of a few agents would otherwise pay every time.
     """
     import ray  # here: the tick's runner and the pure callers of `ray_options` need no Ray import
 
     options = ray_options(tags, dict(ray.cluster_resources()) if cluster is None else cluster, gpu_share)
-    decorator = ray.remote(max_calls=options.pop("max_calls")) if "max_calls" in options else ray.remote
-    return decorator(fn).options(**options)
+    key = (fn, repr(sorted(options.items())), ray.get_runtime_context().get_job_id())
+    if key not in _remote_functions:
+        decorator = ray.remote(max_calls=options.pop("max_calls")) if "max_calls" in options else ray.remote
+        _remote_functions[key] = decorator(fn).options(**options)
+    return _remote_functions[key]
+
+
+_remote_functions: dict[tuple, Any] = {}

@@ -65,6 +65,9 @@ def test_bad_input_raises_one_clear_error_and_writes_nothing(environment, llm_st
         (lambda: post_content(ada), "missing a required argument: 'tid'"),
         (lambda: post_content(ada, tid=1), "tid: 1 is behind run 1's committed ticks"),
         (lambda: post_content(ada, tid="soon"), "tid: 'soon' must be an integer >= 0"),
+        (lambda: comment_on_post(ada, None, 2), "post_id: None must be the id of a post"),
+        (lambda: execute_parallel_gpu("select_action_llm", [ada], tid=2, actions=["DANCE"]),
+         "actions: ['DANCE'] must be a non-empty list of"),
         (lambda: post_content("ada", tid=2), "agent_data: 'ada' is not an AgentData"),
         # one bad item among good ones: nothing of the others is written, the newcomer not registered
         (lambda: execute_parallel_gpu("comment_on_post", [(newcomer, post_id), (ada, 4242)], tid=2),
