@@ -3,6 +3,8 @@ wrapper with Ray and no set-up, and each agent's own LLM server."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -74,7 +76,7 @@ def test_bad_input_raises_one_clear_error_and_writes_nothing(environment, llm_st
          "post_id: 4242 is not a post of run 1"),
     ]
     for call, message in cases:
-        with pytest.raises(AgentCallError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        with pytest.raises(AgentCallError, match=re.escape(message)):
             call()
     assert dump(environment) == before
     assert newcomer.agent_id is None and len(llm_stub.state.requests) == asked
