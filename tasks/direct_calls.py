@@ -54,7 +54,8 @@ _issued_lock = threading.Lock()
 def call_direct(function: str, args: tuple, kwargs: dict[str, Any]) -> Any:
     """One call the seed's way: checked, computed in this process, written in its own transaction."""
     if function in PURE:
-        return run_sync(compute(None, DirectCall(function, None, bind(function, args, kwargs)))).value
+        [call] = prepare_calls(None, function, [(args, kwargs)])
+        return run_sync(compute(None, call)).value
     platform = default_platform()
     calls = prepare_calls(platform, function, [(args, kwargs)])
     platform = platform_for(platform, calls)
@@ -89,6 +90,8 @@ def prepare_calls(platform: Platform | None, function: str, calls: Sequence[tupl
     """
     bound = [bind(function, args, kwargs) for args, kwargs in calls]
     if function in PURE:
+        for arguments in bound:
+            _check_text(function, arguments)
         return [DirectCall(function, None, arguments) for arguments in bound]
     agents = [_agent_of(function, arguments) for arguments in bound]
     for arguments in bound:
@@ -156,6 +159,17 @@ def _check_values(function: str, a: dict[str, Any]) -> None:
     for name in ("text_to_annotate", "post_text", "text"):
         if a.get(name) is not None and not isinstance(a[name], str):
             raise AgentCallError(f"{function}: {name}: {_show(a[name])} must be a string")
+
+
+def _check_text(function: str, a: dict[str, Any]) -> None:
+    """The pure functions of a text: the text (or template) is a string."""
+    name = "template" if function == "render_prompt" else "text"
+    if not isinstance(a[name], str):
+        raise AgentCallError(f"{function}: {name}: {_show(a[name])} must be a string")
+    if function == "extract_components" and a["c_type"] not in ("hashtags", "mentions"):
+        raise AgentCallError(f"extract_components: c_type: {_show(a['c_type'])} is not one of hashtags, mentions")
+    if function == "render_prompt" and not isinstance(a["agent_data"], AgentData):
+        raise AgentCallError(f"render_prompt: agent_data: {_show(a['agent_data'])} is not an AgentData")
 
 
 def _check_platform(function: str, agent: AgentData | None, a: dict[str, Any], members: set[int], posts: set[int],

@@ -12,7 +12,9 @@ from agent_models import AgentData
 from db import session_factory, write_tick
 from db.models import LLMCallRow, PostRow, RecommendationRow
 from flows.ray_integration import execute_parallel_gpu
-from tasks import AgentCallError, comment_on_post, platform_env, post_content, reaction_to_post, wrap_agent_data
+from tasks import (
+    AgentCallError, comment_on_post, extract_components, platform_env, post_content, reaction_to_post, wrap_agent_data,
+)
 from tests.dumps import dump
 from tests.llm_stub import LLMStub
 
@@ -68,6 +70,8 @@ def test_bad_input_raises_one_clear_error_and_writes_nothing(environment, llm_st
         (lambda: post_content(ada, tid=1), "tid: 1 is behind run 1's committed ticks"),
         (lambda: post_content(ada, tid="soon"), "tid: 'soon' must be an integer >= 0"),
         (lambda: comment_on_post(ada, None, 2), "post_id: None must be the id of a post"),
+        (lambda: extract_components(42, "hashtags"), "extract_components: text: 42 must be a string"),
+        (lambda: extract_components("#a", "topics"), "c_type: 'topics' is not one of hashtags, mentions"),
         (lambda: execute_parallel_gpu("select_action_llm", [ada], tid=2, actions=["DANCE"]),
          "actions: ['DANCE'] must be a non-empty list of"),
         (lambda: post_content("ada", tid=2), "agent_data: 'ada' is not an AgentData"),
