@@ -24,6 +24,7 @@ from bench.results_store import LATEST  # noqa: E402
 # key in latest.json -> (script, full arguments, quick arguments)
 SUITE: dict[str, tuple[str, list[str], list[str]]] = {
     "seed_table": ("seed_table.py", [], ["--quick"]),
+    "parallel_call_phases": ("parallel_call_phases.py", [], ["--repeats", "2"]),
     "overhead_ms": ("tick_overhead.py", [], ["--agents", "1000", "--ticks", "4"]),
     "saturation": ("saturation.py", [], ["--quick"]),
     "apply_rows_per_s": ("apply_rows.py", [], ["--quick"]),

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from db.models import ActionRow, AgentRow, LLMCallRow, PostRow
+from db.models import ActionRow, AgentRow, InterestRow, LLMCallRow, PostRow
 from db.queries import first_uncommitted_tick
 
 
@@ -56,3 +56,12 @@ def next_round_indexes(session: Session, run_id: int, pairs: Iterable[tuple[int,
             if (agent_id, tick) in out:
                 out[(agent_id, tick)] = max(out[(agent_id, tick)], last + 1)
     return out
+
+
+def topic_ids(session: Session, run_id: int, names: Iterable[str]) -> dict[str, int]:
+    """The run's ids of the topics among `names` it has (`queries.topic_ids_for` also registers the others)."""
+    wanted = set(names)
+    if not wanted:
+        return {}
+    return dict(session.execute(select(InterestRow.interest, InterestRow.id).where(
+        InterestRow.run_id == run_id, InterestRow.interest.in_(wanted))).all())

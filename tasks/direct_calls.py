@@ -31,9 +31,11 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from agent_models import AgentData
 from db import session_factory, write_results
-from db import direct_call_queries, queries
+from db import direct_call_queries, platform_queries, queries
 from tasks.direct_functions import (
     IF_ACCEPTED, LLM_FUNCTIONS, NEW_POST, POST_FIRST, PURE, SELECTABLE_ACTIONS, SIGNATURES, CallEnv, CallOutcome,
     DirectCall, compute,
@@ -97,6 +99,7 @@ def prepare_calls(platform: Platform | None, function: str, calls: Sequence[tupl
     for arguments in bound:
         _check_values(function, arguments)
     run_id = platform.run_id
+    # One transaction: a failed check rolls it back before anything is registered.
     with session_factory(platform.db_url).begin() as session:
         now = direct_call_queries.current_tick(session, run_id)
         first_uncommitted = queries.first_uncommitted_tick(session, run_id)
@@ -105,11 +108,11 @@ def prepare_calls(platform: Platform | None, function: str, calls: Sequence[tupl
             {b["target"] for b in bound if b.get("target") is not None})
         posts = direct_call_queries.posts_of_run(session, run_id, {b["post_id"] for b in bound
                                                                    if b.get("post_id") is not None})
-    for agent, arguments in zip(agents, bound, strict=True):
-        _check_platform(function, agent, arguments, members, posts, first_uncommitted, run_id)
-    _register_new(platform, [a for a in agents if a is not None and a.agent_id is None])
-    ticks = [_tick_of(arguments, now) for arguments in bound]
-    indexes = _round_indexes(platform, agents, ticks)
+        for agent, arguments in zip(agents, bound, strict=True):
+            _check_platform(function, agent, arguments, members, posts, first_uncommitted, run_id)
+        _register_new(session, run_id, [a for a in agents if a is not None and a.agent_id is None])
+        ticks = [_tick_of(arguments, now) for arguments in bound]
+        indexes = _round_indexes(session, platform, agents, ticks)
     return [DirectCall(function, agent, arguments, tick, index)
             for agent, arguments, tick, index in zip(agents, bound, ticks, indexes, strict=True)]
 
@@ -187,13 +190,15 @@ def _check_platform(function: str, agent: AgentData | None, a: dict[str, Any], m
                              f"tick {first_uncommitted} or later (committed ticks are history)")
 
 
-def _register_new(platform: Platform, agents: list[AgentData]) -> None:
-    """Y Social's constructor registers an agent with the server: each unregistered agent, once."""
-    seen: dict[int, AgentData] = {}
+def _register_new(session: Session, run_id: int, agents: list[AgentData]) -> None:
+    """Y Social's constructor registers an agent with the server: each unregistered agent, once; a
+    name the run has gives the stored agent's id. One agent after another, in call order, so that
+    the rows come out as the calls made one by one make them."""
+    known = platform_queries.agent_ids_by_name(session, run_id, [a.name for a in agents])
     for agent in agents:
-        if id(agent) not in seen:
-            seen[id(agent)] = agent
-            agent.agent_id = platform.register(agent).agent_id
+        if agent.name not in known:
+            [known[agent.name]] = queries.register_agents(session, run_id, [agent])
+        agent.agent_id = known[agent.name]
 
 
 def _tick_of(arguments: dict[str, Any], now: int) -> int:
@@ -201,10 +206,10 @@ def _tick_of(arguments: dict[str, Any], now: int) -> int:
     return now if tid is None or tid == _TID_FREE else tid
 
 
-def _round_indexes(platform: Platform, agents: list[AgentData | None], ticks: list[int]) -> list[int]:
+def _round_indexes(session: Session, platform: Platform, agents: list[AgentData | None], ticks: list[int]
+                   ) -> list[int]:
     pairs = {(a.agent_id, t) for a, t in zip(agents, ticks, strict=True) if a is not None}
-    with session_factory(platform.db_url).begin() as session:
-        stored = direct_call_queries.next_round_indexes(session, platform.run_id, pairs)
+    stored = direct_call_queries.next_round_indexes(session, platform.run_id, pairs)
     out = []
     with _issued_lock:
         for agent, tick in zip(agents, ticks, strict=True):

@@ -23,7 +23,7 @@ from agent_models import parsing, prompts
 from agent_models.activity import NONE_ACTION
 from agent_models.interests import choose_post_topics
 from agent_models.intents import InterestIntent, LeaveIntent
-from db import ServedFeed, platform_queries, queries, session_factory
+from db import ServedFeed, direct_call_queries, platform_queries, queries, session_factory
 from tasks.agent_actions import ACTIONS, AgentRunner
 from tasks.context import AgentReads, BatchReads, PostView, TickContext
 from tasks.llm_pool import LLMPool
@@ -157,19 +157,18 @@ class CallEnv:
             self._posts = self._fetch_posts({length}, {post_id})
         view = self._posts.views[post_id]
         reads = AgentReads(threads={post_id: list(self._posts.threads[length].get(post_id, []))})
-        agent_id = call.agent.agent_id
         if opinions:
-            reads.opinions = {a: dict(self._posts.opinions[a]) for a in (agent_id, view.author_id)
+            reads.opinions = {a: dict(self._posts.opinions[a]) for a in (call.agent.agent_id, view.author_id)
                               if a in self._posts.opinions}
         if followees:
-            reads.followees = set(self._posts.followees.get(agent_id, set()))
+            reads.followees = set(self._posts.followees.get(call.agent.agent_id, set()))
         return view, reads
 
     def _fetch_posts(self, lengths: set[int], post_ids: set[int]) -> "_PostContext":
         default = self.platform.config.agents.max_length_thread_reading
         named = [c for c in self.calls if c.arguments.get("post_id") is not None]
         post_ids = post_ids | {c.arguments["post_id"] for c in named}
-        lengths = lengths | {c.arguments.get("max_length_threads") or default for c in named}
+        lengths = lengths | {thread_length(c, default) for c in named}
         agents = {c.agent.agent_id for c in named if c.agent is not None}
         with self.session() as session:
             views = post_views(session, post_ids)
@@ -188,6 +187,14 @@ class _PostContext:
     followees: dict[int, set[int]]
 
 
+def thread_length(call: DirectCall, default: int) -> int:
+    """How many messages of a thread `call` reads: `get_thread`'s `max_tweets` (None: all of them),
+    a comment's `max_length_threads`, else `default` (the run's `agents.max_length_thread_reading`)."""
+    if call.function == "get_thread":
+        return call.arguments["max_tweets"] or WHOLE_THREAD
+    return call.arguments.get("max_length_threads") or default
+
+
 def read_key(call: DirectCall) -> tuple[tuple[str, ...], int | None] | None:
     """How `call` reads the platform through the read phase: (candidate actions, thread length)."""
     a = call.arguments
@@ -198,17 +205,6 @@ def read_key(call: DirectCall) -> tuple[tuple[str, ...], int | None] | None:
     simple = {"post_content": "POST", "read_mentions": NONE_ACTION, "search_posts": "SEARCH",
               "search_follow_suggestions": "FOLLOW", "news_post": "NEWS"}
     return ((simple[call.function],), None) if call.function in simple else None
-
-
-# --- reading what a call needs ---------------------------------------------------------------------
-def _read_as(env: CallEnv, call: DirectCall, action: str) -> tuple[AgentReads, list[ServedFeed]]:
-    """The tick's read phase for this agent with one candidate action: its reads and the feeds served."""
-    return env.reads(call, (action,))
-
-
-def _post_reads(env: CallEnv, call: DirectCall, post_id: int, thread_length: int | None = None,
-                opinions: bool = False, followees: bool = False) -> tuple[PostView, AgentReads]:
-    return env.post_reads(call, post_id, thread_length, opinions, followees)
 
 
 # --- CPU functions -----------------------------------------------------------------------------------
@@ -224,28 +220,22 @@ def _pure(env: CallEnv | None, call: DirectCall) -> CallOutcome:
 
 
 def _get_user_from_post(env: CallEnv, call: DirectCall) -> CallOutcome:
-    with env.session() as session:
-        return CallOutcome(platform_queries.post_authors(session, [call.arguments["post_id"]]).get(
-            call.arguments["post_id"]))
+    return CallOutcome(env.post_reads(call, call.arguments["post_id"])[0].author_id)
 
 
 def _get_article(env: CallEnv, call: DirectCall) -> CallOutcome:
-    with env.session() as session:
-        article = platform_queries.articles_of_posts(session, [call.arguments["post_id"]]).get(call.arguments["post_id"])
+    article = env.post_reads(call, call.arguments["post_id"])[0].article
     return CallOutcome(dataclasses.asdict(article) if article is not None else None)
 
 
 def _get_post(env: CallEnv, call: DirectCall) -> CallOutcome:
-    with env.session() as session:
-        return CallOutcome(queries.post_authors_and_texts(session, [call.arguments["post_id"]])[
-            call.arguments["post_id"]][2])
+    return CallOutcome(env.post_reads(call, call.arguments["post_id"])[0].text)
 
 
 def _get_thread(env: CallEnv, call: DirectCall) -> CallOutcome:
     post_id = call.arguments["post_id"]
-    with env.session() as session:
-        thread = queries.threads(session, [post_id], call.arguments["max_tweets"] or WHOLE_THREAD).get(post_id, [])
-    return CallOutcome([f"@{author} - {text}\n" for author, text in thread])
+    _, reads = env.post_reads(call, post_id, thread_length(call, 0))
+    return CallOutcome([f"@{author} - {text}\n" for author, text in reads.threads[post_id]])
 
 
 def _get_interests(env: CallEnv, call: DirectCall) -> CallOutcome:
@@ -255,8 +245,8 @@ def _get_interests(env: CallEnv, call: DirectCall) -> CallOutcome:
         names = choose_post_topics(current[agent.agent_id] or agent.interests,
                                    rng_for(env.platform.config.simulation.seed, call.tick, agent.agent_id,
                                            f"get_interests-{call.index}"))
-        ids = queries.topic_ids_for(session, env.platform.run_id, set(names)) if names else {}
-    return CallOutcome((list(names), [ids[n] for n in names]))
+        ids = direct_call_queries.topic_ids(session, env.platform.run_id, names)  # reads only: no new topics
+    return CallOutcome((list(names), [ids.get(n) for n in names]))
 
 
 def _get_opinions(env: CallEnv, call: DirectCall) -> CallOutcome:
@@ -283,23 +273,23 @@ def _follow_action(env: CallEnv, call: DirectCall) -> CallOutcome:
 
 def _read_posts(env: CallEnv, call: DirectCall) -> CallOutcome:
     article = bool(call.arguments["article"])
-    reads, served = _read_as(env, call, "SHARE" if article else "READ")
+    reads, served = env.reads(call, ("SHARE" if article else "READ",))
     posts = ([p for p in reads.feed if p.article is not None] or reads.shareable) if article else reads.feed
     return CallOutcome([p.post_id for p in posts], feeds=served)
 
 
 def _read_mentions(env: CallEnv, call: DirectCall) -> CallOutcome:
-    reads, _ = _read_as(env, call, NONE_ACTION)
+    reads, _ = env.reads(call, (NONE_ACTION,))
     return CallOutcome([post.post_id for _, post in reads.mentions])
 
 
 def _search_posts(env: CallEnv, call: DirectCall) -> CallOutcome:
-    reads, _ = _read_as(env, call, "SEARCH")
+    reads, _ = env.reads(call, ("SEARCH",))
     return CallOutcome([p.post_id for p in reads.search_results])
 
 
 def _search_follow_suggestions(env: CallEnv, call: DirectCall) -> CallOutcome:
-    reads, _ = _read_as(env, call, "FOLLOW")
+    reads, _ = env.reads(call, ("FOLLOW",))
     return CallOutcome(dict(reads.follow_suggestions))
 
 
@@ -323,7 +313,7 @@ def _churn_system(env: CallEnv, call: DirectCall) -> CallOutcome:
 
 # --- LLM functions -------------------------------------------------------------------------------------
 async def _post_content(env: CallEnv, call: DirectCall) -> CallOutcome:
-    reads, _ = _read_as(env, call, "POST")
+    reads, _ = env.reads(call, ("POST",))
     runner = env.runner(call, reads)
     await runner.perform(call.index, "POST")
     return CallOutcome(result=runner.result, returns=NEW_POST)
@@ -331,7 +321,7 @@ async def _post_content(env: CallEnv, call: DirectCall) -> CallOutcome:
 
 async def _comment_on_post(env: CallEnv, call: DirectCall) -> CallOutcome:
     post_id, index = call.arguments["post_id"], call.index
-    view, reads = _post_reads(env, call, post_id, call.arguments["max_length_threads"], opinions=True)
+    view, reads = env.post_reads(call, post_id, call.arguments["max_length_threads"], opinions=True)
     runner = env.runner(call, reads)
     comment = await runner.comment_on_post(index, view)
     if comment is None:
@@ -344,7 +334,7 @@ async def _comment_on_post(env: CallEnv, call: DirectCall) -> CallOutcome:
 
 
 async def _share_post(env: CallEnv, call: DirectCall) -> CallOutcome:
-    view, reads = _post_reads(env, call, call.arguments["post_id"])
+    view, reads = env.post_reads(call, call.arguments["post_id"])
     runner = env.runner(call, reads)
     if view.article is None:  # the seed returns when the post carries no article
         runner.record(call.index, "SHARE", "no_target", f"post {view.post_id} carries no news article")
@@ -354,7 +344,7 @@ async def _share_post(env: CallEnv, call: DirectCall) -> CallOutcome:
 
 
 async def _reaction_to_post(env: CallEnv, call: DirectCall) -> CallOutcome:
-    view, reads = _post_reads(env, call, call.arguments["post_id"], followees=True)
+    view, reads = env.post_reads(call, call.arguments["post_id"], followees=True)
     runner, index = env.runner(call, reads), call.index
     reaction = await runner.reaction_to_post(index, view)
     if reaction is None:
@@ -371,7 +361,7 @@ async def _reaction_to_post(env: CallEnv, call: DirectCall) -> CallOutcome:
 
 async def _evaluate_follow(env: CallEnv, call: DirectCall) -> CallOutcome:
     a = call.arguments
-    view, reads = _post_reads(env, call, a["post_id"])
+    view, reads = env.post_reads(call, a["post_id"])
     if a["post_text"] is not None:
         view = dataclasses.replace(view, text=str(a["post_text"]))
     runner = env.runner(call, reads)
@@ -405,7 +395,7 @@ async def _emotion_annotation(env: CallEnv, call: DirectCall) -> CallOutcome:
 
 
 async def _cast_vote(env: CallEnv, call: DirectCall) -> CallOutcome:
-    view, reads = _post_reads(env, call, call.arguments["post_id"])
+    view, reads = env.post_reads(call, call.arguments["post_id"])
     runner = env.runner(call, reads)
     await runner.perform(call.index, "CAST", post=view)
     votes = [i.preference for i in runner.result.intents if hasattr(i, "preference")]
@@ -413,14 +403,14 @@ async def _cast_vote(env: CallEnv, call: DirectCall) -> CallOutcome:
 
 
 async def _update_opinions(env: CallEnv, call: DirectCall) -> CallOutcome:
-    view, reads = _post_reads(env, call, call.arguments["post_id"], opinions=True)
+    view, reads = env.post_reads(call, call.arguments["post_id"], opinions=True)
     runner = env.runner(call, reads)
     changed = await runner.update_opinions(call.index, view)
     return CallOutcome({i.topic: i.opinion for i in changed}, runner.result)
 
 
 async def _news_post(env: CallEnv, call: DirectCall) -> CallOutcome:
-    reads, _ = _read_as(env, call, "NEWS")
+    reads, _ = env.reads(call, ("NEWS",))
     runner = env.runner(call, reads)
     await runner.perform(call.index, "NEWS")
     return CallOutcome(result=runner.result, returns=NEW_POST)
