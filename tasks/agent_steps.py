@@ -45,8 +45,8 @@ class AgentSteps:
         self.prompts = prompts if prompts is not None else prompt_set(ctx.config.prompts)
         if agent.prompts:  # the agent's own prompt table (the seed's `prompts`) overrides the run's
             self.prompts = {**self.prompts, **agent.prompts}
-        overrides = agent_llm_overrides(agent)
         # The model its `llm_config` names, else its `type`; "" is the client's (the run's) model.
+        overrides = agent_llm_overrides(agent) if agent.uses_llm else None
         self.model = overrides.model if overrides is not None and overrides.model else agent.type
         self.opinion_model = opinion_model_for(agent.opinions, agent.opinion_dynamics)
         # A private copy: the batch shares `reads.opinions`, and what others read must stay as it
