@@ -12,6 +12,8 @@ import json
 import re
 from collections.abc import Sequence
 
+from agent_models.text_limits import EMOTION_MAX_LENGTH, HASHTAG_MAX_LENGTH, TOPIC_MAX_LENGTH, fits
+
 MIN_TEXT_LENGTH = 3  # Y Social drops generated texts shorter than this
 _WORD = re.compile(r"[A-Za-z_]+")
 
@@ -96,8 +98,16 @@ def extract_components(text: str, kind: str) -> list[str]:
 
 
 def post_hashtags(text: str) -> tuple[str, ...]:
-    """The hashtags Y Social stores for a post: lower-cased, at least `MIN_HASHTAG_LENGTH` long."""
-    return tuple(dict.fromkeys(h.lower() for h in extract_components(text, "hashtags") if len(h) >= MIN_HASHTAG_LENGTH))
+    """The hashtags Y Social stores for a post: lower-cased, those `storable_hashtag` keeps."""
+    return tuple(dict.fromkeys(h for h in (t.lower() for t in extract_components(text, "hashtags"))
+                               if storable_hashtag(h)))
+
+
+def storable_hashtag(hashtag: str) -> bool:
+    """Whether a (lower-cased) hashtag is stored: Y Social drops those shorter than
+    `MIN_HASHTAG_LENGTH`; ysim also drops those longer than their column (agent_models.text_limits).
+    The length is the lower-cased one's: lower-casing may lengthen a tag ("İ" becomes two code points)."""
+    return len(hashtag) >= MIN_HASHTAG_LENGTH and fits(hashtag, HASHTAG_MAX_LENGTH)
 
 
 def post_mentions(text: str, own_name: str) -> tuple[str, ...]:
@@ -111,11 +121,12 @@ _EMOTION_JUNK = str.maketrans({c: " " for c in "\"'*:[],{}"})
 def clean_emotion(answer: str | None, labels: Sequence[str]) -> tuple[str, ...]:
     """Y Social's emotion parsing: lower-case, quotes and `*:[],` to spaces, keep known labels once.
 
-    A JSON answer ({"emotions": [...]} or a bare list) goes through the same filter.
+    A JSON answer ({"emotions": [...]} or a bare list) goes through the same filter. A label longer
+    than the emotions column is never kept (agent_models.text_limits): no answer can store it.
     """
     if not answer:
         return ()
-    allowed = {label.lower() for label in labels}
+    allowed = {lowered for lowered in (label.lower() for label in labels) if fits(lowered, EMOTION_MAX_LENGTH)}
     tokens = answer.lower().translate(_EMOTION_JUNK).split()
     return tuple(dict.fromkeys(t for t in tokens if t in allowed and t != "emotions"))
 
@@ -145,8 +156,12 @@ _TOPIC = re.compile(r"#T:\s*([^;#\n]+)")
 
 
 def parse_topics(answer: str | None, limit: int = 3) -> tuple[str, ...]:
-    """Topics from the `#T: First Topic; #T: Second Topic` format, lower-cased, at most `limit`."""
+    """Topics from the `#T: First Topic; #T: Second Topic` format, lower-cased, at most `limit`.
+
+    A topic longer than the topics column is no topic (agent_models.text_limits): it is skipped
+    before the limit applies, so the next ones named take its place.
+    """
     if not answer:
         return ()
     topics = (" ".join(_WORD.findall(t)).lower() for t in _TOPIC.findall(answer))
-    return tuple(dict.fromkeys(t for t in topics if t))[:limit]
+    return tuple(dict.fromkeys(t for t in topics if t and fits(t, TOPIC_MAX_LENGTH)))[:limit]

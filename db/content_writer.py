@@ -1,7 +1,8 @@
 """What the writer adds around a new post or comment: hashtags, mentions, emotions, and news articles.
 
 Follows Y Social's `/post`, `/comment` and `/news` endpoints: hashtags shorter than four
-characters are not stored; a mention of a user the run does not have is removed from the text;
+characters are not stored, nor those longer than their column (ysim's bound,
+agent_models.text_limits); a mention of a user the run does not have is removed from the text;
 emotions are the labels the client annotated. A page's news item brings its website and article
 rows (one per feed and per article link) and the article's topics.
 """
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from agent_models import CommentIntent, PostIntent
 from agent_models.intents import ArticleRef
-from agent_models.parsing import MIN_HASHTAG_LENGTH
+from agent_models.parsing import storable_hashtag
 from db.models import (
     ArticleRow, ArticleTopicRow, EmotionRow, MentionRow, PostEmotionRow, PostHashtagRow, PostRow, WebsiteRow,
 )
@@ -27,7 +28,8 @@ from db.queries import add_rows, insert_rows, topic_ids_for
 def write_annotations(session: Session, run_id: int, tick: int,
                       written: Sequence[tuple[int, PostIntent | CommentIntent]]) -> None:
     """Hashtag, mention and emotion rows of posts and comments just inserted (`(post id, intent)`)."""
-    tags = {(pid, h.lower()) for pid, i in written for h in i.hashtags if len(h) >= MIN_HASHTAG_LENGTH}
+    # The rule again here: intents may come from callers other than the LLM functions.
+    tags = {(pid, tag) for pid, i in written for tag in (h.lower() for h in i.hashtags) if storable_hashtag(tag)}
     tag_ids = hashtag_ids_for(session, run_id, {h for _, h in tags})
     add_rows(session, PostHashtagRow, [dict(post_id=pid, hashtag_id=tag_ids[h]) for pid, h in sorted(tags)])
 

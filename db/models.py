@@ -18,6 +18,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from agent_models.text_limits import AGENT_NAME_MAX_LENGTH, EMOTION_MAX_LENGTH, HASHTAG_MAX_LENGTH, TOPIC_MAX_LENGTH
+
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
@@ -48,7 +50,7 @@ class AgentRow(Base):
     agent_id: Mapped[int] = mapped_column("id", primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
     agent_class: Mapped[str] = mapped_column(String(40))
-    name: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(AGENT_NAME_MAX_LENGTH))
     email: Mapped[str] = mapped_column(String(200))
     password: Mapped[str | None] = mapped_column(String(200))
     owner: Mapped[str | None] = mapped_column(String(100))
@@ -201,7 +203,7 @@ class HashtagRow(Base):
     __table_args__ = (UniqueConstraint("run_id", "hashtag", name="uq_hashtags_run_hashtag"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
-    hashtag: Mapped[str] = mapped_column(String(200))
+    hashtag: Mapped[str] = mapped_column(String(HASHTAG_MAX_LENGTH))
 
 
 class PostHashtagRow(Base):
@@ -229,7 +231,7 @@ class EmotionRow(Base):
 
     __tablename__ = "emotions"
     id: Mapped[int] = mapped_column(primary_key=True)
-    emotion: Mapped[str] = mapped_column(String(50), unique=True)
+    emotion: Mapped[str] = mapped_column(String(EMOTION_MAX_LENGTH), unique=True)
 
 
 class PostEmotionRow(Base):
@@ -272,7 +274,7 @@ class InterestRow(Base):
     __table_args__ = (UniqueConstraint("run_id", "interest", name="uq_interests_run_interest"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
-    interest: Mapped[str] = mapped_column(String(200))
+    interest: Mapped[str] = mapped_column(String(TOPIC_MAX_LENGTH))
 
 
 class ArticleTopicRow(Base):
