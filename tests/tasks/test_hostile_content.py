@@ -1,6 +1,6 @@
 """Hostile LLM answers through real ticks on Ray, on SQLite and PostgreSQL.
 
-One simulation of two ticks where every kind of generated text comes back hostile: posts,
+One run of two tick flows where every kind of generated text comes back hostile: posts,
 comments (a reply and a comment), a share, news posts, their hashtags, mentions, topics and
 emotion labels, and votes. The answers hold values one character longer than their column and
 10,000 characters long, unicode (emoji, right-to-left text and marks, combining characters),
@@ -26,6 +26,7 @@ from db.models import (
     ActionRow, AgentRow, ArticleRow, ArticleTopicRow, EmotionRow, HashtagRow, InterestRow, LLMCallRow, MentionRow,
     PostEmotionRow, PostHashtagRow, PostRow, PostTopicRow, ReactionRow, TickRow, VoteRow,
 )
+from tasks import prepare_run
 from tests.conftest import make_config
 from tests.ysocial_files import NEWS_FEEDS, POPULATION
 
@@ -106,12 +107,14 @@ def population(tmp_path) -> str:
 
 def test_hostile_answers_in_every_generated_text_commit_in_their_bounded_form(ray_session, db_url, llm_stub,
                                                                                    tmp_path):
-    from flows.simulation import simulation_flow
+    from flows.tick import tick_flow
 
     llm_stub.state.script = script()
     config = make_config(db_url, llm_stub.url, simulation={"ticks": 2, "hourly_activity": {h: 1.0 for h in range(24)}},
                          agents={"population": population(tmp_path), "news_feeds": str(NEWS_FEEDS)})
-    simulation_flow(config)
+    run = prepare_run.fn(config)
+    for tick in (0, 1):  # tick 0: posts and news; tick 1: comments, a reply, a share and votes on them
+        tick_flow(config, run.run_id, tick)
 
     with session_factory(db_url).begin() as session:
         read = Reader(session)
