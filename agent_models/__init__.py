@@ -15,7 +15,7 @@ from agent_models.agent_data import (
 from agent_models.agent_factory import agent_to_data, create_agent_data
 from agent_models.follow_graph import FollowGraphError, load_follow_graph
 from agent_models.intents import (
-    ActionRecord, BatchResult, CommentIntent, FollowIntent, Intent, LLMCallRecord, PostIntent,
+    LLM_ERROR_OUTCOMES, ActionRecord, BatchResult, CommentIntent, FollowIntent, Intent, LLMCallRecord, PostIntent,
     ReactionIntent,
 )
 from agent_models.population import generate_population
@@ -29,7 +29,7 @@ from agent_models.ysocial_config import (
 __all__ = [
     "AGENT_CLASSES", "ActionRecord", "AgentData", "AgentDataError", "AgentTurn", "BatchResult",
     "CommentIntent", "FakeAgentData", "FakePageAgentData", "FollowGraphError", "FollowIntent", "HOURS_PER_DAY",
-    "Intent", "LLMCallRecord", "PageAgentData", "PopulationError", "PopulationWarning", "PostIntent",
+    "Intent", "LLM_ERROR_OUTCOMES", "LLMCallRecord", "PageAgentData", "PopulationError", "PopulationWarning", "PostIntent",
     "ReactionIntent", "RunConfig", "YSocialConfigError", "YSocialConfigWarning", "YSocialTranslation",
     "agent_from_dict", "agent_to_data", "create_agent_data", "derive_seed", "draw_candidates", "from_ysocial",
     "generate_population", "is_ysocial_config", "llm_seed", "load_follow_graph", "load_population", "plan_turn",

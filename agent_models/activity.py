@@ -2,7 +2,9 @@
 
 - Active agents per hour: `min(max(int(N * hourly_activity[h]), 1), eligible)`, the eligible
   being the agents whose activity profile covers the hour, sampled without replacement with
-  probability proportional to `daily_activity_level` (YSocial's web runner).
+  probability proportional to `daily_activity_level` (YSocial's web runner). A level of 0 is a
+  probability of 0: that agent is never drawn, and when fewer agents than that number have a
+  level above 0, all of them act (docs/deviations.md: Y Social then draws uniformly).
 - Rounds per active agent: `randint(max(round_actions - 2, 1), round_actions)`.
 - Pages are not drawn: each page posts one news item in every hour its profile covers.
 - Candidates per round: two draws with replacement weighted by `actions_likelihood`, plus NONE;
@@ -67,8 +69,10 @@ def select_active(agents: Sequence[S], hour: int, hourly_activity: Mapping[int, 
     expected = min(max(int(len(agents) * hourly_activity.get(hour, 0.0)), 1), len(eligible))
     # Weighted sampling without replacement (Efraimidis-Spirakis): key u ** (1 / w), largest win;
     # agents are keyed in id order so the draw does not depend on how they were loaded.
-    eligible.sort(key=lambda a: a.agent_id)
-    keyed = [(rng.random() ** (1.0 / max(a.daily_activity_level, 1)), a) for a in eligible]
+    # Level 0 is weight 0: never drawn (Y Social's numpy draw gives it probability 0), so it takes
+    # no key at all; u ** (1 / 0) is undefined anyway.
+    weighted = sorted((a for a in eligible if a.daily_activity_level > 0), key=lambda a: a.agent_id)
+    keyed = [(rng.random() ** (1.0 / a.daily_activity_level), a) for a in weighted]
     # nsmallest is sorted(...)[:expected] without sorting the whole population (a few % act per hour).
     drawn = heapq.nsmallest(expected, keyed, key=lambda pair: (-pair[0], pair[1].agent_id))
     return sorted((a for _, a in drawn), key=lambda a: a.agent_id)

@@ -14,6 +14,11 @@ if TYPE_CHECKING:
 
 ActionStatus = Literal["done", "none", "no_target", "unparseable", "failed", "rejected"]
 LLMOutcome = Literal["ok", "retried", "cached", "failed", "unparseable"]
+# The one definition of an LLM error, for every count ysim reports (a tick's summary and artifact,
+# `ysim status`, reports): a call that gave nothing usable, refused or failed for good (`failed`)
+# or answered with nothing that parses (`unparseable`). A `retried` call was answered in the end
+# and a `cached` one came from the response cache: neither is an error.
+LLM_ERROR_OUTCOMES: frozenset[LLMOutcome] = frozenset({"failed", "unparseable"})
 
 
 @dataclass(slots=True, frozen=True)
@@ -154,6 +159,11 @@ class LLMCallRecord:
     error: str = ""
     cache_key: str = ""  # the request's key in the response cache
     response: str | None = None  # a new answer, for the apply phase to store in the cache
+
+    @property
+    def is_error(self) -> bool:
+        """Whether this call counts as an LLM error (`LLM_ERROR_OUTCOMES`)."""
+        return self.outcome in LLM_ERROR_OUTCOMES
 
 
 @dataclass(slots=True)

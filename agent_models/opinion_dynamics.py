@@ -4,8 +4,10 @@ An opinion is a number in [0, 1] per topic. After an agent comments on a post, i
 each of the post's topics moves according to the author's opinion:
 
 - `bounded_confidence`: within `epsilon` of the author's opinion, move `mu` of the way toward
-  it; farther away, move `theta` away from it (backfire; 0 = stay); no opinion yet (cold start):
-  start at 0.5 (`neutral`) or at the author's (`inherited`).
+  it; farther away, move `theta` away from it (backfire; 0 = stay).
+- Cold start, both models: an agent with no opinion yet on the topic takes 0.5 (`neutral`) or
+  the author's (`inherited`), and that is the whole update: no move from there, no LLM verdict
+  (Y Social's `bounded_confidence` and `llm_evaluation`: `if x is None: x = ...` / `else: update`).
 - `llm_evaluation`: the LLM reads the post and answers AGREE, DISAGREE or NEUTRAL; AGREE moves
   the agent one opinion group toward the author's group, DISAGREE one group away from it (Y
   Social moves toward the author for DISAGREE as well: its test is `"AGREE" in answer`), and the
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 ColdStart = Literal["neutral", "inherited"]
+VERDICTS = ("AGREE", "DISAGREE", "NEUTRAL")
 DEFAULT_GROUPS = (("Strongly against", 0.0, 0.2), ("Against", 0.2, 0.4), ("Neutral", 0.4, 0.6),
                   ("In favor", 0.6, 0.8), ("Strongly in favor", 0.8, 1.0))
 
@@ -57,7 +60,7 @@ class OpinionModel:
         return model
 
     def start(self, own: float | None, other: float) -> float:
-        """The agent's opinion before an update: its own, or the cold start's."""
+        """The agent's opinion on meeting `other`: its own, or, with none yet, the cold start's."""
         if own is not None:
             return own
         return 0.5 if self.cold_start == "neutral" else other
@@ -67,8 +70,9 @@ class OpinionModel:
 
 
 def bounded_confidence(x: float | None, y: float, model: OpinionModel) -> float:
-    """The agent's new opinion after meeting opinion `y`."""
-    x = model.start(x, y)
+    """The agent's new opinion after meeting opinion `y`; with none yet (`x` None), the cold start's."""
+    if x is None:
+        return model.start(x, y)
     if abs(y - x) > model.epsilon:
         if model.theta == 0:
             return x
@@ -86,17 +90,19 @@ def group_index(value: float, groups: tuple[tuple[str, float, float], ...]) -> i
 
 
 def evaluated_opinion(x: float | None, y: float, verdict: str, model: OpinionModel) -> float:
-    """The agent's new opinion after an LLM verdict (AGREE / DISAGREE / NEUTRAL) on opinion `y`."""
-    x = model.start(x, y)
+    """The agent's new opinion after an LLM verdict (AGREE / DISAGREE / NEUTRAL) on opinion `y`;
+    with none yet (`x` None), the cold start's, whatever the verdict (Y Social asks for none then)."""
+    if verdict not in VERDICTS:
+        raise ValueError(f"verdict: {verdict!r} is not one of {', '.join(VERDICTS)}")
+    if x is None:
+        return model.start(x, y)
     if verdict == "NEUTRAL":
         return x
     own, other = group_index(x, model.groups), group_index(y, model.groups)
     if verdict == "AGREE":
         step = (other > own) - (other < own)
-    elif verdict == "DISAGREE":
+    else:  # DISAGREE
         step = (own > other) - (own < other) if own != other else (1 if x >= y else -1)
-    else:
-        raise ValueError(f"verdict: {verdict!r} is not one of AGREE, DISAGREE, NEUTRAL")
     if step == 0:
         return x
     target = min(len(model.groups) - 1, max(0, own + step))

@@ -262,6 +262,10 @@ class LLMSettings(_Section):
                                                   "a server that refuses many at once.")
     structured_output: bool = Field(True, description="Ask for JSON-schema answers for decisions.")
     embedded_parallel: int = Field(4, ge=1, description="Parallel slots of the embedded server.")
+    embedded_startup_timeout_s: float = Field(60.0, gt=0, description="Seconds the embedded server may take "
+                                                                     "from its launch to answering /health (it "
+                                                                     "loads the model first); past them it is "
+                                                                     "stopped and the run ends with an error.")
     embedded: bool = Field(False, description="Set by ysim while it serves the embedded model at `url`; "
                                               "such a URL is not stored with the run.")
     cache_only: bool = Field(False, description="Answer only from the run's response cache, never from a "

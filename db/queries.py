@@ -6,10 +6,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import ColumnElement, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from agent_models import AgentData, Presence
+from agent_models import LLM_ERROR_OUTCOMES, AgentData, Presence
 from db.converters import agent_to_values, row_to_agent
 from db.row_ids import new_id, next_ids, numbers_rows_itself
 from db.models import (
@@ -23,7 +23,6 @@ def latest_run(session: Session) -> RunRow | None:
 
 
 INITIAL_GRAPH_TICK = -1  # follows of the initial graph are made before the first tick
-LLM_ERROR_OUTCOMES = ("failed", "unparseable")  # LLM calls that count as errors (`ysim status`, reports)
 
 
 def create_run(session: Session, *, name: str, seed: int, total_ticks: int, config: dict[str, Any],
@@ -261,6 +260,12 @@ def tokens_used(session: Session, run_id: int) -> int:
                               .where(LLMCallRow.run_id == run_id)))
 
 
+def is_llm_error() -> ColumnElement[bool]:
+    """SQL: an `llm_calls` row is an LLM error, by the definition a tick's summary counts with
+    (`agent_models.LLM_ERROR_OUTCOMES`)."""
+    return LLMCallRow.outcome.in_(sorted(LLM_ERROR_OUTCOMES))
+
+
 def run_status(session: Session, run: RunRow) -> dict[str, Any]:
     """The counts `ysim status` reports for a run."""
     rid = run.id
@@ -291,7 +296,7 @@ def run_status(session: Session, run: RunRow) -> dict[str, Any]:
         "agents_left": count(AgentRow, AgentRow.left_on.is_not(None)),
         "actions": count(ActionRow),
         "llm_calls": count(LLMCallRow),
-        "llm_errors": count(LLMCallRow, LLMCallRow.outcome.in_(LLM_ERROR_OUTCOMES)),
+        "llm_errors": count(LLMCallRow, is_llm_error()),
         "llm_retried": count(LLMCallRow, LLMCallRow.outcome == "retried"),
         "llm_cached": count(LLMCallRow, LLMCallRow.outcome == "cached"),
         "prompt_tokens": int(tokens[0]),

@@ -24,7 +24,6 @@ from agent_models.activity import NONE_ACTION
 
 # Action statuses that mean the agent meant to act and nothing came of it (`agent_models.intents`).
 FAILED_STATUSES = ("failed", "unparseable", "rejected")
-# LLM call outcomes `ysim status` counts as errors (`queries.run_status`).
 
 
 def run_ids(session: Session) -> list[int]:
@@ -117,7 +116,7 @@ def top_hashtags(session: Session, run_id: int, limit: int) -> pd.DataFrame:
 
 def llm_usage(session: Session, run_id: int) -> pd.DataFrame:
     """LLM calls per tick: tick, calls, errors, prompt_tokens, completion_tokens."""
-    errors = func.sum(case((LLMCallRow.outcome.in_(queries.LLM_ERROR_OUTCOMES), 1), else_=0))
+    errors = func.sum(case((queries.is_llm_error(), 1), else_=0))
     rows = session.execute(select(LLMCallRow.tick, func.count(), func.coalesce(errors, 0),
                                   func.sum(LLMCallRow.prompt_tokens), func.sum(LLMCallRow.completion_tokens))
                            .where(LLMCallRow.run_id == run_id)

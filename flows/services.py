@@ -27,6 +27,6 @@ def llm_endpoint(config: RunConfig) -> Iterator[RunConfig]:
         llm = resolve_api_key(llm)  # the key a configuration, a Prefect Secret block or the environment gives
         yield config.model_copy(update={"llm": llm.model_copy(update={"model": served_model(llm)})})
         return
-    with embedded_llm(llm.embedded_parallel, config.simulation.seed) as url:
+    with embedded_llm(llm.embedded_parallel, config.simulation.seed, llm.embedded_startup_timeout_s) as url:
         yield config.model_copy(update={"llm": llm.model_copy(
             update={"url": url, "model": llm.model or EMBEDDED_MODEL_NAME, "embedded": True})})

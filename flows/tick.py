@@ -120,8 +120,8 @@ def _publish(run_id: int, summary: dict[str, Any]) -> None:
     tick = summary["tick"]
     lines = [f"### Run {run_id}, day {tick // HOURS_PER_DAY}, hour {tick % HOURS_PER_DAY:02d} (tick {tick})", "",
              "| measure | value |", "|---|---|"]
-    for key in ("active_agents", "batches", "llm_calls", "llm_errors", "prompt_tokens", "completion_tokens",
-                "rejected", "wall_s"):
+    for key in ("active_agents", "batches", "llm_calls", "llm_errors", "llm_retried", "llm_cached", "prompt_tokens",
+                "completion_tokens", "rejected", "wall_s"):
         lines.append(f"| {key} | {summary.get(key, 0)} |")
     for group in ("actions", "statuses", "written"):
         for name, count in sorted(summary.get(group, {}).items()):

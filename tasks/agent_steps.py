@@ -180,10 +180,12 @@ class AgentSteps:
             if topic not in author_opinions:
                 continue
             x, y = own.get(topic), author_opinions[topic]
-            if model.model_name == "bounded_confidence":
+            if x is None:  # cold start: the opinion starts at its cold-start value, and Y Social asks no LLM
+                new = model.start(x, y)
+            elif model.model_name == "bounded_confidence":
                 new = bounded_confidence(x, y, model)
             else:
-                verdict = await self._verdict(index, topic, post, model.group(model.start(x, y)), model.group(y))
+                verdict = await self._verdict(index, topic, post, model.group(x), model.group(y))
                 if verdict is None:
                     continue
                 new = evaluated_opinion(x, y, verdict, model)

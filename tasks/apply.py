@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from agent_models import AgentTurn, BatchResult
 from db import session_factory, write_tick
 from tasks.context import BatchReads, Sealed, TickContext, unsealed
+from tasks.run_state import tick_committed
 
 
 @task(name="apply", tags=["cpu"], cache_policy=NO_CACHE)
@@ -28,8 +29,13 @@ def apply_tick(ctx: TickContext, turns: list[AgentTurn] | Sealed, results: list[
             written = write_tick(session, run_id=ctx.run_id, tick=ctx.tick, active_agents=len(turns),
                                  result=merged, feeds=feeds)
     except IntegrityError:
-        # Another attempt of this tick committed between our ledger check and our insert.
-        return {"tick": ctx.tick, "already_committed": True}
+        # The transaction is rolled back. A racing attempt of this tick that committed first makes
+        # the ledger insert fail; so can any other constraint (llm_cache keys, hashtags, emotions,
+        # names...), and reporting that as "committed" would let the run go on with this tick
+        # missing. So only the ledger, read afresh, decides; anything else fails the tick.
+        if tick_committed(ctx.db_url, ctx.run_id, ctx.tick):
+            return {"tick": ctx.tick, "already_committed": True}
+        raise
     return {
         "tick": ctx.tick,
         "already_committed": written.already_committed,
@@ -39,7 +45,9 @@ def apply_tick(ctx: TickContext, turns: list[AgentTurn] | Sealed, results: list[
         "written": dict(written.written),
         "rejected": written.rejected,
         "llm_calls": len(merged.llm_calls),
-        "llm_errors": sum(1 for c in merged.llm_calls if c.outcome != "ok"),
+        "llm_errors": sum(1 for c in merged.llm_calls if c.is_error),  # as `ysim status` counts them
+        "llm_retried": sum(1 for c in merged.llm_calls if c.outcome == "retried"),
+        "llm_cached": sum(1 for c in merged.llm_calls if c.outcome == "cached"),
         "prompt_tokens": sum(c.prompt_tokens for c in merged.llm_calls),
         "completion_tokens": sum(c.completion_tokens for c in merged.llm_calls),
     }

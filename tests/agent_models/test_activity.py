@@ -5,7 +5,11 @@ from __future__ import annotations
 import random
 from collections import Counter
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from agent_models import AgentData, draw_candidates, rounds_for, select_active
+from agent_models.activity import Presence
 
 ALWAYS = {"Always On": frozenset(range(24)), "Nights": frozenset({0, 1, 2})}
 
@@ -34,6 +38,35 @@ def test_sampling_favours_daily_activity_level_and_is_seeded():
     assert picks[5] > 2 * picks[1]
     assert select_active(agents, 0, {0: 0.1}, ALWAYS, random.Random(9)) == \
         select_active(list(reversed(agents)), 0, {0: 0.1}, ALWAYS, random.Random(9))
+
+
+def test_an_agent_whose_daily_activity_level_is_0_never_acts():
+    idle = population(10, daily_activity_level=0)
+    busy = [AgentData(f"b{i}", "b@x", agent_id=100 + i, daily_activity_level=1) for i in range(10)]
+    for seed in range(300):  # a third of the population acts each hour: the idle would be drawn ~1 in 3
+        drawn = select_active(idle + busy, 0, {0: 0.3}, ALWAYS, random.Random(seed))
+        assert len(drawn) == 6 and all(a.daily_activity_level == 1 for a in drawn)
+    # More to draw than agents with a level above 0: those act, the idle still do not.
+    assert select_active(idle + busy, 0, {0: 1.0}, ALWAYS, random.Random(1)) == busy
+    assert select_active(idle, 0, {0: 1.0}, ALWAYS, random.Random(1)) == []
+
+
+presences = st.lists(st.builds(Presence, agent_id=st.integers(1, 10**6), is_page=st.just(0),
+                               activity_profile=st.sampled_from(sorted(ALWAYS)),
+                               daily_activity_level=st.integers(0, 5), probability_of_daily_follow=st.just(0.0)),
+                     max_size=40, unique_by=lambda p: p.agent_id)
+
+
+@settings(max_examples=300)
+@given(presences, st.integers(0, 23), st.floats(0, 1), st.integers(0, 2**32))
+def test_selection_draws_y_socials_number_from_the_agents_with_a_level_above_0(agents, hour, rate, seed):
+    drawn = select_active(agents, hour, {hour: rate}, ALWAYS, random.Random(seed))
+    eligible = [a for a in agents if hour in ALWAYS[a.activity_profile]]
+    expected = min(max(int(len(agents) * rate), 1), len(eligible))
+    assert len(drawn) == min(expected, sum(a.daily_activity_level > 0 for a in eligible))
+    assert all(a.daily_activity_level > 0 and a in eligible for a in drawn)
+    assert [a.agent_id for a in drawn] == sorted({a.agent_id for a in drawn})  # in id order, no repeats
+    assert drawn == select_active(agents[::-1], hour, {hour: rate}, ALWAYS, random.Random(seed))  # load order
 
 
 def test_rounds_and_candidates_follow_y_social():

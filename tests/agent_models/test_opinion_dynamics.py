@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from agent_models.opinion_dynamics import (
-    OpinionModel, bounded_confidence, evaluated_opinion, group_index, opinion_model_for,
+    VERDICTS, OpinionModel, bounded_confidence, evaluated_opinion, group_index, opinion_model_for,
 )
 
 BC = OpinionModel(epsilon=0.25, mu=0.5, theta=0.0)
@@ -16,7 +18,8 @@ BC = OpinionModel(epsilon=0.25, mu=0.5, theta=0.0)
     (0.1, 0.9, BC, 0.1),  # too far, no backfire: unchanged
     (0.3, 0.9, OpinionModel(theta=0.2), 0.1),  # too far: pushed away by theta
     (0.1, 0.9, OpinionModel(theta=0.2), 0.0),  # ... and clipped to [0, 1]
-    (None, 0.6, BC, 0.55),  # cold start "neutral": from 0.5
+    (None, 0.6, BC, 0.5),  # cold start "neutral": 0.5, and no move toward the author (Y Social's if/else)
+    (None, 0.9, OpinionModel(theta=0.2), 0.5),  # ... nor away from one too far
     (None, 0.9, OpinionModel(cold_start="inherited"), 0.9),  # cold start "inherited": the author's
 ])
 def test_bounded_confidence(x, y, model, expected):
@@ -33,6 +36,29 @@ def test_bounded_confidence(x, y, model, expected):
 ])
 def test_llm_evaluation_moves_by_opinion_group(x, y, verdict, expected):
     assert evaluated_opinion(x, y, verdict, OpinionModel(model_name="llm_evaluation")) == pytest.approx(expected)
+
+
+opinions = st.floats(0, 1)
+models = st.builds(OpinionModel, model_name=st.sampled_from(["bounded_confidence", "llm_evaluation"]),
+                   epsilon=opinions, mu=opinions, theta=opinions, cold_start=st.sampled_from(["neutral", "inherited"]))
+
+
+@given(opinions, models, st.sampled_from(VERDICTS))
+def test_a_cold_start_is_the_whole_update(y, model, verdict):
+    start = 0.5 if model.cold_start == "neutral" else y
+    assert bounded_confidence(None, y, model) == start
+    assert evaluated_opinion(None, y, verdict, model) == start
+
+
+@given(st.one_of(st.none(), opinions), opinions, models, st.sampled_from(VERDICTS))
+def test_opinions_stay_within_0_and_1(x, y, model, verdict):
+    assert 0 <= bounded_confidence(x, y, model) <= 1
+    assert 0 <= evaluated_opinion(x, y, verdict, model) <= 1
+
+
+def test_an_unknown_verdict_is_refused_by_name():
+    with pytest.raises(ValueError, match="verdict: 'MAYBE' is not one of AGREE, DISAGREE, NEUTRAL"):
+        evaluated_opinion(None, 0.5, "MAYBE", OpinionModel(model_name="llm_evaluation"))
 
 
 def test_groups_and_settings_follow_y_socials_format():

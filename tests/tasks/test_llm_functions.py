@@ -171,6 +171,17 @@ def test_update_opinions_llm_evaluation_disagree_moves_away(platform, llm_stub):
     assert "yours is 'Neutral'" in last_user_message(llm_stub) and "'Strongly in favor'" in last_user_message(llm_stub)
 
 
+def test_update_opinions_llm_evaluation_cold_start_asks_nothing(platform, llm_stub):
+    llm_stub.state.script = [("AGREE with the author", "AGREE")]
+    bob, ada = platform.agents["bob"], platform.agents["ada"]
+    bob = dataclasses.replace(bob, opinions={}, opinion_dynamics={"enabled": True, "model_name": "llm_evaluation"})
+    reads = BatchReads(by_agent={bob.agent_id: AgentReads(opinions={ada.agent_id: {"housing": 0.9}})})
+    out = run(update_opinions, platform.ctx(), [(bob, the_post(platform))], reads)
+    # No opinion on housing yet: it starts at the cold start's 0.5, as in Y Social, with no verdict asked.
+    assert [(i.topic, i.opinion) for i in out.result.intents] == [("housing", 0.5)]
+    assert not llm_stub.state.requests and not out.result.llm_calls
+
+
 def test_rule_based_agents_take_every_step_without_the_llm(platform, llm_stub):
     eve = platform.agents["eve"]
     assert isinstance(eve, FakeAgentData)
