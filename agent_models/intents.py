@@ -148,6 +148,10 @@ class ActionRecord:
 
 @dataclass(slots=True, frozen=True)
 class LLMCallRecord:
+    """One LLM request as the client made it. `latency_ms` is the server's round trip (every
+    attempt's, summed); `wait_ms` the time the request waited for one of the client's concurrency
+    slots before it was sent, so a full queue shows as waiting, not as a slow server."""
+
     agent_id: int
     round_index: int
     function: str
@@ -159,6 +163,7 @@ class LLMCallRecord:
     error: str = ""
     cache_key: str = ""  # the request's key in the response cache
     response: str | None = None  # a new answer, for the apply phase to store in the cache
+    wait_ms: float = 0.0
 
     @property
     def is_error(self) -> bool:

@@ -161,6 +161,11 @@ class TickRow(Base):
     day: Mapped[int] = mapped_column(Integer)
     hour: Mapped[int] = mapped_column(Integer)
     active_agents: Mapped[int] = mapped_column(Integer)
+    # What attempts of this tick that did not commit spent and nobody used: LLM calls that failed,
+    # and answers the committed attempt did not ask again (`llm_pending`, settled at commit).
+    discarded_calls: Mapped[int] = mapped_column(Integer, default=0)
+    discarded_prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    discarded_completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
     committed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
 
 
@@ -180,7 +185,8 @@ class ActionRow(Base):
 
 
 class LLMCallRow(Base):
-    """One LLM request: tokens, latency and outcome."""
+    """One LLM request: tokens, the server's round trip (`latency_ms`), the time it waited for one
+    of the client's concurrency slots (`wait_ms`), and its outcome."""
 
     __tablename__ = "llm_calls"
     __table_args__ = (Index("ix_llm_calls_run_tick", "run_id", "tick"),)
@@ -194,8 +200,36 @@ class LLMCallRow(Base):
     prompt_tokens: Mapped[int] = mapped_column(Integer)
     completion_tokens: Mapped[int] = mapped_column(Integer)
     latency_ms: Mapped[float] = mapped_column(Float)
+    wait_ms: Mapped[float] = mapped_column(Float, default=0.0)
     outcome: Mapped[str] = mapped_column(String(20))
     error: Mapped[str] = mapped_column(Text, default="")
+
+
+class LLMPendingRow(Base):
+    """A request a tick's attempt sent to the server, recorded when its batch ends, before the tick
+    commits: what a failed attempt spent, and the answers a retry of the tick reuses.
+
+    Written by the gpu tasks in a transaction of their own (so it outlives a failed tick); the
+    tick's commit settles these rows into its ledger row (`TickRow.discarded_*`) and deletes them.
+    """
+
+    __tablename__ = "llm_pending"
+    __table_args__ = (Index("ix_llm_pending_run_tick", "run_id", "tick"), Index("ix_llm_pending_key", "cache_key"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    tick: Mapped[int] = mapped_column(Integer)
+    agent_id: Mapped[int] = mapped_column(Integer)
+    round_index: Mapped[int] = mapped_column(Integer)
+    function: Mapped[str] = mapped_column(String(50))
+    model: Mapped[str] = mapped_column(String(200))
+    prompt_tokens: Mapped[int] = mapped_column(Integer)
+    completion_tokens: Mapped[int] = mapped_column(Integer)
+    latency_ms: Mapped[float] = mapped_column(Float)
+    wait_ms: Mapped[float] = mapped_column(Float)
+    outcome: Mapped[str] = mapped_column(String(20))
+    error: Mapped[str] = mapped_column(Text, default="")
+    cache_key: Mapped[str] = mapped_column(String(64))
+    response: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class HashtagRow(Base):

@@ -255,11 +255,6 @@ def post_authors_and_texts(session: Session, post_ids: Iterable[int]) -> dict[in
     return {pid: (author_id, author, text) for pid, author_id, author, text in rows}
 
 
-def tokens_used(session: Session, run_id: int) -> int:
-    return int(session.scalar(select(func.coalesce(func.sum(LLMCallRow.prompt_tokens + LLMCallRow.completion_tokens), 0))
-                              .where(LLMCallRow.run_id == run_id)))
-
-
 def is_llm_error() -> ColumnElement[bool]:
     """SQL: an `llm_calls` row is an LLM error, by the definition a tick's summary counts with
     (`agent_models.LLM_ERROR_OUTCOMES`)."""

@@ -125,12 +125,13 @@ def llm_usage(session: Session, run_id: int) -> pd.DataFrame:
 
 
 def llm_latencies(session: Session, run_id: int) -> pd.DataFrame:
-    """Every LLM request's latency: tick, latency_ms (two numbers a call: percentiles are not portable
-    SQL). Answers from the response cache are left out: they are stored with 0 ms and no request."""
-    rows = session.execute(select(LLMCallRow.tick, LLMCallRow.latency_ms)
+    """Every LLM request's times: tick, latency_ms (the server's round trip), wait_ms (waiting for a
+    concurrency slot first); numbers per call, since percentiles are not portable SQL. Answers from
+    the response cache are left out: they are stored with 0 ms and no request."""
+    rows = session.execute(select(LLMCallRow.tick, LLMCallRow.latency_ms, LLMCallRow.wait_ms)
                            .where(LLMCallRow.run_id == run_id, LLMCallRow.outcome != "cached")
                            .order_by(LLMCallRow.tick)).all()
-    return _frame(rows, tick=int, latency_ms=float)
+    return _frame(rows, tick=int, latency_ms=float, wait_ms=float)
 
 
 def opinion_events(session: Session, run_id: int) -> pd.DataFrame:

@@ -21,6 +21,7 @@ from agent_models import (
     BatchResult, LLMCallRecord, CommentIntent, FollowIntent, HOURS_PER_DAY, Intent, PostIntent, ReactionIntent,
 )
 from agent_models.intents import ArticleRef, InterestIntent, JoinIntent, LeaveIntent, OpinionIntent, VoteIntent
+from db.llm_spend import settle_pending
 from db.content_writer import write_annotations, write_article_posts, write_article_topics
 from db.models import (
     ActionRow, AgentInterestRow, AgentRow, FollowRow, LLMCacheRow, LLMCallRow, MentionRow, OpinionRow, PostRow,
@@ -56,9 +57,14 @@ def write_tick(session: Session, *, run_id: int, tick: int, active_agents: int, 
                feeds: Sequence[ServedFeed] = ()) -> TickWrite:
     if is_tick_committed(session, run_id, tick):
         return TickWrite(tick, already_committed=True)
-    session.add(TickRow(id=new_id(session, TickRow), run_id=run_id, tick=tick, day=tick // HOURS_PER_DAY,
-                        hour=tick % HOURS_PER_DAY, active_agents=active_agents))
+    ledger_row = TickRow(id=new_id(session, TickRow), run_id=run_id, tick=tick, day=tick // HOURS_PER_DAY,
+                         hour=tick % HOURS_PER_DAY, active_agents=active_agents)
+    session.add(ledger_row)
     session.flush()  # a concurrent commit of the same tick fails here, before any data is written
+    discarded = settle_pending(session, run_id, tick, result.llm_calls)
+    ledger_row.discarded_calls = discarded.calls
+    ledger_row.discarded_prompt_tokens = discarded.prompt_tokens
+    ledger_row.discarded_completion_tokens = discarded.completion_tokens
     return write_results(session, run_id=run_id, tick=tick, result=result, feeds=feeds)
 
 
@@ -94,7 +100,7 @@ def write_results(session: Session, *, run_id: int, tick: int, result: BatchResu
     add_rows(session, LLMCallRow, [
         dict(run_id=run_id, tick=tick, agent_id=c.agent_id, round_index=c.round_index, function=c.function,
              model=c.model, prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens,
-             latency_ms=c.latency_ms, outcome=c.outcome, error=c.error)
+             latency_ms=c.latency_ms, wait_ms=c.wait_ms, outcome=c.outcome, error=c.error)
         for c in sorted(result.llm_calls, key=lambda c: (c.agent_id, c.round_index, c.function))])
     _store_answers(session, result.llm_calls)
     add_rows(session, RecommendationRow, [

@@ -17,6 +17,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
+from prefect.futures import wait
 from prefect.runtime import flow_run
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
@@ -68,7 +69,10 @@ def tick_flow(config: RunConfig, run_id: int, tick: int) -> dict[str, Any]:
     # Each batch's decide starts when its read is done.
     report_phase(tick, f"read: {len(batches)} batch{'es' if len(batches) != 1 else ''}")
     # Resolve every batch before the writer starts: a batch that failed for good raises its own
-    # error here (an LLM outage, say) and the tick fails with nothing written.
+    # error here (an LLM outage, say) and the tick fails with nothing written. Every batch ends
+    # first, so that what each spent is recorded (and its answers there for the retry to reuse)
+    # before the tick fails, and no batch of this attempt still runs when the retry starts.
+    wait(reads + results)
     done += [("read", future.result()) for future in reads]  # a failed read raises its own error, not "not run"
     decided = []
     for future in results:

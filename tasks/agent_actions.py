@@ -22,6 +22,9 @@ The agents of a batch run concurrently; one agent's rounds run in order.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+from typing import TypeVar
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -34,7 +37,11 @@ from agent_models.prompts import prompt_set
 from agent_models.run_config import SUPPORTED_ACTIONS
 from tasks.agent_steps import AgentSteps
 from tasks.context import AgentReads, BatchReads, PostView, Sealed, TickContext, sealed_result, unsealed
+from db import session_factory
+from db.llm_spend import record_pending
 from tasks.llm_pool import LLMPool
+
+T = TypeVar("T")
 
 ACTIONS = tuple(a.upper() for a in SUPPORTED_ACTIONS) + ("NEWS",)  # what `AgentRunner.perform` carries out
 
@@ -48,23 +55,41 @@ async def act_for_turns(ctx: TickContext, turns: list[AgentTurn] | Sealed, reads
 async def act_batch(ctx: TickContext, turns: list[AgentTurn], reads: BatchReads) -> BatchResult:
     """Phase 3 for a batch of agents."""
     prompts = prompt_set(ctx.config.prompts)
-    llms = new_llm_pool(ctx)
-    try:
-        results = await asyncio.gather(*(
+    async with tick_llm_pool(ctx) as llms:
+        results = await gather_all(*(
             AgentRunner(ctx, turn.agent, reads.by_agent.get(turn.agent.agent_id, AgentReads()),
                         llms.for_agent(turn.agent), prompts=prompts).run(turn)
             for turn in turns))
-    finally:
-        await llms.close()
     batch = BatchResult()
     for result in results:
         batch.extend(result)
     return batch
 
 
-def new_llm_pool(ctx: TickContext) -> LLMPool:
-    """The clients a batch asks: the run's, and one per distinct agent LLM setting (tasks.llm_pool)."""
-    return LLMPool.for_run(ctx.config.llm, ctx.db_url)
+@asynccontextmanager
+async def tick_llm_pool(ctx: TickContext) -> AsyncIterator[LLMPool]:
+    """The clients a batch of the tick asks (tasks.llm_pool); when the batch ends, failed or not,
+    the requests they sent are recorded as the tick's pending spend (db.llm_spend), in a
+    transaction of their own: a failed tick leaves what it spent, and its retry reuses the answers."""
+    llms = LLMPool.for_run(ctx.config.llm, ctx.db_url)
+    try:
+        yield llms
+    finally:
+        sent = llms.sent()
+        await llms.close()
+        if sent:
+            with session_factory(ctx.db_url).begin() as session:
+                record_pending(session, ctx.run_id, ctx.tick, sent)
+
+
+async def gather_all(*awaitables: Awaitable[T]) -> list[T]:
+    """Every result, in order, once all have ended; only then the first error is raised, so that
+    the answers the other agents received are recorded (and reused by the retry) before the batch fails."""
+    results = await asyncio.gather(*awaitables, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
 
 
 class AgentRunner(AgentSteps):

@@ -1,17 +1,20 @@
-"""The response cache as the LLM client reads it: stored answers looked up by request key.
+"""Stored answers as the LLM client reads them, looked up by request key: the response cache, and
+the answers that attempts of a tick received before the tick failed.
 
-Answers are written by the apply phase (`db.writer`), in the tick's transaction, so a cache
-entry exists exactly when the tick that asked committed.
+Answers enter the cache in the apply phase (`db.writer`), in the tick's transaction, so a cache
+entry exists exactly when the tick that asked committed. A tick's attempts record what they
+sent as each batch ends (`llm_pending`, own transaction); a retry of the tick finds those
+answers here, so it pays again only for what failed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, literal, select, union_all
 
 from db import get_engine
-from db.models import LLMCacheRow
+from db.models import LLMCacheRow, LLMPendingRow
 
 
 @dataclass(slots=True, frozen=True)
@@ -19,6 +22,15 @@ class CachedAnswer:
     response: str
     prompt_tokens: int
     completion_tokens: int
+    # "cached" for the response cache; for an answer a failed attempt received, the outcome,
+    # round trip and wait of that request, which the retry's record repeats (it is that request).
+    outcome: str = "cached"
+    latency_ms: float = 0.0
+    wait_ms: float = 0.0
+
+    @property
+    def from_cache(self) -> bool:
+        return self.outcome == "cached"
 
 
 class ResponseCache:
@@ -32,8 +44,15 @@ class ResponseCache:
         # ~0.45 ms of CPU per lookup against ~0.05 ms (SQLite, measured).
         with get_engine(self.db_url).connect() as connection:
             row = connection.execute(_LOOKUP, {"key": key}).first()
-        return CachedAnswer(*row) if row is not None else None
+        return CachedAnswer(*row[1:]) if row is not None else None
 
 
-_LOOKUP = (select(LLMCacheRow.response, LLMCacheRow.prompt_tokens, LLMCacheRow.completion_tokens)
-           .where(LLMCacheRow.key == bindparam("key")))
+_CACHED = select(literal(0).label("source"), LLMCacheRow.response, LLMCacheRow.prompt_tokens,
+                 LLMCacheRow.completion_tokens, literal("cached").label("outcome"), literal(0.0).label("latency_ms"),
+                 literal(0.0).label("wait_ms")).where(LLMCacheRow.key == bindparam("key"))
+_PENDING = select(literal(1).label("source"), LLMPendingRow.response, LLMPendingRow.prompt_tokens,
+                  LLMPendingRow.completion_tokens, LLMPendingRow.outcome, LLMPendingRow.latency_ms,
+                  LLMPendingRow.wait_ms).where(LLMPendingRow.cache_key == bindparam("key"),
+                                               LLMPendingRow.response.is_not(None))
+# One round trip for both: the cache first (a committed answer), then an uncommitted attempt's.
+_LOOKUP = union_all(_CACHED, _PENDING).order_by("source").limit(1)

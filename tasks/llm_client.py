@@ -9,9 +9,15 @@ retries raise `LLMUnavailableError`, so the task, then the tick, is retried; per
 (other 4xx) are recorded as a failed call and the agent does nothing.
 
 Answers come from the run's response cache when the same request (model, messages, parameters,
-seed) was answered before; new answers travel with their record and the apply phase stores them.
-With `llm.cache_only` (replay) the client never calls a server and a missing answer raises
-`CacheMissError`.
+seed) was answered before, or from an attempt of the same tick that failed after receiving them
+(`tasks.llm_cache`); new answers travel with their record and the apply phase stores them. Every
+request the client sends to a server is also kept in `sent`, for the batch to record what it
+spent whether or not its tick commits. With `llm.cache_only` (replay) the client never calls a
+server and a missing answer raises `CacheMissError`.
+
+A server that refuses JSON-schema answers (a 400 or 422 that names the response format) gets
+free-text requests from that client from then on (logged once per process and server); any
+other refusal is that request's failure only.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import asyncio
 import functools
 import hashlib
 import json
+import logging
 import os
 import ssl
 import time
@@ -60,6 +67,19 @@ _TRANSIENT = (openai.APIConnectionError, openai.APITimeoutError, openai.RateLimi
 
 API_KEY_ENV = "YSIM_LLM_API_KEY"
 NUL_ANSWER = "answer refused: it contains a NUL character (0x00), which the database cannot store"
+SURROGATE_ANSWER = ("answer refused: it contains a lone UTF-16 surrogate (a JSON escape such as \\ud800), "
+                    "which is not text the database can store")
+
+
+def unstorable(text: str) -> str | None:
+    """Why no database column can keep `text` (PostgreSQL, and so the whole tick, would refuse it), or None."""
+    if "\x00" in text:
+        return NUL_ANSWER
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # only a lone surrogate makes a str unencodable as UTF-8
+        return SURROGATE_ANSWER
+    return None
 
 
 def resolve_api_key(llm: LLMSettings) -> LLMSettings:
@@ -126,6 +146,29 @@ class CallSite:
     seed: int
 
 
+@dataclass(slots=True)
+class _Timing:
+    """Where a request's time went: waiting for a concurrency slot, and the server's round trips."""
+
+    wait_s: float = 0.0
+    round_trip_s: float = 0.0
+
+
+# What a 400/422 says when the server cannot do structured output: vLLM, llama.cpp, Ollama and
+# OpenAI name the response format, its JSON schema, or guided decoding.
+_SCHEMA_REJECTION_WORDS = ("response_format", "json_schema", "schema", "structured output", "guided")
+# (base URL, model) of servers whose refusal was logged: once per process, not once per batch.
+# Only the log is process-wide; each client (one per batch) finds out for itself, at the cost of
+# one refused request, so that a server that changes (or a new one on the same port) is asked anew.
+_LOGGED_SCHEMALESS: set[tuple[str, str]] = set()
+_log = logging.getLogger(__name__)
+
+
+def is_schema_rejection(status: int, message: str) -> bool:
+    """Whether a refusal is about the request's JSON schema (so free text may succeed)."""
+    return status in (400, 422) and any(word in message.lower() for word in _SCHEMA_REJECTION_WORDS)
+
+
 @functools.cache
 def shared_ssl_context() -> ssl.SSLContext:
     """httpx's default SSL context, built once per process: building it (loading the CA bundle)
@@ -145,8 +188,17 @@ class LLMClient:
                                    timeout=settings.timeout_s, max_retries=0,
                                    http_client=DefaultAsyncHttpxClient(verify=shared_ssl_context()))
         self._slots = asyncio.Semaphore(settings.concurrency)
+        self._server = (base_url, default_model)
         self._schemas_supported = settings.structured_output
         self._cache = cache
+        self.sent: list[LLMCallRecord] = []  # every request that reached a server, in answer order
+
+    def _schemas_refused(self, message: str) -> None:
+        self._schemas_supported = False
+        if self._server not in _LOGGED_SCHEMALESS:
+            _LOGGED_SCHEMALESS.add(self._server)
+            _log.warning("LLM server %s (model %s) refused a JSON-schema answer (%s): structured output is off "
+                         "for it; answers are parsed as free text", *self._server, message)
 
     async def close(self) -> None:
         await self._client.close()
@@ -163,61 +215,79 @@ class LLMClient:
             # An answer given as free text (a server without JSON schemas) serves the same question too.
             keys = [key] if fmt is None else [key, request_key(request, None)]
             for candidate in keys:
-                cached = await asyncio.to_thread(self._cache.lookup, candidate)
-                if cached is not None:
-                    return cached.response, self._record(site, model, cached.prompt_tokens, cached.completion_tokens,
-                                                         0.0, "cached", "", candidate)
+                stored = await asyncio.to_thread(self._cache.lookup, candidate)
+                if stored is not None and stored.from_cache:
+                    return stored.response, self._record(site, model, stored.prompt_tokens, stored.completion_tokens,
+                                                         _Timing(), "cached", "", candidate)
+                if stored is not None:  # the same request, answered in a failed attempt of this tick
+                    timing = _Timing(stored.wait_ms / 1000, stored.latency_ms / 1000)
+                    return stored.response, self._record(site, model, stored.prompt_tokens, stored.completion_tokens,
+                                                         timing, stored.outcome, "", candidate, stored.response)
             if self._settings.cache_only:
                 raise CacheMissError(f"replay: no cached answer for {site.function} of agent {site.agent_id} "
                                      f"(round {site.round_index}); the replayed run asked something the original "
                                      f"did not")
-        started = time.perf_counter()
+        timing = _Timing()
         try:
-            response, attempts = await self._create(site, request, fmt)
+            response, attempts = await self._create(site, request, fmt, timing)
+        except LLMUnavailableError as exc:
+            # The call fails the batch (and the tick is retried); what it cost is recorded first.
+            self._sent(self._record(site, model, 0, 0, timing, "failed", str(exc), key))
+            raise
         except LLMRequestError as exc:
-            if fmt is not None and exc.args[1] in (400, 422):
-                # The server rejects JSON-schema answers: fall back to free text (parsed the
-                # Y Social way) for the rest of this client's life.
-                self._schemas_supported = False
+            message, status = exc.args
+            if fmt is not None and is_schema_rejection(status, message):
+                self._schemas_refused(message)
                 return await self.complete(site, messages, model, response_format)
-            latency = (time.perf_counter() - started) * 1000
-            return None, self._record(site, model, 0, 0, latency, "failed", exc.args[0], key)
-        latency = (time.perf_counter() - started) * 1000
+            return None, self._sent(self._record(site, model, 0, 0, timing, "failed", message, key))
         usage = response.usage
+        prompt_tokens, completion_tokens = (usage.prompt_tokens, usage.completion_tokens) if usage else (0, 0)
         text = response.choices[0].message.content if response.choices else None
-        if text is not None and "\x00" in text:
-            # No database column can keep a NUL (PostgreSQL refuses it, and with it the whole tick):
-            # the answer is refused, recorded as a failed call, and the agent does nothing with it.
-            return None, self._record(site, model, usage.prompt_tokens if usage else 0,
-                                      usage.completion_tokens if usage else 0, latency, "failed",
-                                      NUL_ANSWER, key)
-        return text, self._record(site, model, usage.prompt_tokens if usage else 0,
-                                  usage.completion_tokens if usage else 0, latency,
-                                  "ok" if attempts == 1 else "retried", "", key, text)
+        if text is not None and (refusal := unstorable(text)) is not None:
+            # No database column can keep a NUL or a lone surrogate (PostgreSQL refuses them, and with
+            # them the whole tick, on every retry): the answer is refused, recorded as a failed call,
+            # and the agent does nothing with it.
+            return None, self._sent(self._record(site, model, prompt_tokens, completion_tokens, timing, "failed",
+                                                 refusal, key))
+        return text, self._sent(self._record(site, model, prompt_tokens, completion_tokens, timing,
+                                             "ok" if attempts == 1 else "retried", "", key, text))
 
-    async def _create(self, site: CallSite, request: dict, fmt: dict | None) -> tuple[Any, int]:
-        """The completion and the attempts it took; transient errors are retried with backoff."""
+    def _sent(self, record: LLMCallRecord) -> LLMCallRecord:
+        self.sent.append(record)
+        return record
+
+    async def _create(self, site: CallSite, request: dict, fmt: dict | None, timing: _Timing) -> tuple[Any, int]:
+        """The completion and the attempts it took; transient errors are retried with backoff.
+        `timing` accumulates the slot waits and round trips of every attempt (backoff in neither)."""
         kwargs = {"response_format": fmt} if fmt is not None else {}
         for attempt in range(1, self._settings.max_retries + 2):
+            queued = time.perf_counter()
             try:
                 async with self._slots:
-                    return await self._client.chat.completions.create(**request, **kwargs), attempt
+                    sent = time.perf_counter()
+                    timing.wait_s += sent - queued
+                    try:
+                        return await self._client.chat.completions.create(**request, **kwargs), attempt
+                    finally:
+                        timing.round_trip_s += time.perf_counter() - sent
             except _TRANSIENT as exc:
                 if attempt > self._settings.max_retries:
                     raise LLMUnavailableError(f"{site.function} for agent {site.agent_id}: {type(exc).__name__}: "
                                               f"{getattr(exc, 'message', exc)} (after {attempt} attempts)") from None
                 await asyncio.sleep(_backoff(attempt, exc))
             except openai.APIStatusError as exc:
-                raise LLMRequestError(f"{exc.status_code}: {exc.message}", exc.status_code) from None
+                param = (exc.body or {}).get("param") if isinstance(exc.body, dict) else None
+                detail = f" (param: {param})" if param else ""
+                raise LLMRequestError(f"{exc.status_code}: {exc.message}{detail}", exc.status_code) from None
         raise AssertionError("unreachable")
 
     @staticmethod
-    def _record(site: CallSite, model: str, prompt_tokens: int, completion_tokens: int, latency_ms: float,
+    def _record(site: CallSite, model: str, prompt_tokens: int, completion_tokens: int, timing: _Timing,
                 outcome: str, error: str, key: str = "", response: str | None = None) -> LLMCallRecord:
         return LLMCallRecord(agent_id=site.agent_id, round_index=site.round_index, function=site.function,
                              model=model, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
-                             latency_ms=round(latency_ms, 3), outcome=outcome, error=error, cache_key=key,
-                             response=response)
+                             latency_ms=round(timing.round_trip_s * 1000, 3), outcome=outcome, error=error,
+                             cache_key=key, response=response, wait_ms=round(timing.wait_s * 1000, 3))
 
 
 def _backoff(attempt: int, exc: Exception) -> float:

@@ -8,14 +8,13 @@ a batch run concurrently on one client. The tick itself runs these same steps in
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from agent_models import AgentData
 from agent_models.intents import ArticleRef
 from agent_models.prompts import prompt_set
-from tasks.agent_actions import new_llm_pool
+from tasks.agent_actions import gather_all, tick_llm_pool
 from tasks.agent_function import agent_function
 from tasks.agent_steps import AgentSteps
 from tasks.context import AgentReads, BatchReads, PostView, StepOutcome, TickContext
@@ -26,7 +25,6 @@ Step = Callable[..., Awaitable[Any]]
 async def _for_batch(ctx: TickContext, name: str, requests: Sequence[tuple[AgentData, tuple]],
                      step: Callable[[AgentSteps], Step], reads: BatchReads | None = None) -> StepOutcome:
     prompts = prompt_set(ctx.config.prompts)
-    llms = new_llm_pool(ctx)
     outcome = StepOutcome()
 
     async def one(index: int, agent: AgentData, args: tuple) -> tuple[int, Any, AgentSteps]:
@@ -34,10 +32,8 @@ async def _for_batch(ctx: TickContext, name: str, requests: Sequence[tuple[Agent
         steps = AgentSteps(ctx, agent, mine, llms.for_agent(agent), stream=f"{name}-{index}", prompts=prompts)
         return agent.agent_id, await step(steps)(0, *args), steps
 
-    try:
-        done = await asyncio.gather(*(one(i, agent, args) for i, (agent, args) in enumerate(requests)))
-    finally:
-        await llms.close()
+    async with tick_llm_pool(ctx) as llms:
+        done = await gather_all(*(one(i, agent, args) for i, (agent, args) in enumerate(requests)))
     for agent_id, value, steps in done:
         outcome.values[agent_id] = value
         outcome.result.extend(steps.result)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from agent_models import AgentData
+from agent_models import AgentData, LLMCallRecord
 from agent_models.agent_llm import AgentLLM, agent_llm_overrides
 from agent_models.run_config import LLMSettings
 from tasks.llm_cache import ResponseCache
@@ -39,6 +39,10 @@ class LLMPool:
             settings = settings_for(self._settings, overrides)
             client = self._clients[overrides] = LLMClient(settings, settings.url or "", settings.model, self._cache)
         return client
+
+    def sent(self) -> list[LLMCallRecord]:
+        """Every request the pool's clients sent to a server (not those answered from storage)."""
+        return [record for client in self._clients.values() for record in client.sent]
 
     async def close(self) -> None:
         for client in self._clients.values():

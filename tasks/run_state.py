@@ -27,6 +27,7 @@ from db import (
     upgrade,
 )
 from db import queries
+from db.llm_spend import spent
 from db.models import LLMCacheRow, RunRow
 
 
@@ -80,7 +81,12 @@ def status(db_url: str) -> dict[str, Any] | None:
     if stored is None:
         return None
     with session_factory(db_url).begin() as session:
-        return queries.run_status(session, session.get(RunRow, stored.run_id))
+        counts = queries.run_status(session, session.get(RunRow, stored.run_id))
+        spend = spent(session, stored.run_id)
+    # What the run paid for, failed attempts of ticks included (the budget's measure), next to the
+    # tokens of its committed calls above.
+    return {**counts, "spent_calls": spend.calls, "spent_prompt_tokens": spend.prompt_tokens,
+            "spent_completion_tokens": spend.completion_tokens}
 
 
 def upgrade_schema(db_url: str) -> tuple[str | None, str]:
@@ -106,11 +112,12 @@ def seed_cache(source_url: str, target_url: str) -> int:
 
 
 def tokens_used(db_url: str) -> int:
-    """Prompt plus completion tokens of every LLM call of the database's run (checked before each
-    tick when the run has a budget: one sum, not the whole status)."""
+    """Prompt plus completion tokens the database's run spent: every request sent to a server,
+    in committed ticks or in failed attempts of ticks (db.llm_spend); answers from the response
+    cache cost nothing. Checked before each tick when the run has a budget."""
     with session_factory(db_url).begin() as session:
         run = queries.latest_run(session)
-        return queries.tokens_used(session, run.id) if run is not None else 0
+        return spent(session, run.id).tokens if run is not None else 0
 
 
 def check_recommenders(config: RunConfig, agents: Sequence[AgentData] = ()) -> None:

@@ -114,12 +114,14 @@ def actions_by_tick(counts: pd.DataFrame, ticks: pd.Series) -> pd.DataFrame:
 
 
 def llm_by_tick(usage: pd.DataFrame, latencies: pd.DataFrame, ticks: pd.Series) -> pd.DataFrame:
-    """Per committed tick: calls, errors, tokens (zero with no call) and latency median and p95 (NaN)."""
+    """Per committed tick: calls, errors, tokens (zero with no call), and the median and p95 (NaN with
+    no call) of the server's round trip (`latency_*`) and of the wait for a concurrency slot (`wait_*`)."""
     frame = pd.DataFrame({"tick": ticks}).merge(usage, on="tick", how="left")
     sums = ["calls", "errors", "prompt_tokens", "completion_tokens"]
     frame[sums] = frame[sums].fillna(0).astype(int)
-    by_tick = latencies.groupby("tick")["latency_ms"]
-    quantiles = pd.DataFrame({"latency_p50_ms": by_tick.median(), "latency_p95_ms": by_tick.quantile(0.95)})
+    grouped = latencies.groupby("tick")
+    quantiles = pd.DataFrame({f"{name}_{label}_ms": grouped[f"{name}_ms"].quantile(q)
+                              for name in ("latency", "wait") for label, q in (("p50", 0.5), ("p95", 0.95))})
     return frame.merge(quantiles, left_on="tick", right_index=True, how="left")
 
 

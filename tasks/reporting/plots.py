@@ -180,12 +180,18 @@ def llm_usage(runs: Sequence[RunReport]) -> Figure:
         ax_tokens.bar(llm["tick"], llm["completion_tokens"], bottom=llm["prompt_tokens"], width=0.85,
                       color="#aec7e8", label="completion tokens")
         _tick_axis(ax_tokens, runs, label=False)
-        ax_latency.plot(llm["tick"], llm["latency_p50_ms"], marker="o", color="#2ca02c", label="latency median")
-        ax_latency.plot(llm["tick"], llm["latency_p95_ms"], marker="o", color="#d62728", label="latency p95")
+        # The server's round trip and the client's queue apart: a slow server and a full queue
+        # (llm.concurrency below what the server takes) call for different remedies.
+        ax_latency.plot(llm["tick"], llm["latency_p50_ms"], marker="o", color="#2ca02c", label="server latency median")
+        ax_latency.plot(llm["tick"], llm["latency_p95_ms"], marker="o", color="#d62728", label="server latency p95")
+        ax_latency.plot(llm["tick"], llm["wait_p50_ms"], marker="s", linestyle="--", color="#9467bd",
+                        label="wait for a slot median")
+        ax_latency.plot(llm["tick"], llm["wait_p95_ms"], marker="s", linestyle="--", color="#8c564b",
+                        label="wait for a slot p95")
         _tick_axis(ax_latency, runs)
     _floor_at_zero(latency)
     tokens[0].set_ylabel("tokens per tick")
-    latency[0].set_ylabel("latency (ms)")
+    latency[0].set_ylabel("ms per call")
     _legend(figure, axes, "LLM")
     figure.suptitle("LLM tokens and latency per tick")
     return figure
@@ -204,7 +210,8 @@ PLOTS: tuple[Plot, ...] = (
          "The opinions agents hold after each tick: median, 25-75 % and 5-95 % bands.", opinions),
     Plot("top-hashtags", "Top hashtags", "The hashtags on most posts.", top_hashtags),
     Plot("llm-usage", "LLM tokens and latency per tick",
-         "Prompt and completion tokens summed per tick; median and 95th-percentile latency of the tick's calls.",
+         "Prompt and completion tokens summed per tick; median and 95th percentile of the tick's calls' server "
+         "round trip (latency) and of their wait for one of the client's concurrency slots (llm.concurrency).",
          llm_usage),
 )
 

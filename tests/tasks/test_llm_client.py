@@ -63,6 +63,41 @@ def test_servers_without_json_schema_get_free_text_requests(llm_stub):
     assert "response_format" in llm_stub.state.requests[0] and "response_format" not in llm_stub.state.requests[-1]
 
 
+def test_a_refusal_about_something_else_keeps_structured_output(llm_stub, caplog):
+    llm_stub.state.fail_plan = [400]  # "stub 400": a refusal that says nothing of the schema
+    results = call(llm_stub, n=3, schema=SCHEMA, concurrency=1)
+    assert [r.outcome for _, r in results].count("failed") == 1
+    assert len(llm_stub.state.requests) == 3  # the refused request was not asked again without its schema
+    assert all("response_format" in body for body in llm_stub.state.requests)
+    assert "structured output is off" not in caplog.text
+
+
+def test_a_schema_refusal_turns_structured_output_off_and_is_logged_once(llm_stub, caplog):
+    llm_stub.state.schema_supported = False  # 400 "response_format not supported"
+    for _ in range(2):  # two batches' clients: each finds out, the process logs it once
+        [(text, record)] = call(llm_stub, n=1, schema=SCHEMA)
+        assert text and record.outcome == "ok"
+    assert caplog.text.count("structured output is off") == 1
+    assert ["response_format" in body for body in llm_stub.state.requests] == [True, False, True, False]
+
+
+def test_latency_is_the_servers_round_trip_and_waiting_for_a_slot_is_apart(llm_stub):
+    llm_stub.state.latency_s = 0.3
+    results = call(llm_stub, n=3, concurrency=1)  # one slot: the requests go one after another
+    records = sorted((r for _, r in results), key=lambda r: r.wait_ms)
+    assert all(300 <= r.latency_ms < 600 for r in records)  # one round trip each, not the queue
+    assert records[0].wait_ms < 100
+    assert records[1].wait_ms >= 300 and records[2].wait_ms >= 600  # behind one and two round trips
+
+
+@pytest.mark.parametrize("answer, why", [("a NUL\x00here", "NUL character"), ("a lone \ud800 surrogate", "surrogate")])
+def test_an_answer_no_database_can_store_is_refused_as_a_failed_call(llm_stub, answer, why):
+    llm_stub.state.script = [("write a post", answer)]  # the stub's JSON carries it escaped, as a server's would
+    [(text, record)] = call(llm_stub)
+    assert text is None and record.outcome == "failed" and why in record.error
+    assert record.completion_tokens > 0  # it was paid for
+
+
 def test_concurrency_is_bounded_and_used(llm_stub):
     llm_stub.state.latency_s = 0.05
     results = call(llm_stub, n=24, concurrency=6)

@@ -179,13 +179,14 @@ def test_plotted_series_equal_the_tables(reported):
     assert dict(zip(report.ticks["tick"], report.ticks["acting"], strict=True)) == acting
 
     calls = rows(url, LLMCallRow.tick, LLMCallRow.prompt_tokens, LLMCallRow.completion_tokens, LLMCallRow.latency_ms,
-                 where=[LLMCallRow.run_id == run_id])
+                 LLMCallRow.wait_ms, where=[LLMCallRow.run_id == run_id])
     llm = report.llm.set_index("tick")
     for tick in (0, 1, 2):
         mine = [c for c in calls if c[0] == tick]
         assert llm.loc[tick, "prompt_tokens"] == sum(c[1] for c in mine)
         assert llm.loc[tick, "completion_tokens"] == sum(c[2] for c in mine)
         assert llm.loc[tick, "latency_p50_ms"] == pytest.approx(statistics.median(c[3] for c in mine))
+        assert llm.loc[tick, "wait_p50_ms"] == pytest.approx(statistics.median(c[4] for c in mine))
     assert report.summary["tokens"] == sum(c[1] + c[2] for c in calls)
 
     followers = Counter(followee for _, followee in current_follows(url, run_id))
