@@ -36,7 +36,7 @@ from typing import Any, Callable
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agent_models import RunConfig, agent_from_dict, generate_population  # noqa: E402
-from bench.results_store import record  # noqa: E402
+from bench.results_store import add_results_dir, record  # noqa: E402
 
 GOAL_BYTES = 1.5 * 1024
 
@@ -69,6 +69,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
+    add_results_dir(parser)
     args = parser.parse_args()
     n, config = args.agents, RunConfig()
 
@@ -99,7 +100,6 @@ def main() -> None:
     del loaded
 
     result = {
-        "benchmark": "agent_memory",
         "agents": n,
         "python": platform.python_version(),
         "generated_dataclass_bytes_per_agent": round(generated_bytes / n, 1),
@@ -118,7 +118,8 @@ def main() -> None:
     out = record("bytes_per_agent", {"dataclass": result["loaded_dataclass_bytes_per_agent"],
                                      "plain_object": result["loaded_plain_object_bytes_per_agent"],
                                      "generated_dataclass": result["generated_dataclass_bytes_per_agent"],
-                                     "goal": GOAL_BYTES, "meets_goal": result["meets_goal"]}, result)
+                                     "goal": GOAL_BYTES, "meets_goal": result["meets_goal"]}, result,
+                 args.results_dir)
     print(f"written to {out}")
 
 

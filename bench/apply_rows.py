@@ -15,9 +15,10 @@ on) and are not counted; rows per second is the median over the measured ticks.
     python bench/apply_rows.py [--agents 10000] [--ticks 3] [--warmup 2] [--quick] [--pg-url postgresql://...]
 
 `--quick` runs 2,000 agents, one warm-up tick and three measured ticks. The PostgreSQL database
-(default `postgresql://postgres:ysim@127.0.0.1:5432/ysim_bench`) is emptied at start; `--pg-url ''`
-skips PostgreSQL. Results: bench/results/apply_rows_per_s.json and the `apply_rows_per_s` entry
-of bench/results/latest.json. Goal: at least 50,000 rows/s on both databases.
+is `--pg-url`, else $YSIM_BENCH_PG_URL, else $YSIM_TEST_PG_URL, else an embedded server started for
+the run (bench/postgres.py); it is emptied at start, and `--pg-url ''` skips PostgreSQL. Results
+(`--results-dir`, default bench/results): apply_rows_per_s.json and the `apply_rows_per_s` entry of
+latest.json, with the PostgreSQL server's version. Goal: at least 50,000 rows/s on both databases.
 """
 
 from __future__ import annotations
@@ -43,11 +44,11 @@ from db import dispose_engines, get_engine, session_factory  # noqa: E402
 from db.models import Base  # noqa: E402
 from tasks import TickContext, apply_tick, prepare_run  # noqa: E402
 from tests.llm_stub import LLMStub  # noqa: E402
-from bench.results_store import record  # noqa: E402
+from bench.postgres import bench_postgres, describe  # noqa: E402
+from bench.results_store import add_results_dir, record  # noqa: E402
 from bench.workloads import busy_config, inline_phases  # noqa: E402
 
 GOAL_ROWS_PER_S = 50_000
-DEFAULT_PG_URL = "postgresql://postgres:ysim@127.0.0.1:5432/ysim_bench"
 
 
 def config_for(url: str, n_agents: int, batch: int, llm_url: str, llm_share: float) -> RunConfig:
@@ -116,20 +117,25 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2, help="ticks run first and not counted")
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--llm-share", type=float, default=0.1, help="share of LLM agents (the rest rule-based)")
-    parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="emptied at start; '' skips PostgreSQL")
+    parser.add_argument("--pg-url", help="emptied at start (default: $YSIM_BENCH_PG_URL, $YSIM_TEST_PG_URL, "
+                                         "else an embedded server); '' skips PostgreSQL")
     parser.add_argument("--quick", action="store_true", help="2,000 agents, 1 warm-up tick, 3 measured ticks")
+    add_results_dir(parser)
     args = parser.parse_args()
     if args.quick:
         args.agents, args.warmup, args.ticks = 2000, 1, 3
-    databases = {}
+    databases, postgresql = {}, None
     with LLMStub() as stub:
         with tempfile.TemporaryDirectory() as tmp:
             databases["sqlite"] = bench_database("sqlite", f"sqlite:///{tmp}/apply.db", args, stub.url)
-        if args.pg_url:
-            reset_postgres(args.pg_url)
-            databases["postgresql"] = bench_database("postgresql", args.pg_url, args, stub.url)
-        else:
+        if args.pg_url == "":
             print("postgresql: skipped (--pg-url '')")
+        else:
+            with bench_postgres(args.pg_url) as pg:
+                postgresql = describe(pg)
+                print(f"postgresql: {postgresql['server_version']} ({pg.source})", flush=True)
+                reset_postgres(pg.url)
+                databases["postgresql"] = bench_database("postgresql", pg.url, args, stub.url)
     summary = {name: db["median_rows_per_s"] for name, db in databases.items()}
     summary.update(goal=GOAL_ROWS_PER_S, meets_goal=all(db["meets_goal"] for db in databases.values()))
     for name, db in databases.items():
@@ -138,7 +144,8 @@ def main() -> None:
     print(json.dumps(summary))
     out = record("apply_rows_per_s", summary, {
         "goal_rows_per_s": GOAL_ROWS_PER_S, "agents": args.agents, "warmup_ticks": args.warmup,
-        "measured_ticks": args.ticks, "batch_size": args.batch, "llm_share": args.llm_share, "databases": databases})
+        "measured_ticks": args.ticks, "batch_size": args.batch, "llm_share": args.llm_share,
+        "postgresql_server": postgresql, "databases": databases}, args.results_dir)
     print(f"wrote {out}")
 
 

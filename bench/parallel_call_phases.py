@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import ray  # noqa: E402
 
-from bench.results_store import record  # noqa: E402
+from bench.results_store import add_results_dir, record  # noqa: E402
 from bench.seed_table import Copies, build_base, config_for  # noqa: E402
 from flows.prefect_api import prefect_api  # noqa: E402
 from flows.ray_runner import ensure_ray  # noqa: E402
@@ -72,6 +72,7 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--latency", type=float, default=0.2, help="seconds the stub takes per answer")
+    add_results_dir(parser)
     options = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="ysim-phases-"))
     with prefect_api(), LLMStub(latency_s=options.latency, capacity=64) as stub:
@@ -88,7 +89,7 @@ def main() -> None:
         print(name, ", ".join(f"{k} {v}" for k, v in phases.items()))
     record("parallel_call_phases", {"agents": options.agents, "stub_latency_s": options.latency, **medians},
            {"agents": options.agents, "repeats": options.repeats, "stub_latency_s": options.latency,
-            "medians_ms": medians, "runs_ms": runs})
+            "medians_ms": medians, "runs_ms": runs}, options.results_dir)
 
 
 if __name__ == "__main__":

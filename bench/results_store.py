@@ -10,10 +10,14 @@ Each benchmark calls `record(key, summary, details)` once at the end:
 `machine()` describes the computer (cores, memory, CPU model, Python), measured, not configured;
 `code()` the commit measured (`git rev-parse HEAD`) and whether the working tree differed from it.
 Both go into the result file and the `latest.json` entry.
+
+Every script takes `--results-dir DIR` (`add_results_dir`): the folder for both files, by default
+bench/results; the smoke test (tests/bench) writes to a temporary one.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -55,16 +59,23 @@ def code() -> dict[str, Any]:
     return {"commit": commit, "dirty": bool(changes) if changes is not None else None}
 
 
-def record(key: str, summary: dict[str, Any], details: dict[str, Any]) -> Path:
-    """Write `details` to results/<key>.json and `summary` under `key` in results/latest.json."""
-    RESULTS.mkdir(exist_ok=True)
+def add_results_dir(parser: argparse.ArgumentParser) -> None:
+    """The `--results-dir` option every benchmark script takes."""
+    parser.add_argument("--results-dir", type=Path, default=RESULTS,
+                        help=f"folder for <key>.json and latest.json (default {RESULTS})")
+
+
+def record(key: str, summary: dict[str, Any], details: dict[str, Any], results_dir: Path = RESULTS) -> Path:
+    """Write `details` to <results_dir>/<key>.json and `summary` under `key` in <results_dir>/latest.json."""
+    results_dir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    out = RESULTS / f"{key}.json"
+    out = results_dir / f"{key}.json"
     measured = code()
     out.write_text(json.dumps({"benchmark": key, "measured_at": stamp, **measured, "machine": machine(), **details},
                               indent=2) + "\n")
-    latest = json.loads(LATEST.read_text()) if LATEST.exists() else {}
+    latest_path = results_dir / LATEST.name
+    latest = json.loads(latest_path.read_text()) if latest_path.exists() else {}
     latest[key] = {**summary, "measured_at": stamp, **measured}
     latest["machine"] = machine()
-    LATEST.write_text(json.dumps(latest, indent=2, sort_keys=True) + "\n")
+    latest_path.write_text(json.dumps(latest, indent=2, sort_keys=True) + "\n")
     return out

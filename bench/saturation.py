@@ -45,7 +45,7 @@ from openai import AsyncOpenAI  # noqa: E402
 
 from agent_models import RunConfig  # noqa: E402
 from agent_models.run_config import RaySettings  # noqa: E402
-from bench.results_store import record  # noqa: E402
+from bench.results_store import add_results_dir, record  # noqa: E402
 from flows.prefect_api import prefect_api  # noqa: E402
 from flows.ray_runner import ensure_ray  # noqa: E402
 from tasks import prepare_run  # noqa: E402
@@ -161,6 +161,7 @@ def main() -> None:
     parser.add_argument("--embedded-agents", type=int, default=12)
     parser.add_argument("--no-embedded", action="store_true")
     parser.add_argument("--quick", action="store_true", help="300 agents, one measured tick, batches of 100, 6 embedded agents")
+    add_results_dir(parser)
     args = parser.parse_args()
     if args.quick:
         args.agents, args.ticks, args.embedded_agents, args.batch = 300, 1, 6, [100]
@@ -185,7 +186,7 @@ def main() -> None:
         summary["ratio_embedded"] = results["embedded"]["ratio"]
     summary["meets_goal"] = all(r["ratio"] >= GOAL for r in results.values())
     out = record("saturation", summary, {"goal": GOAL, "stub_slots": STUB_SLOTS, "stub_latency_s": STUB_LATENCY_S,
-                                         "results": results, "stub_by_batch": by_batch})
+                                         "results": results, "stub_by_batch": by_batch}, args.results_dir)
     print(f"wrote {out}")
 
 

@@ -6,7 +6,10 @@ with Y Social's hourly activity and action weights (ysim's defaults), then runs 
 `ysim run` does. The parent samples the memory of that process and all its children (the Ray
 raylet, object store and workers) every half second.
 
-    python bench/scale.py [--agents 1000 10000 100000 1000000] [--batch 2000] [--timeout 3600]
+    python bench/scale.py [--agents 1000 10000 100000 1000000] [--batch 2000] [--timeout 3600] [--ticks 24]
+
+`--ticks` shortens the day for a smoke run (tests/bench); figures of fewer than 24 ticks are not
+a day's, and `max_agents_day` then counts populations that completed that many ticks.
 
 Per size: set-up seconds (generating and storing the population), seconds per tick (mean, max),
 the day's seconds, peak resident memory (the process tree's summed RSS, an upper bound: pages
@@ -37,13 +40,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psutil  # noqa: E402
 
-from bench.results_store import record  # noqa: E402
+from bench.results_store import add_results_dir, record  # noqa: E402
 
 TICKS_PER_DAY = 24
 GOAL_AGENTS = 1_000_000
 
 
-def run_one_day(n_agents: int, db_path: Path, batch: int) -> dict:
+def run_one_day(n_agents: int, db_path: Path, batch: int, n_ticks: int = TICKS_PER_DAY) -> dict:
     """In this process: create the run, then run its first day as `ysim run` does; the timings."""
     from sqlalchemy import func, select
 
@@ -60,7 +63,7 @@ def run_one_day(n_agents: int, db_path: Path, batch: int) -> dict:
     ticks: list[dict] = []
     with LLMStub() as stub, prefect_api():  # rule-based agents never call it; the configuration names one
         config = RunConfig.model_validate({
-            "simulation": {"seed": 3, "ticks": TICKS_PER_DAY},
+            "simulation": {"seed": 3, "ticks": n_ticks},
             "agents": {"count": n_agents, "rule_based_share": 1.0},
             "database": {"url": url}, "llm": {"url": stub.url, "model": "stub-model"},
             "ray": {"batch_size": batch}})
@@ -92,12 +95,12 @@ def tree_rss(process: psutil.Process) -> int:
     return total
 
 
-def measure(n_agents: int, batch: int, timeout_s: float, workdir: Path) -> dict:
+def measure(n_agents: int, batch: int, timeout_s: float, workdir: Path, n_ticks: int = TICKS_PER_DAY) -> dict:
     """One population in a fresh process, its memory sampled from outside."""
     db_path = workdir / f"scale-{n_agents}.db"
     out = workdir / f"scale-{n_agents}.json"
     command = [sys.executable, __file__, "--one", str(n_agents), "--db", str(db_path), "--batch", str(batch),
-               "--out", str(out)]
+               "--ticks", str(n_ticks), "--out", str(out)]
     child = subprocess.Popen(command, cwd=Path(__file__).resolve().parents[1])
     watched, peak, started = psutil.Process(child.pid), 0, time.perf_counter()
     while child.poll() is None:
@@ -110,7 +113,7 @@ def measure(n_agents: int, batch: int, timeout_s: float, workdir: Path) -> dict:
         time.sleep(0.5)
     result = json.loads(out.read_text()) if child.returncode == 0 and out.exists() else \
         {"agents": n_agents, "ticks": 0, "failed": f"exit {child.returncode} after {time.perf_counter() - started:.0f} s"}
-    result["completed_day"] = result.get("ticks") == TICKS_PER_DAY
+    result["completed_day"] = result.get("ticks") == n_ticks
     result["peak_rss_mb"] = round(peak / 2**20)
     db_bytes = sum(p.stat().st_size for p in workdir.glob(f"scale-{n_agents}.db*"))
     result["db_mb"] = round(db_bytes / 2**20, 1)
@@ -132,17 +135,19 @@ def main() -> None:
     parser.add_argument("--agents", type=int, nargs="+", default=[1000, 10_000, 100_000, 1_000_000])
     parser.add_argument("--batch", type=int, default=2000, help="ray.batch_size: agents per task run")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds allowed per population")
+    parser.add_argument("--ticks", type=int, default=TICKS_PER_DAY, help="ticks of the day (fewer: a smoke run)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # the child: one population
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    add_results_dir(parser)
     args = parser.parse_args()
     if args.one:
-        args.out.write_text(json.dumps(run_one_day(args.one, args.db, args.batch)))
+        args.out.write_text(json.dumps(run_one_day(args.one, args.db, args.batch, args.ticks)))
         return
     results = []
     with tempfile.TemporaryDirectory(prefix="ysim-scale-") as tmp:
         for n in sorted(args.agents):
-            result = measure(n, args.batch, args.timeout, Path(tmp))
+            result = measure(n, args.batch, args.timeout, Path(tmp), args.ticks)
             print(json.dumps(result), flush=True)
             results.append(result)
     completed = [r["agents"] for r in results if r["completed_day"]]
@@ -153,7 +158,8 @@ def main() -> None:
                "meets_goal": max(completed, default=0) >= GOAL_AGENTS, "rows": rows,
                "growth_tick_s": growth(results, "tick_s_mean"), "growth_peak_rss": growth(results, "peak_rss_mb"),
                "growth_db_mb": growth(results, "db_mb")}
-    out = record("scale", summary, {"batch_size": args.batch, "ticks_per_day": TICKS_PER_DAY, "results": results})
+    out = record("scale", summary, {"batch_size": args.batch, "ticks_per_day": args.ticks, "results": results},
+                 args.results_dir)
     print(json.dumps(summary, indent=2))
     print(f"wrote {out}")
 

@@ -47,9 +47,10 @@ LLM servers: (a) the OpenAI-compatible stub (`tests/llm_stub.py`, `--latency` 0.
 64 answers at once); (b) unless `--no-embedded`, the embedded SmolLM2-135M model (`tasks.embedded_llm`,
 4 parallel slots), sequential and `execute_parallel_*` only (its action choices cannot be forced).
 
-    python bench/seed_table.py [--agents 10] [--repeats 3] [--latency 0.2] [--no-embedded] [--quick]
+    python bench/seed_table.py [--agents 10] [--repeats 3] [--latency 0.2] [--no-embedded] [--quick] [--no-warmup]
 
-`--quick`: the stub, defaults and tuned, 1 repeat (under 2 minutes). Results:
+`--quick`: the stub, defaults and tuned, 1 repeat (under 2 minutes). `--no-warmup` skips the
+warm-up pass, for a smoke run (tests/bench): its first cells then include Ray's worker imports. Results:
 bench/results/seed_table.json and `seed_table` in bench/results/latest.json (with the commit
 measured). Goal: at least 8x in total on the stub at default settings, both ways.
 """
@@ -74,7 +75,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import select  # noqa: E402
 
 from agent_models import RunConfig  # noqa: E402
-from bench.results_store import record  # noqa: E402
+from bench.results_store import add_results_dir, record  # noqa: E402
 from bench.workloads import inline_phases  # noqa: E402
 from db import session_factory  # noqa: E402
 from db.converters import row_to_agent  # noqa: E402
@@ -178,7 +179,8 @@ def parallel_row(row: str, agents: list, pairs: list) -> list:
 
 
 def measure_server(label: str, llm_url: str, model: str, stub: LLMStub | None, copies: Copies, run_id: int,
-                   agents: list, pairs: list, settings: dict[str, int], repeats: int, with_tick: bool) -> dict:
+                   agents: list, pairs: list, settings: dict[str, int], repeats: int, with_tick: bool,
+                   warmup: bool = True) -> dict:
     """The table's rows against one LLM server; `settings`: name -> llm.concurrency of the parallel sides."""
     n = len(agents)
     sides = ["sequential", *(f"ray_{k}" for k in settings), *((f"tick_{k}" for k in settings) if with_tick else ())]
@@ -204,7 +206,7 @@ def measure_server(label: str, llm_url: str, model: str, stub: LLMStub | None, c
         return out
 
     with without_tick_heartbeats():  # as `simulation_flow` runs its ticks
-        for repeat in range(repeats + 1):  # repeat 0: warm-up, not counted
+        for repeat in range(0 if warmup else 1, repeats + 1):  # repeat 0: warm-up, not counted
             for row in ROWS:
                 action, choice = TICK_ROUNDS[row]
                 timed("sequential", row, repeat, action, None, lambda c, r=row: sequential_row(r, agents, pairs))
@@ -266,6 +268,8 @@ def main() -> None:
     parser.add_argument("--embedded-parallel", type=int, default=4, help="parallel slots of the embedded server")
     parser.add_argument("--embedded-repeats", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="the stub only, one repeat (under 2 minutes)")
+    parser.add_argument("--no-warmup", action="store_true", help="no warm-up pass (a smoke run; figures include imports)")
+    add_results_dir(parser)
     args = parser.parse_args()
     if args.quick:
         args.no_embedded, args.repeats = True, 1
@@ -278,13 +282,14 @@ def main() -> None:
         copies = Copies(base, Path(tmp))
         settings = {"defaults": DEFAULTS.llm.concurrency, "tuned": stub.state.capacity}
         results.append(measure_server("stub", stub.url, STUB_MODEL, stub, copies, run_id, agents, pairs,
-                                      settings, args.repeats, with_tick=True))
+                                      settings, args.repeats, with_tick=True, warmup=not args.no_warmup))
         print_table(results[-1])
         if not args.no_embedded:
             with embedded_llm(args.embedded_parallel, seed=7) as url:
                 settings = {"defaults": DEFAULTS.llm.concurrency, "tuned": args.embedded_parallel}
                 results.append(measure_server("embedded", url, EMBEDDED_MODEL_NAME, None, copies, run_id, agents,
-                                              pairs, settings, args.embedded_repeats, with_tick=False))
+                                              pairs, settings, args.embedded_repeats, with_tick=False,
+                                              warmup=not args.no_warmup))
             print_table(results[-1])
         ray_integration.shutdown_ray()
     by_server = {r["server"]: r["rows"][-1] for r in results}
@@ -299,9 +304,9 @@ def main() -> None:
         "stub_latency_s": args.latency}
     details = {"seed_claim": SEED_CLAIM, "stub_latency_s": args.latency, "stub_capacity": stub.state.capacity,
                "embedded_parallel": None if args.no_embedded else args.embedded_parallel,
-               "quick": args.quick, "wall_s": round(time.perf_counter() - started, 1), "summary": summary,
+               "quick": args.quick, "warmup": not args.no_warmup, "wall_s": round(time.perf_counter() - started, 1), "summary": summary,
                "results": results}
-    out = record("seed_table", summary, details)
+    out = record("seed_table", summary, details, args.results_dir)
     print(f"summary: {summary}\nwrote {out}")
 
 

@@ -44,7 +44,7 @@ from flows.ray_runner import ensure_ray  # noqa: E402
 from tasks import apply_tick, prepare_run  # noqa: E402
 from tests.dumps import dump  # noqa: E402
 from tests.llm_stub import LLMStub  # noqa: E402
-from bench.results_store import record  # noqa: E402
+from bench.results_store import add_results_dir, record  # noqa: E402
 from bench.workloads import busy_config, inline_phases  # noqa: E402
 
 GOAL_MS = 1.0
@@ -115,6 +115,7 @@ def main() -> None:
                         help="measured ticks per population (one value: the same for all)")
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--llm-share", type=float, default=0.1, help="share of LLM agents (the rest rule-based)")
+    add_results_dir(parser)
     args = parser.parse_args()
     ticks = args.ticks * len(args.agents) if len(args.ticks) == 1 else args.ticks
     if len(ticks) != len(args.agents):
@@ -134,7 +135,7 @@ def main() -> None:
         summary[f"p99_{r['agents']}"] = r["p99_ms"]
     summary["meets_goal"] = all(r["p50_ms"] <= GOAL_MS for r in results)
     out = record("overhead_ms", summary, {"goal_ms_per_action": GOAL_MS, "llm_share": args.llm_share,
-                                          "batch_size": args.batch, "results": results})
+                                          "batch_size": args.batch, "results": results}, args.results_dir)
     print(f"wrote {out}")
 
 

@@ -18,9 +18,10 @@ it). Where the wheel's files are not readable by other users (a virtual
 environment under /root, a 077 umask), they are first copied into the temporary directory
 (about 35 MB). Nothing is added to the system.
 
-Durability is off (`fsync`, `synchronous_commit`, `full_page_writes`): a throwaway server loses
-nothing it needs on a crash, and tests and benchmarks kill processes, not the machine. Importing
-this module starts nothing.
+For tests, durability is off (`fsync`, `synchronous_commit`, `full_page_writes`): a throwaway
+server loses nothing it needs on a crash, and tests kill processes, not the machine. Benchmarks
+ask for `durable=True`, PostgreSQL's defaults, so that write figures compare with a configured
+server's. Importing this module starts nothing.
 """
 
 from __future__ import annotations
@@ -47,9 +48,10 @@ HOST = "127.0.0.1"
 SUPERUSER = "postgres"
 START_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 15
-# Server settings: loopback only, no Unix socket in a shared place, durability off (see above).
-SERVER_SETTINGS = {"listen_addresses": HOST, "fsync": "off", "synchronous_commit": "off",
-                   "full_page_writes": "off", "logging_collector": "off"}
+# Server settings: loopback only, the log on stderr (to the folder's server.log); for tests,
+# durability off (see above).
+SERVER_SETTINGS = {"listen_addresses": HOST, "logging_collector": "off"}
+NOT_DURABLE = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 
 
 class EmbeddedPostgresError(RuntimeError):
@@ -139,10 +141,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start(database: str, timeout_s: float = START_TIMEOUT_S, bin_dir: Path | None = None) -> EmbeddedPostgres:
+def start(database: str, timeout_s: float = START_TIMEOUT_S, bin_dir: Path | None = None,
+          durable: bool = False) -> EmbeddedPostgres:
     """Initialise a cluster in a new temporary directory, start it on a free loopback port, create
     `database`, and return the running server (its URL needs no password: trust on loopback).
-    `bin_dir`: another copy of the wheel's `pginstall/bin` than the installed one."""
+    `bin_dir`: another copy of the wheel's `pginstall/bin` than the installed one; `durable`:
+    PostgreSQL's default fsync and commit settings (for benchmarks) instead of NOT_DURABLE."""
     bin_dir, user = bin_dir or binaries(), run_as()
     directory = Path(tempfile.mkdtemp(prefix="ysim-pg-"))
     data, log = directory / "data", directory / "server.log"
@@ -158,8 +162,9 @@ def start(database: str, timeout_s: float = START_TIMEOUT_S, bin_dir: Path | Non
         shutil.rmtree(directory, ignore_errors=True)
         raise EmbeddedPostgresError(f"initdb -D {data} exited {initdb.returncode}: {initdb.stderr.strip()[-2000:]}")
     port = free_port()
-    settings = [arg for name, value in {**SERVER_SETTINGS, "port": port, "unix_socket_directories": directory}.items()
-                for arg in ("-c", f"{name}={value}")]
+    chosen = {**SERVER_SETTINGS, **({} if durable else NOT_DURABLE), "port": port,
+              "unix_socket_directories": directory}
+    settings = [arg for name, value in chosen.items() for arg in ("-c", f"{name}={value}")]
     with open(log, "w") as log_file:  # the child writes to the inherited descriptor
         process = subprocess.Popen([str(bin_dir / "postgres"), "-D", str(data), *settings], stdout=log_file,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, **user)
@@ -200,9 +205,9 @@ def _create_database(port: int, database: str) -> None:
 
 
 @contextmanager
-def embedded_postgres(database: str) -> Iterator[str]:
+def embedded_postgres(database: str, durable: bool = False) -> Iterator[str]:
     """`with embedded_postgres("ysim_bench") as url:` a server for the block, stopped after it."""
-    server = start(database)
+    server = start(database, durable=durable)
     try:
         yield server.url
     finally:

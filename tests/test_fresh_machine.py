@@ -99,6 +99,7 @@ def test_the_embedded_postgresql_listens_on_loopback_not_as_root_and_leaves_noth
             assert connection.execute("SHOW listen_addresses").fetchone()[0] == "127.0.0.1"
             assert str(connection.execute("SELECT inet_server_addr()").fetchone()[0]) == "127.0.0.1"
             assert connection.execute("SELECT current_database()").fetchone()[0] == "ysim_fresh_check"
+            assert connection.execute("SHOW fsync").fetchone()[0] == "off"  # the tests' server: not durable
         owner = psutil.Process(server.process.pid).username()
         assert owner == (embedded_pg.RUN_AS_WHEN_ROOT if os.geteuid() == 0 else psutil.Process().username())
     finally:
