@@ -66,6 +66,7 @@ def run(
     from agent_models.prompts import PromptError
     from db import DatabaseURLError, normalize_url
     from flows import config_loader
+    from flows.resume import fields, given_keys, resume
     from tasks.run_state import (
         DatabaseUnavailableError, UnknownRecommenderError, check_recommenders, find_run,
     )
@@ -94,15 +95,15 @@ def run(
             cfg = _with_starting_population(cfg, agents)
         stored = find_run(cfg.database.url)
         if stored is not None:
-            config_loader.check_resume(stored.config, overrides)
-            total = length if length is not None else stored.total_ticks
-            keep = {k: v for k, v in overrides.items() if not k.startswith(("simulation.", "agents."))}
-            if llm_url and not llm_model:
-                keep["llm.model"] = ""  # another server: its own (only) model, not the stored one
-            if cfg.llm.api_key is not None:  # never stored: the configuration given now brings it back
-                keep["llm.api_key"] = cfg.llm.api_key.get_secret_value()
-            cfg = config_loader.build(stored.config, {**keep, "simulation.ticks": total,
-                                                      "database.url": cfg.database.url})
+            # The options and the file's fields as given (the API key too: never stored, it comes
+            # back with the configuration), resumed by the rule the simulation flow applies.
+            keys = given_keys(base) | {key for key, value in overrides.items() if value is not None}
+            total = cfg.simulation.ticks if "simulation.ticks" in keys else stored.total_ticks
+            resumed = resume(stored.config, {**fields(cfg, keys), "simulation.ticks": total,
+                                             "database.url": cfg.database.url})
+            for line in resumed.kept:
+                console.print(Text.assemble(("warning:", "yellow"), f" {line}"), highlight=False)
+            cfg = resumed.config
             if stored.next_tick >= total:
                 console.print(f"Run {stored.run_id} is finished: {stored.ticks_committed} of {total} ticks "
                               f"committed. Pass a larger --ticks or --days to extend it.")
@@ -222,7 +223,7 @@ def _run_with_services(cfg: Any, output: tuple[bool, bool]) -> dict[str, Any]:
     from contextlib import ExitStack
 
     from flows.prefect_api import PrefectServerError, prefect_api
-    from flows.ray_runner import ensure_ray, shutdown_ray
+    from flows.ray_runner import RayUnreachableError, ensure_ray, shutdown_ray
     from flows.run_display import display
     from flows.services import served_model
     from flows.simulation import listen, simulation_flow
@@ -245,8 +246,11 @@ def _run_with_services(cfg: Any, output: tuple[bool, bool]) -> dict[str, Any]:
         if started_here:
             console.print(f"Prefect API: started a local server at {api_url} for this run "
                           "(set PREFECT_API_URL to use your own server and UI).")
-        if ensure_ray(cfg.ray):  # after the Prefect API, so Ray workers inherit its URL
-            stack.callback(shutdown_ray)
+        try:
+            if ensure_ray(cfg.ray):  # after the Prefect API, so Ray workers inherit its URL
+                stack.callback(shutdown_ray)
+        except RayUnreachableError as exc:
+            raise UserError(str(exc)) from None
         try:
             with display(console, *output) as shown, listen(shown):
                 return simulation_flow(cfg)

@@ -176,11 +176,3 @@ def total_ticks(days: int | None, ticks: int | None) -> int | None:
         return days * HOURS_PER_DAY
     return ticks
 
-
-def check_resume(stored: dict[str, Any], requested: dict[str, Any]) -> None:
-    """A run's identity (seed, population) cannot change when it resumes."""
-    for dotted in ("simulation.seed", "agents.count"):
-        section, key = dotted.split(".")
-        if requested.get(dotted) is not None and stored[section][key] != requested[dotted]:
-            raise ConfigError(f"{dotted}: {requested[dotted]!r} differs from the run stored in the database "
-                              f"({stored[section][key]!r}); use another --db for a new run")

@@ -12,13 +12,13 @@ from prefect_ray import RayTaskRunner
 from prefect_ray.context import remote_options
 
 from tasks.ray_session import (  # noqa: F401 (re-exported: the CLI, tests and benchmarks import them here)
-    LOOPBACK_ENV, LOOPBACK_HOSTS, WARM_WORKER_IDLE_MS, ensure_ray, keep_local_ray_on_loopback, loopback_api_warning,
-    shutdown_ray, warm_worker_config,
+    LOOPBACK_ENV, LOOPBACK_HOSTS, WARM_WORKER_IDLE_MS, RayUnreachableError, ensure_ray, keep_local_ray_on_loopback,
+    loopback_api_warning, ray_connection, shutdown_ray, warm_worker_config,
 )
 from tasks.resources import GPU_SLOT, ray_options
 
-__all__ = ["GPU_SLOT", "TaggedRayTaskRunner", "ensure_ray", "keep_local_ray_on_loopback", "ray_options",
-           "shutdown_ray"]
+__all__ = ["GPU_SLOT", "RayUnreachableError", "TaggedRayTaskRunner", "ensure_ray", "keep_local_ray_on_loopback",
+           "ray_connection", "ray_options", "shutdown_ray"]
 
 
 class TaggedRayTaskRunner(RayTaskRunner):

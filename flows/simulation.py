@@ -14,11 +14,12 @@ from prefect import flow, get_run_logger
 from agent_models import RunConfig
 from flows.config_loader import with_absolute_database
 from flows.progress import event_line, listen, notify
-from flows.ray_runner import TaggedRayTaskRunner, ensure_ray
+from flows.ray_runner import TaggedRayTaskRunner, ensure_ray, ray_connection
+from flows.resume import fields, resume
 from flows.services import llm_endpoint
 from flows.tick import tick_flow, without_tick_heartbeats
 from tasks import prepare_run
-from tasks.run_state import status, tokens_used
+from tasks.run_state import find_run, status, tokens_used
 
 __all__ = ["advance_flow", "listen", "simulation_flow"]
 
@@ -27,10 +28,24 @@ __all__ = ["advance_flow", "listen", "simulation_flow"]
 def simulation_flow(config: RunConfig) -> dict[str, Any]:
     """Run (or resume) the simulation of `config` up to `config.simulation.ticks` ticks.
 
-    With no LLM URL configured, the embedded model serves the run for as long as it lasts.
+    With no LLM URL configured, the embedded model serves the run for as long as it lasts. When the
+    database holds a run, `config` resumes it by `flows.resume`'s rule (the CLI's): another seed or
+    population is refused before anything starts, and of the rest only where and how the run
+    executes (its length, LLM server, Ray) is taken; the stored rules stay, with a warning.
     """
-    with llm_endpoint(with_absolute_database(config)) as resolved:
+    with llm_endpoint(_resumed(with_absolute_database(config))) as resolved:
         return _run_ticks(resolved)
+
+
+def _resumed(config: RunConfig) -> RunConfig:
+    """`config` itself for a new run, or the configuration the stored run resumes with."""
+    stored = find_run(config.database.url)
+    if stored is None:
+        return config
+    resumed = resume(stored.config, fields(config))
+    for line in resumed.kept:
+        get_run_logger().warning(line)
+    return resumed.config
 
 
 def _run_ticks(config: RunConfig) -> dict[str, Any]:
@@ -38,6 +53,9 @@ def _run_ticks(config: RunConfig) -> dict[str, Any]:
         get_run_logger().warning("action %r is never drawn: %s", action, reason)
     run = prepare_run(config)
     ensure_ray(config.ray)
+    # Which Ray, and why: a deployment's runs should join a running one (docs/cluster.md), and a
+    # run's page in the UI says whether it did.
+    get_run_logger().info("Ray: %s", ray_connection())
     tell({"event": "start", "run_id": run.run_id, "first_tick": run.next_tick, "total_ticks": run.total_ticks})
     tick_with_retries = tick_flow.with_options(retries=config.ray.tick_retries, retry_delay_seconds=1,
                                                task_runner=TaggedRayTaskRunner(gpu_share=config.ray.gpu_share))

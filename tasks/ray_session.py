@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import socket
 from urllib.parse import urlsplit
 
 import ray
@@ -23,6 +24,16 @@ logger = logging.getLogger("ysim.ray")
 WARM_WORKER_IDLE_MS = 10 * 60 * 1000  # idle workers live ten minutes: a scheduled tick an hour apart restarts them
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 LOOPBACK_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
+REACH_TIMEOUT_S = 5
+
+
+class RayUnreachableError(ConnectionError):
+    """The Ray cluster a run is told to join does not answer."""
+
+
+# How this process came to be connected to Ray, for `ray_connection` (with the GCS address it was
+# said of: a caller may shut Ray down and start another).
+_how: tuple[str, str] | None = None
 
 
 def ensure_ray(settings: RaySettings) -> bool:
@@ -30,22 +41,82 @@ def ensure_ray(settings: RaySettings) -> bool:
 
     Returns True when this call started or joined Ray: the caller then owns it and calls
     `shutdown_ray()` when done (which stops a local Ray and only disconnects from a cluster).
+    A cluster that does not answer raises RayUnreachableError at once (Ray itself retries for
+    minutes). With no address, a new local Ray starts even when a `ray start` cluster runs on the
+    machine: joining one is asked for by address, never implied.
     """
+    global _how
     if ray.is_initialized():
         return False
-    address = settings.address or os.environ.get("RAY_ADDRESS")
+    address, source = join_address(settings)
     if address:
-        os.environ.setdefault("RAY_AUTH_MODE", "token")  # Ray 2.60 clusters require it to join
+        host = _check_reachable(address, source)
+        if host in LOOPBACK_HOSTS:  # else Ray swaps 127.0.0.1 for the machine's address (section 6)
+            keep_local_ray_on_loopback()
+        _token_auth_if_token_found()
         ray.init(address=address, namespace="ysim", log_to_driver=False)
         warning = loopback_api_warning(os.environ.get("PREFECT_API_URL"), [n for n in ray.nodes() if n["Alive"]])
         if warning:
             logger.warning(warning)
+        how = f"joined the Ray cluster at {address} ({source})"
     else:
         keep_local_ray_on_loopback()
-        ray.init(num_cpus=settings.num_cpus, resources={GPU_SLOT: settings.gpu_slots},
+        ray.init(address="local", num_cpus=settings.num_cpus, resources={GPU_SLOT: settings.gpu_slots},
                  _system_config=warm_worker_config(settings, settings.num_cpus or os.cpu_count() or 1),
                  include_dashboard=False, namespace="ysim", log_to_driver=False, logging_level=logging.WARNING)
+        how = ("started a local Ray for this process (no ray.address or RAY_ADDRESS to join; a scheduled "
+               "deployment joins a running one instead: docs/cluster.md)")
+    _how = (how, ray.get_runtime_context().gcs_address)
+    logger.info("Ray: %s", how)
     return True
+
+
+def join_address(settings: RaySettings) -> tuple[str | None, str]:
+    """The Ray cluster to join and where that came from: the configuration's `ray.address`, else
+    the RAY_ADDRESS environment variable (a deployment's worker sets it); (None, "") for none."""
+    if settings.address:
+        return settings.address, "ray.address"
+    if os.environ.get("RAY_ADDRESS"):
+        return os.environ["RAY_ADDRESS"], "RAY_ADDRESS"
+    return None, ""
+
+
+def _token_auth_if_token_found() -> None:
+    """Join with token auth (Ray 2.60's default for a cluster) when this process has a token:
+    RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token; an explicit RAY_AUTH_MODE stays.
+
+    Ray's own helper, because Ray reads RAY_AUTH_MODE when it is imported: setting the variable
+    afterwards did not reach the connection (InvalidAuthToken), and RAY_AUTH_MODE=token with no
+    token aborts the process (a failed C++ check) when the cluster has token auth off.
+    """
+    from ray._private.authentication.authentication_token_setup import maybe_enable_token_auth_if_token_available
+
+    maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
+
+
+def ray_connection() -> str:
+    """One line on the Ray this process uses: how it got it, its GCS address and live nodes."""
+    if not ray.is_initialized():
+        return "not connected"
+    gcs = ray.get_runtime_context().gcs_address
+    how = _how[0] if _how is not None and _how[1] == gcs else "connected before ysim asked (reused)"
+    nodes = sum(1 for node in ray.nodes() if node["Alive"])
+    return f"{how}; GCS {gcs}, {nodes} node{'s' if nodes != 1 else ''}"
+
+
+def _check_reachable(address: str, source: str) -> str:
+    """The address's host, once its GCS port accepts a connection; else RayUnreachableError."""
+    parsed = urlsplit(address if "://" in address else f"ray://{address}")
+    if parsed.scheme != "ray" or parsed.port is None:  # not host:port: Ray reads it (and names what is wrong)
+        return parsed.hostname or ""
+    try:
+        socket.create_connection((parsed.hostname, parsed.port), timeout=REACH_TIMEOUT_S).close()
+    except OSError as exc:
+        raise RayUnreachableError(
+            f"{source}: {address!r}: no Ray answers there ({exc.strerror or exc}); start one "
+            f"(`ray start --head --port {parsed.port}`, docs/cluster.md) or unset {source} to start a local Ray"
+        ) from None
+    return parsed.hostname
 
 
 def warm_worker_config(settings: RaySettings, num_cpus: int) -> dict[str, int]:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
 
 from prefect import flow, task
 
@@ -126,3 +130,22 @@ def test_a_remote_function_on_a_cluster_with_gpus_keeps_its_worker(ray_session):
     assert callable(on_gpus.remote)
     on_slots = remote_function(work, {"gpu"}, 0.1)  # the session's GPU-less Ray: a gpu_slot share
     assert ray_session.get(on_slots.remote(7)) == 7
+
+
+def test_a_ray_to_join_that_does_not_answer_is_named_at_once(tmp_path):
+    """Ray itself retries a dead address for minutes; a deployment's run told to join one (the
+    worker's RAY_ADDRESS) fails in seconds, naming the variable, the address and what to do."""
+    with socket.socket() as sock:  # a loopback port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{sock.getsockname()[1]}"
+    script = ("from agent_models.run_config import RaySettings\n"
+              "from tasks.ray_session import RayUnreachableError, ensure_ray\n"
+              "try:\n    ensure_ray(RaySettings())\nexcept RayUnreachableError as exc:\n    print(exc)\n")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("RAY_")}, "RAY_ADDRESS": address,
+           "HOME": str(tmp_path)}
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith(f"RAY_ADDRESS: {address!r}: no Ray answers there (Connection refused); "
+                                  f"start one (`ray start --head --port {address.rsplit(':', 1)[1]}`")
+    assert time.monotonic() - started < 30
