@@ -184,16 +184,12 @@ class ActionRow(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
 
 
-class LLMCallRow(Base):
-    """One LLM request: tokens, the server's round trip (`latency_ms`), the time it waited for one
-    of the client's concurrency slots (`wait_ms`), and its outcome."""
+class LLMRequestColumns:
+    """What `llm_calls` and `llm_pending` both say of one LLM request (a declarative mixin)."""
 
-    __tablename__ = "llm_calls"
-    __table_args__ = (Index("ix_llm_calls_run_tick", "run_id", "tick"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
     tick: Mapped[int] = mapped_column(Integer)
-    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
     round_index: Mapped[int] = mapped_column(Integer)
     function: Mapped[str] = mapped_column(String(50))
     model: Mapped[str] = mapped_column(String(200))
@@ -205,7 +201,16 @@ class LLMCallRow(Base):
     error: Mapped[str] = mapped_column(Text, default="")
 
 
-class LLMPendingRow(Base):
+class LLMCallRow(LLMRequestColumns, Base):
+    """One LLM request: tokens, the server's round trip (`latency_ms`), the time it waited for one
+    of the client's concurrency slots (`wait_ms`), and its outcome."""
+
+    __tablename__ = "llm_calls"
+    __table_args__ = (Index("ix_llm_calls_run_tick", "run_id", "tick"),)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+
+
+class LLMPendingRow(LLMRequestColumns, Base):
     """A request a tick's attempt sent to the server, recorded when its batch ends, before the tick
     commits: what a failed attempt spent, and the answers a retry of the tick reuses.
 
@@ -215,19 +220,7 @@ class LLMPendingRow(Base):
 
     __tablename__ = "llm_pending"
     __table_args__ = (Index("ix_llm_pending_run_tick", "run_id", "tick"), Index("ix_llm_pending_key", "cache_key"))
-    id: Mapped[int] = mapped_column(primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
-    tick: Mapped[int] = mapped_column(Integer)
-    agent_id: Mapped[int] = mapped_column(Integer)
-    round_index: Mapped[int] = mapped_column(Integer)
-    function: Mapped[str] = mapped_column(String(50))
-    model: Mapped[str] = mapped_column(String(200))
-    prompt_tokens: Mapped[int] = mapped_column(Integer)
-    completion_tokens: Mapped[int] = mapped_column(Integer)
-    latency_ms: Mapped[float] = mapped_column(Float)
-    wait_ms: Mapped[float] = mapped_column(Float)
-    outcome: Mapped[str] = mapped_column(String(20))
-    error: Mapped[str] = mapped_column(Text, default="")
+    agent_id: Mapped[int] = mapped_column(Integer)  # no foreign key: only bookkeeping until the tick commits
     cache_key: Mapped[str] = mapped_column(String(64))
     response: Mapped[str | None] = mapped_column(Text, nullable=True)
 

@@ -36,7 +36,7 @@ def upgrade() -> None:
         sa.Column("prompt_tokens", sa.Integer(), nullable=False),
         sa.Column("completion_tokens", sa.Integer(), nullable=False),
         sa.Column("latency_ms", sa.Float(), nullable=False),
-        sa.Column("wait_ms", sa.Float(), nullable=False),
+        sa.Column("wait_ms", sa.Float(), nullable=False, server_default="0"),
         sa.Column("outcome", sa.String(length=20), nullable=False),
         sa.Column("error", sa.Text(), nullable=False),
         sa.Column("cache_key", sa.String(length=64), nullable=False),
