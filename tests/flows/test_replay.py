@@ -1,11 +1,14 @@
-"""Replay, forks and the token budget, as a user types them."""
+"""Replay, forks and the token budget, as a user types them; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
 
-from db import session_factory
+from db import normalize_url, session_factory
 from db.models import LLMCallRow
+from tests.conftest import reset_postgres
 from tests.dumps import dump
 from tests.flows.test_cli import status, ysim
 from tests.llm_stub import LLMStub
@@ -14,12 +17,39 @@ PLATFORM_COUNTS = ("ticks_committed", "agents", "posts", "comments", "reactions"
                    "llm_errors", "prompt_tokens", "completion_tokens")
 
 
+def second_postgres_database(url: str) -> str:
+    """A second database on the test server (`<name>_b`, created on first use): a replay writes
+    into another database than the one it reads."""
+    parsed = make_url(normalize_url(url))
+    name = f"{parsed.database}_b"
+    engine = create_engine(parsed, isolation_level="AUTOCOMMIT")  # CREATE DATABASE runs outside a transaction
+    try:
+        with engine.connect() as connection:
+            if connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}) is None:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def two_databases(request, tmp_path) -> tuple[str, str]:
+    """Two empty databases of the kind the test is parametrized with: the original run's, the replay's."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}"
+    url = request.getfixturevalue("postgres_url")
+    urls = url, second_postgres_database(url)
+    for url in urls:
+        reset_postgres(url)
+    return urls
+
+
 def without_outcomes(tables: dict) -> dict:
     """Dump rows with the LLM call outcome dropped: a replayed call is `cached`, the original `ok`."""
     return {name: [row[:-1] for row in rows] if name == "llm_calls" else rows for name, rows in tables.items()}
 
 
-def original_run(capsys, url: str, ticks: int = 3) -> int:
+def original_run(capsys, url: str, ticks: int = 2) -> int:
     with LLMStub() as stub:  # the server exists only for the original run
         code, _, err = ysim(capsys, "run", "--db", url, "--llm-url", stub.url, "--agents", "6", "--seed", "5",
                             "--ticks", str(ticks))
@@ -27,8 +57,8 @@ def original_run(capsys, url: str, ticks: int = 3) -> int:
         return len(stub.state.requests)
 
 
-def test_a_replay_with_no_server_gives_the_same_database(ray_session, tmp_path, capsys):
-    a, b = (f"sqlite:///{tmp_path / n}" for n in ("a.db", "b.db"))
+def test_a_replay_with_no_server_gives_the_same_database(ray_session, two_databases, capsys):
+    a, b = two_databases
     assert original_run(capsys, a) > 0
     code, _, err = ysim(capsys, "replay", "--from", a, "--db", b)
     assert code == 0, err
@@ -38,24 +68,24 @@ def test_a_replay_with_no_server_gives_the_same_database(ray_session, tmp_path, 
     assert again["llm_cached"] == again["llm_calls"] > 0 and first["llm_cached"] == 0
 
 
-def test_a_fork_reuses_every_answer_that_still_applies(ray_session, tmp_path, capsys):
-    a, b = (f"sqlite:///{tmp_path / n}" for n in ("a.db", "b.db"))
-    original_run(capsys, a, ticks=3)
+def test_a_fork_reuses_every_answer_that_still_applies(ray_session, two_databases, capsys):
+    a, b = two_databases
+    original_run(capsys, a, ticks=2)
     with LLMStub() as stub:
-        # One changed setting: the run is one tick longer. Ticks 0-2 ask what the original asked.
-        code, _, err = ysim(capsys, "replay", "--from", a, "--db", b, "--set", "simulation.ticks=4",
+        # One changed setting: the run is one tick longer. Ticks 0-1 ask what the original asked.
+        code, _, err = ysim(capsys, "replay", "--from", a, "--db", b, "--set", "simulation.ticks=3",
                             "--llm-url", stub.url)
         assert code == 0, err
         asked = len(stub.state.requests)
     with session_factory(b).begin() as session:
         by_tick = dict(session.execute(select(LLMCallRow.tick, func.count()).group_by(LLMCallRow.tick)).all())
         cached = session.scalar(select(func.count()).where(LLMCallRow.outcome == "cached"))
-    assert asked == by_tick.get(3, 0) and cached == sum(n for t, n in by_tick.items() if t < 3)
-    assert status(capsys, b)["ticks_committed"] == 4
+    assert asked == by_tick.get(2, 0) and cached == sum(n for t, n in by_tick.items() if t < 2)
+    assert status(capsys, b)["ticks_committed"] == 3
 
 
-def test_a_replay_that_needs_an_answer_the_cache_lacks_stops_and_says_so(ray_session, tmp_path, capsys):
-    a, b = (f"sqlite:///{tmp_path / n}" for n in ("a.db", "b.db"))
+def test_a_replay_that_needs_an_answer_the_cache_lacks_stops_and_says_so(ray_session, two_databases, capsys):
+    a, b = two_databases
     original_run(capsys, a, ticks=2)
     code, _, err = ysim(capsys, "replay", "--from", a, "--db", b, "--set", "llm.temperature=0.1")
     last = err.splitlines()[-1]
@@ -69,11 +99,11 @@ def test_replay_input_errors_are_one_line(tmp_path, capsys):
     assert not (tmp_path / "b.db").exists()
 
 
-def test_the_token_budget_stops_the_run_at_a_tick_boundary(ray_session, llm_stub, sqlite_url, capsys):
-    run = ("run", "--db", sqlite_url, "--llm-url", llm_stub.url, "--agents", "6", "--ticks", "4")
+def test_the_token_budget_stops_the_run_at_a_tick_boundary(ray_session, llm_stub, db_url, capsys):
+    run = ("run", "--db", db_url, "--llm-url", llm_stub.url, "--agents", "6", "--ticks", "3")
     code, _, err = ysim(capsys, *run, "--max-tokens-total", "1")
-    counts = status(capsys, sqlite_url)
+    counts = status(capsys, db_url)
     assert code == 0 and "Stopped before tick 1" in err and "budget (--max-tokens-total) is 1" in err
     assert counts["ticks_committed"] == 1 and counts["prompt_tokens"] + counts["completion_tokens"] >= 1
     code, _, _ = ysim(capsys, *run, "--max-tokens-total", "100000000")  # a larger budget resumes
-    assert code == 0 and status(capsys, sqlite_url)["ticks_committed"] == 4
+    assert code == 0 and status(capsys, db_url)["ticks_committed"] == 3

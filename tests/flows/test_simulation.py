@@ -13,7 +13,7 @@ from db import session_factory
 from db.models import PostRow, TickRow
 from flows.simulation import listen, simulation_flow
 from flows.tick import tick_flow
-from tests.conftest import make_config
+from tests.conftest import make_config, reset_postgres
 from tests.dumps import dump
 
 
@@ -48,17 +48,23 @@ def test_running_a_committed_tick_again_changes_nothing(ray_session, llm_stub, d
     assert len(llm_stub.state.requests) == requests  # no LLM work either
 
 
-def test_same_seed_and_answers_give_the_same_database(ray_session, llm_stub, tmp_path):
+def test_same_seed_and_answers_give_the_same_database(ray_session, llm_stub, db_url, tmp_path):
     """Every action, emotions, secondary follow and replies included; batching must not change it."""
-    urls = [f"sqlite:///{tmp_path / name}" for name in ("a.db", "b.db")]
     actions = {"post": 0.3, "comment": 0.2, "read": 0.2, "follow": 0.1, "search": 0.1, "share": 0.05, "cast": 0.05}
-    for url, batch_size in zip(urls, (2, 5), strict=True):
+    dumps = []
+    for run, batch_size in enumerate((2, 5)):
+        url = db_url
+        if run and db_url.startswith("sqlite"):
+            url = f"sqlite:///{tmp_path / 'again.db'}"
+        elif run:
+            reset_postgres(db_url)  # the one PostgreSQL test database: emptied for the second run
         simulation_flow(make_config(url, llm_stub.url, ray={"batch_size": batch_size},
-                                    simulation={"actions_likelihood": actions, "ticks": 4},
+                                    simulation={"actions_likelihood": actions, "ticks": 3},
                                     agents={"emotions": ["joy", "anger"], "annotate_emotions": True,
                                             "probability_of_secondary_follow": 0.5, "rule_based_share": 0.3}))
-    first = dump(urls[0])
-    assert first == dump(urls[1])
+        dumps.append(dump(url))
+    first = dumps[0]
+    assert first == dumps[1]
     assert first["posts"] and first["post_hashtags"] and first["post_emotions"] and first["votes"]
 
 
@@ -116,17 +122,17 @@ def test_rule_based_agents_act_without_the_llm(ray_session, llm_stub, sqlite_url
     assert texts and all(t.startswith("Thinking about ") or t.endswith(" I have thoughts on this.") for t in texts)
 
 
-def test_every_feed_served_is_logged_exactly(ray_session, llm_stub, sqlite_url):
+def test_every_feed_served_is_logged_exactly(ray_session, llm_stub, db_url):
     from agent_models.run_config import FeedSettings
     from db import CONTENT_RECOMMENDERS, FeedContext
     from db.converters import row_to_agent
     from db.models import AgentRow, ReactionRow, RecommendationRow
 
     # CommonInterests ranks by shared topics and age only, so a feed can be recomputed afterwards.
-    config = make_config(sqlite_url, llm_stub.url, simulation={"ticks": 4},
+    config = make_config(db_url, llm_stub.url, simulation={"ticks": 3},
                          agents={"content_rec_sys": "CommonInterests", "n_interests": {"min": 1, "max": 2}})
     simulation_flow(config)
-    with session_factory(sqlite_url).begin() as session:
+    with session_factory(db_url).begin() as session:
         logged = {(r.agent_id, r.tick): r for r in session.scalars(select(RecommendationRow))}
         assert any(r.post_ids for r in logged.values())
         for (agent_id, tick), row in logged.items():
