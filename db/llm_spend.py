@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Connection, delete, func, select
 from sqlalchemy.orm import Session
 
 from agent_models import LLMCallRecord
@@ -60,6 +60,13 @@ def settle_pending(session: Session, run_id: int, tick: int, calls: Sequence[LLM
     session.execute(delete(LLMPendingRow).where(*where))
     asked = [c for c in calls if c.outcome != "cached"]
     return pending - Spend(len(asked), sum(c.prompt_tokens for c in asked), sum(c.completion_tokens for c in asked))
+
+
+def has_pending_answers(connection: Connection | Session, run_id: int, tick: int) -> bool:
+    """Whether an earlier attempt of `tick` left answers for a retry to reuse."""
+    return connection.execute(select(LLMPendingRow.id).where(
+        LLMPendingRow.run_id == run_id, LLMPendingRow.tick == tick, LLMPendingRow.response.is_not(None)).limit(1)
+    ).first() is not None
 
 
 def spent(session: Session, run_id: int) -> Spend:

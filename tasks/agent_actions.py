@@ -71,7 +71,7 @@ async def tick_llm_pool(ctx: TickContext) -> AsyncIterator[LLMPool]:
     """The clients a batch of the tick asks (tasks.llm_pool); when the batch ends, failed or not,
     the requests they sent are recorded as the tick's pending spend (db.llm_spend), in a
     transaction of their own: a failed tick leaves what it spent, and its retry reuses the answers."""
-    llms = LLMPool.for_run(ctx.config.llm, ctx.db_url)
+    llms = LLMPool.for_run(ctx.config.llm, ctx.db_url, (ctx.run_id, ctx.tick))
     try:
         yield llms
     finally:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, literal, select, union_all
+from sqlalchemy import Select, bindparam, literal, select, union_all
 
 from db import get_engine
+from db.llm_spend import has_pending_answers
 from db.models import LLMCacheRow, LLMPendingRow
 
 
@@ -36,14 +37,23 @@ class CachedAnswer:
 class ResponseCache:
     """The answers stored in the database at `db_url`."""
 
-    def __init__(self, db_url: str) -> None:
+    def __init__(self, db_url: str, tick: tuple[int, int] | None = None) -> None:
+        """`tick`: (run id, tick) of the attempt asking, whose earlier failed attempts' answers are
+        then found too; None (calls outside a tick) for the response cache alone."""
         self.db_url = db_url
+        self._tick = tick
+        self._query: Select | None = None
 
     def lookup(self, key: str) -> CachedAnswer | None:
         # A Core connection, not an ORM session: every LLM request asks, and a session cost
         # ~0.45 ms of CPU per lookup against ~0.05 ms (SQLite, measured).
         with get_engine(self.db_url).connect() as connection:
-            row = connection.execute(_LOOKUP, {"key": key}).first()
+            if self._query is None:
+                # Decided once per client pool (a batch), on its first request: almost every attempt
+                # is a tick's first, with no earlier answers, and its requests then read one table.
+                self._query = _LOOKUP if self._tick is not None and has_pending_answers(connection, *self._tick) \
+                    else _CACHED
+            row = connection.execute(self._query, {"key": key}).first()
         return CachedAnswer(*row[1:]) if row is not None else None
 
 

@@ -26,8 +26,9 @@ class LLMPool:
         self._clients: dict[AgentLLM | None, LLMClient] = {}
 
     @classmethod
-    def for_run(cls, settings: LLMSettings, db_url: str) -> "LLMPool":
-        return cls(settings, ResponseCache(db_url))
+    def for_run(cls, settings: LLMSettings, db_url: str, tick: tuple[int, int] | None = None) -> "LLMPool":
+        """The pool of a run; `tick` (run id, tick) when its answers may come from failed attempts of that tick."""
+        return cls(settings, ResponseCache(db_url, tick))
 
     def for_agent(self, agent: AgentData) -> LLMClient | None:
         """The client `agent` asks (None for rule-based agents, which ask nobody)."""
