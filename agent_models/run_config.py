@@ -256,10 +256,20 @@ class LLMSettings(_Section):
     max_tokens: int = Field(96, ge=1, description="Completion token cap per call.")
     timeout_s: float = Field(60.0, gt=0, description="Per-request timeout in seconds.")
     max_retries: int = Field(2, ge=0, description="Client retries on timeouts, 429 and 5xx.")
-    concurrency: int = Field(64, ge=1, description="Requests in flight per gpu task (and per single-agent or "
-                                                  "parallel call). High, so that a server that batches (vLLM, "
-                                                  "llama.cpp with slots, OpenAI) sees a full queue; lower it for "
-                                                  "a server that refuses many at once.")
+    concurrency: int | Literal["auto"] = Field(
+        "auto", description="Requests in flight per LLM client (one per gpu task, and per single-agent or parallel "
+                            "call). \"auto\": adaptive, starting at `concurrency_start` and backing off on 429, "
+                            "503, timeouts and round trips past `concurrency_latency_tolerance` x the best seen, "
+                            "growing back by 1 while the server answers well, up to `concurrency_max` (the "
+                            "embedded server: its `embedded_parallel` slots). An integer: a fixed cap.")
+    concurrency_start: int = Field(64, ge=1, description="With `concurrency: auto`: the limit a server starts at in "
+                                                         "each process (high, so that a server that batches or "
+                                                         "serves any number at once is busy from the first request).")
+    concurrency_max: int = Field(256, ge=1, validate_default=True,
+                                 description="With `concurrency: auto`: the most the limit grows to.")
+    concurrency_latency_tolerance: float = Field(
+        2.0, gt=1, description="With `concurrency: auto`: the limit is cut when a window of answers' median round "
+                               "trip exceeds this multiple of the best seen for answers of about their length.")
     structured_output: bool = Field(True, description="Ask for JSON-schema answers for decisions.")
     embedded_parallel: int = Field(4, ge=1, description="Parallel slots of the embedded server.")
     embedded_startup_timeout_s: float = Field(60.0, gt=0, description="Seconds the embedded server may take "
@@ -273,6 +283,30 @@ class LLMSettings(_Section):
     max_tokens_total: int | None = Field(None, ge=1, description="Token budget of the run (prompt + "
                                                                  "completion): it stops at the first tick "
                                                                  "boundary at or past it.")
+
+    @field_validator("concurrency", mode="before")
+    @classmethod
+    def _concurrency(cls, value: Any) -> Any:
+        allowed = 'an integer >= 1 (a fixed cap) or "auto" (adaptive)'
+        if isinstance(value, str) and value.strip().lower() == "auto":
+            return "auto"
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise ValueError(f"must be {allowed}")
+        try:
+            number = int(value)
+        except ValueError:
+            raise ValueError(f"must be {allowed}") from None
+        if number < 1:
+            raise ValueError(f"must be {allowed}")
+        return number
+
+    @field_validator("concurrency_max")
+    @classmethod
+    def _concurrency_max(cls, value: int, info: ValidationInfo) -> int:
+        start = info.data.get("concurrency_start")
+        if start is not None and value < start:
+            raise ValueError(f"must be >= llm.concurrency_start ({start})")
+        return value
 
     def for_storage(self) -> "LLMSettings":
         """These settings as a run should remember them: without a temporary embedded URL, and without

@@ -30,6 +30,7 @@ SUITE: dict[str, tuple[str, list[str], list[str]]] = {
     "apply_rows_per_s": ("apply_rows.py", [], ["--quick"]),
     "bytes_per_agent": ("agent_memory.py", [], ["--agents", "10000"]),
     "scale": ("scale.py", [], ["--agents", "1000", "10000"]),
+    "llm_concurrency": ("llm_concurrency.py", [], ["--agents", "600", "--ticks", "2"]),
 }
 
 

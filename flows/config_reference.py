@@ -42,6 +42,8 @@ RULES = {
                                 "`opinion_groups`"),
     "agents.content_rec_sys": "one of " + ", ".join(CONTENT_RECOMMENDERS) + " (recommenders.md)",
     "agents.follow_rec_sys": "one of " + ", ".join(FOLLOW_RECOMMENDERS) + " (recommenders.md)",
+    "llm.concurrency": 'an integer >= 1 (a fixed cap) or "auto" (adaptive)',
+    "llm.concurrency_max": ">= llm.concurrency_start",
     "database.url": URL_EXAMPLES,
     "prompts": "keys of ysim's prompt set (actions.md, Prompts)",
 }

@@ -19,6 +19,7 @@ from flows.resume import fields, resume
 from flows.services import llm_endpoint
 from flows.tick import tick_flow, without_tick_heartbeats
 from tasks import prepare_run
+from tasks.llm_concurrency import describe as describe_concurrency
 from tasks.run_state import find_run, status, tokens_used
 
 __all__ = ["advance_flow", "listen", "simulation_flow"]
@@ -56,6 +57,7 @@ def _run_ticks(config: RunConfig) -> dict[str, Any]:
     # Which Ray, and why: a deployment's runs should join a running one (docs/cluster.md), and a
     # run's page in the UI says whether it did.
     get_run_logger().info("Ray: %s", ray_connection())
+    get_run_logger().info("LLM concurrency: %s", describe_concurrency(config.llm))
     tell({"event": "start", "run_id": run.run_id, "first_tick": run.next_tick, "total_ticks": run.total_ticks})
     tick_with_retries = tick_flow.with_options(retries=config.ray.tick_retries, retry_delay_seconds=1,
                                                task_runner=TaggedRayTaskRunner(gpu_share=config.ray.gpu_share))

@@ -1,9 +1,9 @@
 """The LLM client: the official async `openai` client against any OpenAI-compatible server.
 
 One `LLMClient` serves one gpu task run (an event loop of its own under Ray), bounding the
-requests it keeps in flight with a semaphore so the server sees a full queue without being
-flooded. Every call yields an `LLMCallRecord` (tokens, latency, outcome: ok, retried, cached,
-failed). Errors are translated here, once, into ysim's family (`LLMError`): transient ones
+requests it keeps in flight with a gate (`tasks.llm_concurrency`: `llm.concurrency` fixed, or
+adaptive) so the server sees a full queue without being flooded. Every call yields an
+`LLMCallRecord` (tokens, latency, outcome: ok, retried, cached, failed). Errors are translated here, once, into ysim's family (`LLMError`): transient ones
 (connection, timeout, 429, 5xx) are retried with exponential backoff, and those that outlast the
 retries raise `LLMUnavailableError`, so the task, then the tick, is retried; permanent ones
 (other 4xx) are recorded as a failed call and the agent does nothing.
@@ -41,6 +41,7 @@ from pydantic import SecretStr
 from agent_models import LLMCallRecord
 from agent_models.run_config import LLMSettings
 from tasks.llm_cache import ResponseCache
+from tasks.llm_concurrency import ConcurrencyGate, limit_for
 
 EMBEDDED_MODEL_NAME = "SmolLM2-135M-Instruct"
 
@@ -187,7 +188,7 @@ class LLMClient:
         self._client = AsyncOpenAI(base_url=base_url or "http://127.0.0.1:9/v1", api_key=key_of(settings),
                                    timeout=settings.timeout_s, max_retries=0,
                                    http_client=DefaultAsyncHttpxClient(verify=shared_ssl_context()))
-        self._slots = asyncio.Semaphore(settings.concurrency)
+        self._slots = ConcurrencyGate(limit_for(settings, base_url))
         self._server = (base_url, default_model)
         self._schemas_supported = settings.structured_output
         self._cache = cache
@@ -258,20 +259,32 @@ class LLMClient:
 
     async def _create(self, site: CallSite, request: dict, fmt: dict | None, timing: _Timing) -> tuple[Any, int]:
         """The completion and the attempts it took; transient errors are retried with backoff.
-        `timing` accumulates the slot waits and round trips of every attempt (backoff in neither)."""
+        `timing` accumulates the slot waits and round trips of every attempt (backoff in neither).
+        An overload answer to a request sent under an adaptive limit that has been cut since is
+        retried without using one of `llm.max_retries`: it is the limit being found, not the
+        server failing (each cut frees a request once at most, and the cuts are few)."""
         kwargs = {"response_format": fmt} if fmt is not None else {}
-        for attempt in range(1, self._settings.max_retries + 2):
+        attempt = failures = 0
+        while True:
+            attempt += 1
             queued = time.perf_counter()
+            found_limit = False
             try:
-                async with self._slots:
+                async with self._slots.slot() as slot:
                     sent = time.perf_counter()
                     timing.wait_s += sent - queued
                     try:
-                        return await self._client.chat.completions.create(**request, **kwargs), attempt
+                        response = await self._client.chat.completions.create(**request, **kwargs)
+                    except _TRANSIENT as exc:
+                        found_limit = slot.refused(exc)
+                        raise
                     finally:
                         timing.round_trip_s += time.perf_counter() - sent
+                    slot.answered(response.usage.completion_tokens if response.usage else 0)
+                    return response, attempt
             except _TRANSIENT as exc:
-                if attempt > self._settings.max_retries:
+                failures += 0 if found_limit else 1
+                if failures > self._settings.max_retries:
                     raise LLMUnavailableError(f"{site.function} for agent {site.agent_id}: {type(exc).__name__}: "
                                               f"{getattr(exc, 'message', exc)} (after {attempt} attempts)") from None
                 await asyncio.sleep(_backoff(attempt, exc))
@@ -279,7 +292,6 @@ class LLMClient:
                 param = (exc.body or {}).get("param") if isinstance(exc.body, dict) else None
                 detail = f" (param: {param})" if param else ""
                 raise LLMRequestError(f"{exc.status_code}: {exc.message}{detail}", exc.status_code) from None
-        raise AssertionError("unreachable")
 
     @staticmethod
     def _record(site: CallSite, model: str, prompt_tokens: int, completion_tokens: int, timing: _Timing,

@@ -97,6 +97,12 @@ def check_saturation(summary: dict, full: dict) -> None:
     assert full["results"]["stub"]["tick_llm_calls"] > 0
 
 
+def check_llm_concurrency(summary: dict, full: dict) -> None:
+    assert set(full["results"]) == {"fixed_8", "adaptive"}
+    assert all(r["llm_calls"] > 0 and number(r["mean_wait_ms"]) for r in full["results"].values())
+    assert number(summary["requests_per_s_adaptive"]) and number(summary["requests_per_s_fixed_8"])
+
+
 def check_scale(summary: dict, full: dict) -> None:
     assert summary["max_agents_day"] == 20, full["results"]
     assert full["ticks_per_day"] == 1 and full["results"][0]["ticks"] == 1
@@ -117,12 +123,14 @@ SMOKES: dict[str, Smoke] = {
     "saturation.py": Smoke("saturation", ["--no-embedded", "--agents", "10", "--ticks", "1", "--batch", "10"],
                            check_saturation),
     "scale.py": Smoke("scale", ["--agents", "20", "--batch", "20", "--ticks", "1"], check_scale),
+    "llm_concurrency.py": Smoke("llm_concurrency", ["--agents", "200", "--ticks", "1", "--latency", "0.05"],
+                                check_llm_concurrency),
 }
 
 
 # Longest first, so that the two lanes end together.
-LONGEST_FIRST = ["seed_table.py", "tick_overhead.py", "saturation.py", "scale.py", "parallel_call_phases.py",
-                 "apply_rows.py", "recsys.py", "agent_memory.py"]
+LONGEST_FIRST = ["seed_table.py", "tick_overhead.py", "saturation.py", "scale.py", "llm_concurrency.py",
+                 "parallel_call_phases.py", "apply_rows.py", "recsys.py", "agent_memory.py"]
 
 
 def head_commit() -> str:
