@@ -43,9 +43,10 @@ def machine() -> dict[str, Any]:
             "python": platform.python_version(), "system": platform.system()}
 
 
-def code() -> dict[str, Any]:
-    """The commit this checkout is at and whether tracked files differ from it (None outside git)."""
-    root = Path(__file__).resolve().parents[1]
+def code(root: Path | None = None) -> dict[str, Any]:
+    """The commit a checkout (this one unless `root`) is at and whether tracked files differ from it
+    (None outside git)."""
+    root = root or Path(__file__).resolve().parents[1]
 
     def git(*args: str) -> str | None:
         try:
@@ -65,12 +66,16 @@ def add_results_dir(parser: argparse.ArgumentParser) -> None:
                         help=f"folder for <key>.json and latest.json (default {RESULTS})")
 
 
-def record(key: str, summary: dict[str, Any], details: dict[str, Any], results_dir: Path = RESULTS) -> Path:
-    """Write `details` to <results_dir>/<key>.json and `summary` under `key` in <results_dir>/latest.json."""
+def record(key: str, summary: dict[str, Any], details: dict[str, Any], results_dir: Path = RESULTS,
+           code_root: Path | None = None) -> Path:
+    """Write `details` to <results_dir>/<key>.json and `summary` under `key` in <results_dir>/latest.json.
+
+    `code_root`: the checkout whose code was measured, when a script measures another tree than its
+    own (bench/small_run.py --project): its commit is the one recorded."""
     results_dir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     out = results_dir / f"{key}.json"
-    measured = code()
+    measured = code(code_root)
     out.write_text(json.dumps({"benchmark": key, "measured_at": stamp, **measured, "machine": machine(), **details},
                               indent=2) + "\n")
     latest_path = results_dir / LATEST.name

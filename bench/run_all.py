@@ -31,6 +31,7 @@ SUITE: dict[str, tuple[str, list[str], list[str]]] = {
     "bytes_per_agent": ("agent_memory.py", [], ["--agents", "10000"]),
     "scale": ("scale.py", [], ["--agents", "1000", "10000"]),
     "llm_concurrency": ("llm_concurrency.py", [], ["--agents", "600", "--ticks", "2"]),
+    "small_run": ("small_run.py", [], ["--quick"]),
 }
 
 
