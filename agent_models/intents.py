@@ -178,8 +178,14 @@ class BatchResult:
     intents: list[Intent] = field(default_factory=list)
     actions: list[ActionRecord] = field(default_factory=list)
     llm_calls: list[LLMCallRecord] = field(default_factory=list)
+    # Per agent function, the task runs that served its LLM requests and the retries they took:
+    # {"post_content": (runs, retries)} (tasks.function_runs); for the tick's report, not written.
+    function_runs: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def extend(self, other: "BatchResult") -> None:
         self.intents.extend(other.intents)
         self.actions.extend(other.actions)
         self.llm_calls.extend(other.llm_calls)
+        for name, (runs, retries) in other.function_runs.items():
+            had_runs, had_retries = self.function_runs.get(name, (0, 0))
+            self.function_runs[name] = (had_runs + runs, had_retries + retries)

@@ -330,7 +330,10 @@ class RaySettings(_Section):
     gpu_share: float = Field(0.1, gt=0, le=1, description="GPU (or gpu_slot) share each gpu task asks for.")
     gpu_slots: int = Field(1, ge=1, description="gpu_slot resources a local GPU-less Ray declares.")
     tick_retries: int = Field(1, ge=0, description="Times a failed tick flow is retried.")
-    task_retries: int = Field(2, ge=0, description="Times a failed task run is retried.")
+    task_retries: int = Field(2, ge=0, description="Times a failed task run is retried (a function run's "
+                                                   "retry asks again only the LLM requests it had not answered).")
+    task_retry_delay_s: float = Field(0.5, ge=0, description="Seconds before a failed function run "
+                                                             "(post_content[b3], ...) is retried.")
 
 
 class RunConfig(_Section):

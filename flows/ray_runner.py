@@ -15,6 +15,7 @@ from tasks.ray_session import (  # noqa: F401 (re-exported: the CLI, tests and b
     LOOPBACK_ENV, LOOPBACK_HOSTS, WARM_WORKER_IDLE_MS, RayUnreachableError, ensure_ray, keep_local_ray_on_loopback,
     loopback_api_warning, ray_connection, shutdown_ray, warm_worker_config,
 )
+from tasks.ray_context import objects_for_ray
 from tasks.resources import GPU_SLOT, ray_options
 
 __all__ = ["GPU_SLOT", "RayUnreachableError", "TaggedRayTaskRunner", "ensure_ray", "keep_local_ray_on_loopback",
@@ -37,5 +38,6 @@ class TaggedRayTaskRunner(RayTaskRunner):
         if self._cluster is None:
             self._cluster = dict(ray.cluster_resources())
         options = ray_options(set(task.tags), self._cluster, self.gpu_share)
-        with remote_options(**options):
+        # The settings travel as objects (tasks.ray_context): a third of a task run's cost otherwise.
+        with remote_options(**options), objects_for_ray():
             return super().submit(task, parameters, wait_for, dependencies)

@@ -1,7 +1,10 @@
 """The tick flow: one simulated hour as a Prefect flow whose tasks run on Ray.
 
 Phases (DESIGN.md section 3): select (cpu) -> [the day's last tick: end of day (cpu)] -> read,
-per batch (cpu) -> decide and generate, per batch (gpu) -> apply (cpu, the one writer). Batches go to Ray as soon as their inputs
+per batch (cpu) -> decide and generate, per batch (gpu) -> apply (cpu, the one writer). Inside a
+batch's read and decide task runs, each agent function the batch uses is a task run of its own
+(`read_posts[b3]`, `select_action_llm[b3]`, `post_content[b3]`, ...: tasks.function_runs), so the
+UI shows, filters and retries the functions; the tick's artifact counts them. Batches go to Ray as soon as their inputs
 are ready; nothing is visible before apply commits the tick with its ledger row, so a
 retried or repeated tick either finds itself committed and does nothing, or starts from the
 state before it.
@@ -25,6 +28,7 @@ from agent_models import HOURS_PER_DAY, RunConfig
 from flows.progress import event_line, notify, tick_line
 from flows.ray_runner import TaggedRayTaskRunner
 from tasks.context import Sealed, unsealed
+from tasks.function_runs import per_function
 from tasks import (
     TickContext, act_for_turns, apply_tick, is_end_of_day, plan_end_of_day, read_for_turns, select_turns,
     tick_committed,
@@ -61,11 +65,12 @@ def tick_flow(config: RunConfig, run_id: int, tick: int) -> dict[str, Any]:
     batches = [turns[i:i + size] for i in range(0, len(turns), size)]
     reads, results = [], []
     for number, batch in enumerate(batches):
+        # The batch's reads and its LLM functions run as task runs nested in these two (tasks.function_runs).
         read = read_for_turns.with_options(task_run_name=f"read-batch{number}", retries=retries).submit(
-            ctx, Sealed(batch))
+            ctx, Sealed(batch), number)
         reads.append(read)
         results.append(act_for_turns.with_options(task_run_name=f"decide-batch{number}", retries=retries)
-                       .submit(ctx, Sealed(batch), read))
+                       .submit(ctx, Sealed(batch), read, number))
     # Each batch's decide starts when its read is done.
     report_phase(tick, f"read: {len(batches)} batch{'es' if len(batches) != 1 else ''}")
     # Resolve every batch before the writer starts: a batch that failed for good raises its own
@@ -73,7 +78,8 @@ def tick_flow(config: RunConfig, run_id: int, tick: int) -> dict[str, Any]:
     # first, so that what each spent is recorded (and its answers there for the retry to reuse)
     # before the tick fails, and no batch of this attempt still runs when the retry starts.
     wait(reads + results)
-    done += [("read", future.result()) for future in reads]  # a failed read raises its own error, not "not run"
+    read_results = [future.result() for future in reads]  # a failed read raises its own error, not "not run"
+    done += [("read", sealed) for sealed in read_results]
     decided = []
     for future in results:
         report_phase(tick, f"decide: {len(decided)}/{len(results)} batches done")
@@ -85,6 +91,8 @@ def tick_flow(config: RunConfig, run_id: int, tick: int) -> dict[str, Any]:
     summary["wall_s"] = round(time.perf_counter() - started, 3)
     summary["batches"] = len(batches)
     summary["nodes"] = _task_runs_by_node(done)
+    summary["functions"] = per_function([unsealed(sealed) for sealed in decided],
+                                        [unsealed(sealed) for sealed in read_results])
     _publish(run_id, summary)
     get_run_logger().info(tick_line(summary))  # the line the CLI prints, on the tick's own run page
     return summary
@@ -133,5 +141,10 @@ def _publish(run_id: int, summary: dict[str, Any]) -> None:
     for phase, nodes in summary.get("nodes", {}).items():
         for node, count in sorted(nodes.items()):
             lines.append(f"| {phase} task runs on {node} | {count} |")
+    lines += ["", "#### Agent functions", "", "| function | tag | task runs | retries | LLM calls | LLM errors | "
+              "prompt tokens | completion tokens | LLM seconds |", "|---|---|---|---|---|---|---|---|---|"]
+    for name, row in sorted(summary.get("functions", {}).items()):
+        lines.append(f"| {name} | {row['tag']} | {row['runs']} | {row['retries']} | {row['llm_calls']} | "
+                     f"{row['llm_errors']} | {row['prompt_tokens']} | {row['completion_tokens']} | {row['llm_s']} |")
     create_markdown_artifact(key=f"ysim-run{run_id}-tick", markdown="\n".join(lines),
                              description=f"tick {tick} of run {run_id}")

@@ -39,6 +39,7 @@ from tasks.agent_steps import AgentSteps
 from tasks.context import AgentReads, BatchReads, PostView, Sealed, TickContext, sealed_result, unsealed
 from db import session_factory
 from db.llm_spend import record_pending
+from tasks.function_runs import FunctionRuns
 from tasks.llm_pool import LLMPool
 
 T = TypeVar("T")
@@ -47,22 +48,33 @@ ACTIONS = tuple(a.upper() for a in SUPPORTED_ACTIONS) + ("NEWS",)  # what `Agent
 
 
 @task(name="decide", tags=["gpu"], cache_policy=NO_CACHE)
-async def act_for_turns(ctx: TickContext, turns: list[AgentTurn] | Sealed, reads: BatchReads | Sealed) -> Sealed:
-    """Phase 3 as a task: `act_batch`, its result sealed for Prefect (see `Sealed`)."""
-    return sealed_result(await act_batch(ctx, unsealed(turns), unsealed(reads)))
+async def act_for_turns(ctx: TickContext, turns: list[AgentTurn] | Sealed, reads: BatchReads | Sealed,
+                        batch: int = 0) -> Sealed:
+    """Phase 3 as a task: `act_batch`, its LLM requests served by the batch's function runs
+    (`post_content[b3]`, ...: tasks.function_runs), its result sealed for Prefect (see `Sealed`)."""
+    runs = FunctionRuns(batch, ctx.config.ray.task_retries, ctx.config.ray.task_retry_delay_s)
+    return sealed_result(await act_batch(ctx, unsealed(turns), unsealed(reads), runs))
 
 
-async def act_batch(ctx: TickContext, turns: list[AgentTurn], reads: BatchReads) -> BatchResult:
-    """Phase 3 for a batch of agents."""
+async def act_batch(ctx: TickContext, turns: list[AgentTurn], reads: BatchReads,
+                    runs: FunctionRuns | None = None) -> BatchResult:
+    """Phase 3 for a batch of agents; with `runs`, each LLM request goes through its function's run."""
     prompts = prompt_set(ctx.config.prompts)
-    async with tick_llm_pool(ctx) as llms:
-        results = await gather_all(*(
-            AgentRunner(ctx, turn.agent, reads.by_agent.get(turn.agent.agent_id, AgentReads()),
-                        llms.for_agent(turn.agent), prompts=prompts).run(turn)
-            for turn in turns))
+    route = runs.client if runs is not None else (lambda llm: llm)
+    try:
+        async with tick_llm_pool(ctx) as llms:
+            results = await gather_all(*(
+                AgentRunner(ctx, turn.agent, reads.by_agent.get(turn.agent.agent_id, AgentReads()),
+                            route(llms.for_agent(turn.agent)), prompts=prompts).run(turn)
+                for turn in turns))
+    finally:
+        if runs is not None:  # every run ends once its requests are answered; none outlives the batch
+            await runs.wait_closed()
     batch = BatchResult()
     for result in results:
         batch.extend(result)
+    if runs is not None:
+        batch.function_runs = {name: (count.runs, count.retries) for name, count in runs.counts().items()}
     return batch
 
 

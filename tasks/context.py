@@ -60,6 +60,7 @@ class BatchReads:
 
     by_agent: dict[int, AgentReads] = field(default_factory=dict)
     served: list[ServedFeed] = field(default_factory=list)
+    steps: list[str] = field(default_factory=list)  # the cpu functions that ran as task runs, in order
 
 
 @dataclass(slots=True)

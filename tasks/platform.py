@@ -24,6 +24,7 @@ from agent_models.opinion_dynamics import opinion_model_for
 from db import CONTENT_RECOMMENDERS, FOLLOW_RECOMMENDERS, FeedContext, ServedFeed, session_factory
 from db import platform_queries, queries
 from tasks.context import AgentReads, BatchReads, PostView, Sealed, TickContext, sealed_result, unsealed
+from tasks.function_runs import StepRuns
 from tasks.news import FeedUnavailableError, pick_article
 
 FEED_ACTIONS = {"COMMENT", "READ", "CAST", "SHARE"}
@@ -53,40 +54,64 @@ def plan_turns(ctx: TickContext) -> list[AgentTurn]:
 
 
 @task(name="read", tags=["cpu"], cache_policy=NO_CACHE)
-def read_for_turns(ctx: TickContext, turns: list[AgentTurn] | Sealed) -> Sealed:
-    """Phase 2 as a task: `read_batch`, its result sealed for Prefect (see `Sealed`)."""
-    return sealed_result(read_batch(ctx, unsealed(turns)))
+def read_for_turns(ctx: TickContext, turns: list[AgentTurn] | Sealed, batch: int = 0) -> Sealed:
+    """Phase 2 as a task: `read_batch`, each of its reads a task run of its function (`read_posts[b3]`,
+    `read_mentions[b3]`, ...: tasks.function_runs.StepRuns), its result sealed for Prefect (see `Sealed`)."""
+    return sealed_result(read_batch(ctx, unsealed(turns), StepRuns(batch)))
 
 
-def read_batch(ctx: TickContext, turns: list[AgentTurn]) -> BatchReads:
-    """Phase 2: what each agent of a batch may need this tick, plus the feeds to log."""
+def read_batch(ctx: TickContext, turns: list[AgentTurn], steps: StepRuns | None = None) -> BatchReads:
+    """Phase 2: what each agent of a batch may need this tick, plus the feeds to log.
+
+    Each read is one agent function over the batch, run by `steps` (as a nested task run inside a
+    tick, inline otherwise); all of them read one snapshot: one session, one transaction.
+    """
+    step = steps or StepRuns(None)
     reads = BatchReads(by_agent={t.agent.agent_id: AgentReads() for t in turns})
     wanted = {action: [t.agent for t in turns if _may(t, action)]
               for action in ("FEED", "SEARCH", "FOLLOW", "POST", "NEWS", "READ", "SHARE", "OPINIONS")}
+    people = [t.agent.agent_id for t in turns if not t.agent.is_page and t.rounds]
     with session_factory(ctx.db_url).begin() as session:
-        post_lists = _post_lists(session, ctx, turns, wanted, reads)
-        wanted_posts = {pid for lists in post_lists.values() for key, ids in lists.items() if key != "mentions"
+        lists: dict[int, dict[str, list]] = defaultdict(dict)
+        if wanted["FEED"] or wanted["SHARE"]:
+            step("read_posts", lambda: _feeds(session, ctx, wanted, reads, lists))
+        if wanted["SEARCH"]:
+            step("search_posts", lambda: _search(session, ctx, wanted["SEARCH"], lists))
+        if people:
+            step("read_mentions", lambda: _mentions(session, ctx, people, lists))
+        wanted_posts = {pid for mine in lists.values() for key, ids in mine.items() if key != "mentions"
                         for pid in ids}
-        wanted_posts.update(pid for lists in post_lists.values() for _, pid in lists.get("mentions", ()))
-        views = post_views(session, wanted_posts)
-        for agent_id, lists in post_lists.items():
+        wanted_posts.update(pid for mine in lists.values() for _, pid in mine.get("mentions", ()))
+        views = step("get_post", lambda: post_views(session, wanted_posts)) if wanted_posts else {}
+        for agent_id, mine_lists in lists.items():
             mine = reads.by_agent[agent_id]
-            mine.feed = [views[p] for p in lists.get("feed", ()) if p in views]
-            mine.search_results = [views[p] for p in lists.get("search", ()) if p in views]
-            mine.shareable = [views[p] for p in lists.get("shareable", ()) if p in views]
-            mine.mentions = [(m, views[p]) for m, p in lists.get("mentions", ()) if p in views]
-        threads = queries.threads(session, views, ctx.config.agents.max_length_thread_reading)
+            mine.feed = [views[p] for p in mine_lists.get("feed", ()) if p in views]
+            mine.search_results = [views[p] for p in mine_lists.get("search", ()) if p in views]
+            mine.shareable = [views[p] for p in mine_lists.get("shareable", ()) if p in views]
+            mine.mentions = [(m, views[p]) for m, p in mine_lists.get("mentions", ()) if p in views]
+        if views:
+            threads = step("get_thread", lambda: queries.threads(session, views,
+                                                                 ctx.config.agents.max_length_thread_reading))
+        else:
+            threads = {}
         for mine in reads.by_agent.values():
             seen = [*mine.feed, *mine.search_results, *(post for _, post in mine.mentions)]
             mine.threads = {post.post_id: threads.get(post.post_id, []) for post in seen}
-        _agent_state(session, ctx, wanted, reads, views)
-    for page in wanted["NEWS"]:
+        _agent_state(session, ctx, wanted, reads, views, step)
+    if wanted["NEWS"]:
+        step("news_feed", lambda: _articles(ctx, wanted["NEWS"], reads))
+    reads.steps = step.ran
+    return reads
+
+
+def _articles(ctx: TickContext, pages: list[AgentData], reads: BatchReads) -> None:
+    """The article each page posts this hour, from its RSS feed."""
+    for page in pages:
         mine = reads.by_agent[page.agent_id]
         try:
             mine.article = pick_article(page, rng_for(ctx.seed, ctx.tick, page.agent_id, "news"))
         except FeedUnavailableError as error:  # the page posts nothing this hour, and says why
             mine.article_problem = str(error)
-    return reads
 
 
 def _may(turn: AgentTurn, action: str) -> bool:
@@ -99,34 +124,41 @@ def _may(turn: AgentTurn, action: str) -> bool:
     return action in candidates
 
 
-def _post_lists(session: Session, ctx: TickContext, turns: list[AgentTurn], wanted: dict[str, list[AgentData]],
-                reads: BatchReads) -> dict[int, dict[str, list]]:
-    """Per agent, the post ids of its feed, search results, shareable posts and mentions."""
+def _feeds(session: Session, ctx: TickContext, wanted: dict[str, list[AgentData]], reads: BatchReads,
+           lists: dict[int, dict[str, list]]) -> None:
+    """Per agent, the post ids of its feed (by its content recommender) and the shareable news posts."""
     feeds = ctx.config.feeds
     feed_ctx = FeedContext(ctx.run_id, ctx.tick, feeds, ctx.seed, ctx.same_tick_visible)
-    lists: dict[int, dict[str, list]] = defaultdict(dict)
     for name, agents in _group(wanted["FEED"], "content_rec_sys_name").items():
         for agent_id, post_ids in CONTENT_RECOMMENDERS[name](session, agents, feed_ctx).items():
             lists[agent_id]["feed"] = post_ids
             reads.served.append(ServedFeed(agent_id, name, tuple(post_ids)))
-    last_visible = ctx.tick + (1 if ctx.same_tick_visible else 0)  # the queries see ticks before this one
-    if wanted["SEARCH"]:
-        found = platform_queries.posts_with_recent_hashtags(
-            session, ctx.run_id, [a.agent_id for a in wanted["SEARCH"]], last_visible, feeds.visibility_rounds)
-        for agent in wanted["SEARCH"]:
-            posts = found.get(agent.agent_id, [])
-            rng_for(ctx.seed, ctx.tick, agent.agent_id, "search").shuffle(posts)  # Y Social: random order
-            lists[agent.agent_id]["search"] = posts[:SEARCH_RESULTS]
     if wanted["SHARE"]:
-        news = platform_queries.recent_news_posts(session, ctx.run_id, last_visible, feeds.visibility_rounds,
+        news = platform_queries.recent_news_posts(session, ctx.run_id, _last_visible(ctx), feeds.visibility_rounds,
                                                   feeds.feed_size)
         for agent in wanted["SHARE"]:
             lists[agent.agent_id]["shareable"] = news
-    people = [t.agent.agent_id for t in turns if not t.agent.is_page and t.rounds]
+
+
+def _search(session: Session, ctx: TickContext, agents: list[AgentData], lists: dict[int, dict[str, list]]) -> None:
+    """Per agent, up to SEARCH_RESULTS posts with the hashtags it used recently, in random order."""
+    found = platform_queries.posts_with_recent_hashtags(
+        session, ctx.run_id, [a.agent_id for a in agents], _last_visible(ctx), ctx.config.feeds.visibility_rounds)
+    for agent in agents:
+        posts = found.get(agent.agent_id, [])
+        rng_for(ctx.seed, ctx.tick, agent.agent_id, "search").shuffle(posts)  # Y Social: random order
+        lists[agent.agent_id]["search"] = posts[:SEARCH_RESULTS]
+
+
+def _mentions(session: Session, ctx: TickContext, people: list[int], lists: dict[int, dict[str, list]]) -> None:
+    """Per agent, its unanswered mentions (mention id, post id)."""
     for agent_id, mentions in platform_queries.unanswered_mentions(
-            session, ctx.run_id, people, last_visible, feeds.visibility_rounds).items():
+            session, ctx.run_id, people, _last_visible(ctx), ctx.config.feeds.visibility_rounds).items():
         lists[agent_id]["mentions"] = mentions
-    return lists
+
+
+def _last_visible(ctx: TickContext) -> int:
+    return ctx.tick + (1 if ctx.same_tick_visible else 0)  # the queries see ticks before this one
 
 
 def post_views(session: Session, post_ids: set[int]) -> dict[int, PostView]:
@@ -139,23 +171,31 @@ def post_views(session: Session, post_ids: set[int]) -> dict[int, PostView]:
 
 
 def _agent_state(session: Session, ctx: TickContext, wanted: dict[str, list[AgentData]], reads: BatchReads,
-                 views: dict[int, PostView]) -> None:
+                 views: dict[int, PostView], step: StepRuns) -> None:
     """Follow suggestions, current interests, followees and opinions, for the agents that need them."""
-    feed_ctx = FeedContext(ctx.run_id, ctx.tick, ctx.config.feeds, ctx.seed, ctx.same_tick_visible)
-    for name, agents in _group(wanted["FOLLOW"], "follow_rec_sys_name").items():
-        for agent_id, scores in FOLLOW_RECOMMENDERS[name](session, agents, feed_ctx).items():
-            reads.by_agent[agent_id].follow_suggestions = scores
-    for agent_id, interests in platform_queries.current_interests(session, ctx.run_id, wanted["POST"],
-                                                                  ctx.tick).items():
-        reads.by_agent[agent_id].current_interests = interests
+    if wanted["FOLLOW"]:
+        step("search_follow_suggestions", lambda: _follow_suggestions(session, ctx, wanted["FOLLOW"], reads))
+    if wanted["POST"]:
+        for agent_id, interests in step("get_interests", lambda: platform_queries.current_interests(
+                session, ctx.run_id, wanted["POST"], ctx.tick)).items():
+            reads.by_agent[agent_id].current_interests = interests
     secondary = [a.agent_id for a in wanted["READ"] if a.probability_of_secondary_follow > 0]
-    for agent_id, followees in queries.current_followees(session, secondary).items():
-        reads.by_agent[agent_id].followees = followees
+    if secondary:
+        for agent_id, followees in step("get_followees", lambda: queries.current_followees(session, secondary)).items():
+            reads.by_agent[agent_id].followees = followees
     holders = [a for a in wanted["OPINIONS"] if opinion_model_for(a.opinions, a.opinion_dynamics) is not None]
     if holders:
-        opinions = platform_queries.latest_opinions(session, ctx.run_id, _opinion_holders(holders, reads, views))
+        opinions = step("get_opinions", lambda: platform_queries.latest_opinions(
+            session, ctx.run_id, _opinion_holders(holders, reads, views)))
         for agent in holders:
             reads.by_agent[agent.agent_id].opinions = opinions  # one shared mapping: pickled once per batch
+
+
+def _follow_suggestions(session: Session, ctx: TickContext, agents: list[AgentData], reads: BatchReads) -> None:
+    feed_ctx = FeedContext(ctx.run_id, ctx.tick, ctx.config.feeds, ctx.seed, ctx.same_tick_visible)
+    for name, group in _group(agents, "follow_rec_sys_name").items():
+        for agent_id, scores in FOLLOW_RECOMMENDERS[name](session, group, feed_ctx).items():
+            reads.by_agent[agent_id].follow_suggestions = scores
 
 
 def _opinion_holders(agents: list[AgentData], reads: BatchReads, views: dict[int, PostView]) -> Iterable[int]:

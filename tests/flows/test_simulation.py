@@ -91,7 +91,7 @@ def test_tasks_are_batched_tagged_and_named(ray_session, llm_stub, sqlite_url):
     tags = {run.name: set(run.tags) for run in task_runs}
     assert flow_run.name == "run1-day0-hour00"
     assert tags["read-batch0"] == {"cpu"} and tags["decide-batch0"] == {"gpu"}
-    assert {tags[n] == {"cpu"} for n in tags if n.startswith(("select", "apply"))} == {True}
+    assert {tags[n] == {"cpu"} for n in tags if n.startswith(("select-", "apply-"))} == {True}
     decide_runs = [r for r in task_runs if r.name.startswith("decide-batch")]
     assert len(decide_runs) == summary["batches"] == -(-summary["active_agents"] // 2)
 
