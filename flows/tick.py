@@ -41,7 +41,10 @@ def tick_run_name() -> str:
     return f"run{params['run_id']}-day{tick // HOURS_PER_DAY}-hour{tick % HOURS_PER_DAY:02d}"
 
 
-@flow(name="ysim-tick", flow_run_name=tick_run_name, task_runner=TaggedRayTaskRunner(), log_prints=False)
+# Parameters are a validated RunConfig and two ints: re-validating them (a pydantic model built per
+# call) cost every tick several milliseconds on its critical path.
+@flow(name="ysim-tick", flow_run_name=tick_run_name, task_runner=TaggedRayTaskRunner(), log_prints=False,
+      validate_parameters=False)
 def tick_flow(config: RunConfig, run_id: int, tick: int) -> dict[str, Any]:
     started = time.perf_counter()
     ctx = TickContext(run_id=run_id, tick=tick, config=config)

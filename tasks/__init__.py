@@ -29,12 +29,13 @@ from tasks.llm_functions import (
 )
 from tasks.platform import read_for_turns, select_turns
 from tasks.platform_env import Platform, default_platform, open_platform
-from tasks.prefect_tuning import remember_tag_limit_lookups, share_api_ssl_contexts
+from tasks.prefect_tuning import remember_tag_limit_lookups, share_api_ssl_contexts, skip_remembered_unlimited_tags
 from tasks.ray_context import install as install_settings_as_objects
 from tasks.run_state import prepare_run, tick_committed
 
 remember_tag_limit_lookups()  # here, so that every Ray worker that unpickles a task does them too
 share_api_ssl_contexts()
+skip_remembered_unlimited_tags()
 install_settings_as_objects()  # used by TaggedRayTaskRunner's submissions only (tasks.ray_context)
 
 __all__ = [

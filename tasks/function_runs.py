@@ -65,7 +65,7 @@ class FunctionRunCount:
 class _Desk:
     """One function's requests in one batch, and whether a run of it is serving them."""
 
-    __slots__ = ("function", "queue", "arrived", "serving", "count")
+    __slots__ = ("function", "queue", "arrived", "serving", "count", "task")
 
     def __init__(self, function: str) -> None:
         self.function = function
@@ -73,6 +73,7 @@ class _Desk:
         self.arrived = asyncio.Event()
         self.serving = False  # True from a run's start until it ends (its retries included)
         self.count = FunctionRunCount()
+        self.task: Task | None = None  # the function's task with this batch's run name and retries
 
     def fail_queued(self, error: BaseException) -> None:
         while self.queue:
@@ -178,9 +179,11 @@ class FunctionRuns:
 
     async def _run(self, desk: _Desk) -> None:
         desk.count.runs += 1
-        task = function_task(desk.function, self.tag).with_options(
-            task_run_name=run_name(desk.function, self.batch), retries=self.retries,
-            retry_delay_seconds=self.retry_delay_s)
+        if desk.task is None:  # made once per function and batch: `with_options` copies the whole task
+            desk.task = function_task(desk.function, self.tag).with_options(
+                task_run_name=run_name(desk.function, self.batch), retries=self.retries,
+                retry_delay_seconds=self.retry_delay_s)
+        task = desk.task
         try:
             await task(desk)
         except Exception as error:

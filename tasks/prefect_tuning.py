@@ -81,3 +81,42 @@ def share_api_ssl_contexts() -> bool:
     shared.create_default_context = _api_default_context
     orchestration.ssl = shared
     return True
+
+
+def skip_remembered_unlimited_tags() -> bool:
+    """Let a sync task run whose tags are known to have no concurrency limit skip the lookup.
+
+    Prefect's sync task engine asks for tag slots through `run_coro_as_sync`, a hop to its event
+    loop thread and back, even when the answer is the remembered "no limits" (see
+    `remember_tag_limit_lookups`): 14 ms per task run in a profile of a tick's nested cpu function
+    runs (`read_posts[b0]`, ...), most of what such a run cost. With the answer remembered, the
+    lookup's result is known, an empty limit list, on which Prefect's own `concurrency` does
+    nothing: this returns that directly. Anything else (a first lookup, a limit that exists, names
+    that are not tags) goes to Prefect's own code. Returns whether Prefect had what this relies on.
+    """
+    import contextlib
+
+    try:
+        from prefect import task_engine
+        from prefect.concurrency import services
+    except ImportError:
+        return False
+    original = getattr(task_engine, "_concurrency", None)
+    lock = getattr(services, "_cache_lock", None)
+    if original is None or lock is None or not hasattr(services, "_no_limits_cache"):
+        return False
+    if getattr(original, "_ysim_fast_path", False):
+        return True
+
+    def concurrency(names: str | list[str], *args: object, **kwargs: object):
+        listed = names if isinstance(names, list) else [names]
+        if listed and all(name.startswith("tag:") for name in listed):
+            with lock:
+                known_unlimited = services._no_limits_cache.get(frozenset(listed), False)
+            if known_unlimited:
+                return contextlib.nullcontext()
+        return original(names, *args, **kwargs)
+
+    concurrency._ysim_fast_path = True
+    task_engine._concurrency = concurrency
+    return True

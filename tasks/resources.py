@@ -36,7 +36,8 @@ def ray_options(tags: set[str], cluster: dict[str, float], gpu_share: float) -> 
     return {}
 
 
-def remote_function(fn: Any, tags: set[str], gpu_share: float, cluster: dict[str, float] | None = None) -> Any:
+def remote_function(fn: Any, tags: set[str], gpu_share: float, cluster: dict[str, float] | None = None,
+                    name: str | None = None) -> Any:
     """`fn` as a Ray remote function with the resources of `tags` on `cluster` (default: the
     running cluster's resources).
 
@@ -48,6 +49,8 @@ def remote_function(fn: Any, tags: set[str], gpu_share: float, cluster: dict[str
     import ray  # here: the tick's runner and the pure callers of `ray_options` need no Ray import
 
     options = ray_options(tags, dict(ray.cluster_resources()) if cluster is None else cluster, gpu_share)
+    if name is not None:  # the name Ray's dashboard and state API show
+        options["name"] = name
     key = (fn, repr(sorted(options.items())), ray.get_runtime_context().get_job_id())
     if key not in _remote_functions:
         decorator = ray.remote(max_calls=options.pop("max_calls")) if "max_calls" in options else ray.remote
