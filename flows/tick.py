@@ -29,6 +29,7 @@ from flows.progress import event_line, notify, tick_line
 from flows.ray_runner import TaggedRayTaskRunner
 from tasks.context import Sealed, unsealed
 from tasks.function_runs import per_function
+from tasks.one_batch_tick import run_one_batch
 from tasks import (
     TickContext, act_for_turns, apply_tick, is_end_of_day, plan_end_of_day, read_for_turns, select_turns,
     tick_committed,
@@ -54,7 +55,24 @@ def tick_flow(config: RunConfig, run_id: int, tick: int) -> dict[str, Any]:
         return outcome
     retries = config.ray.task_retries
     report_phase(tick, "select")
-    selected = select_turns.with_options(retries=retries).submit(ctx).result()
+    if not is_end_of_day(tick):
+        # A tick whose agents fit one batch selects, reads and decides in one Ray task
+        # (tasks.one_batch_tick): two Ray round trips fewer on its critical path. It hands back
+        # the turns when they need more batches.
+        report_phase(tick, "read: 1 batch")
+        whole = run_one_batch.with_options(retries=retries).submit(ctx).result()
+        kind, *outcome = unsealed(whole)
+        if kind == "decided":
+            turns, reads, result = outcome
+            report_phase(tick, "decide: 1/1 batches done")
+            report_phase(tick, "apply")
+            summary = apply_tick.with_options(retries=retries).submit(
+                ctx, Sealed(turns), Sealed([result]), [Sealed(reads)]).result()
+            return _finish(run_id, started, summary, 1, {"one-batch": {whole.node: 1}},
+                           per_function([result], [reads]))
+        selected = Sealed(outcome[0], whole.node)
+    else:
+        selected = select_turns.with_options(retries=retries).submit(ctx).result()
     done = [("select", selected)]  # (phase, sealed task result), for the count of task runs per node
     turns = unsealed(selected)
     changes = []
@@ -91,11 +109,17 @@ def tick_flow(config: RunConfig, run_id: int, tick: int) -> dict[str, Any]:
     batch_results = [unsealed(sealed) for sealed in decided] + changes
     report_phase(tick, "apply")
     summary = apply_tick.with_options(retries=retries).submit(ctx, Sealed(turns), Sealed(batch_results), reads).result()
+    return _finish(run_id, started, summary, len(batches), _task_runs_by_node(done),
+                   per_function([unsealed(sealed) for sealed in decided], [unsealed(sealed) for sealed in read_results]))
+
+
+def _finish(run_id: int, started: float, summary: dict[str, Any], batches: int, nodes: dict[str, dict[str, int]],
+            functions: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """The tick's summary, completed, published as its artifact and logged."""
     summary["wall_s"] = round(time.perf_counter() - started, 3)
-    summary["batches"] = len(batches)
-    summary["nodes"] = _task_runs_by_node(done)
-    summary["functions"] = per_function([unsealed(sealed) for sealed in decided],
-                                        [unsealed(sealed) for sealed in read_results])
+    summary["batches"] = batches
+    summary["nodes"] = nodes
+    summary["functions"] = functions
     _publish(run_id, summary)
     get_run_logger().info(tick_line(summary))  # the line the CLI prints, on the tick's own run page
     return summary

@@ -4,7 +4,7 @@
   instead of restarting it after every task) where the cluster has GPUs; else a share of the
   custom `gpu_slot` resource that a GPU-less local Ray declares; else (a joined cluster with
   neither) a CPU share, logged once. It never waits for a resource no node has.
-- `cpu` work takes one CPU.
+- `cpu` work takes one CPU; work tagged both (a one-batch tick) takes one CPU and the gpu share.
 """
 
 from __future__ import annotations
@@ -19,21 +19,29 @@ _fallback_logged = False
 
 
 def ray_options(tags: set[str], cluster: dict[str, float], gpu_share: float) -> dict[str, Any]:
-    """Ray remote options for work tagged `tags` on a cluster with resources `cluster`."""
-    global _fallback_logged
+    """Ray remote options for work tagged `tags` on a cluster with resources `cluster`; work tagged
+    both (a one-batch tick: tasks.one_batch_tick) holds one CPU and the gpu share."""
     if "gpu" in tags:
-        if cluster.get("GPU", 0) > 0:
-            return {"num_cpus": 0, "num_gpus": gpu_share, "max_calls": 0}
-        if cluster.get(GPU_SLOT, 0) > 0:
-            return {"num_cpus": 0, "resources": {GPU_SLOT: gpu_share}}
-        if not _fallback_logged:
-            logger.warning("No node has a GPU or a %r resource: gpu tasks run on a %.2f CPU share.",
-                           GPU_SLOT, gpu_share)
-            _fallback_logged = True
-        return {"num_cpus": gpu_share}
+        options = _gpu_options(cluster, gpu_share)
+        if "cpu" in tags:
+            options["num_cpus"] = 1
+        return options
     if "cpu" in tags:
         return {"num_cpus": 1}
     return {}
+
+
+def _gpu_options(cluster: dict[str, float], gpu_share: float) -> dict[str, Any]:
+    global _fallback_logged
+    if cluster.get("GPU", 0) > 0:
+        return {"num_cpus": 0, "num_gpus": gpu_share, "max_calls": 0}
+    if cluster.get(GPU_SLOT, 0) > 0:
+        return {"num_cpus": 0, "resources": {GPU_SLOT: gpu_share}}
+    if not _fallback_logged:
+        logger.warning("No node has a GPU or a %r resource: gpu tasks run on a %.2f CPU share.",
+                       GPU_SLOT, gpu_share)
+        _fallback_logged = True
+    return {"num_cpus": gpu_share}
 
 
 def remote_function(fn: Any, tags: set[str], gpu_share: float, cluster: dict[str, float] | None = None,

@@ -54,6 +54,8 @@ def recorded_task_runs(client, state, expected: int) -> list:
 
 def expected_task_runs(summary: dict) -> int:
     functions = sum(row["runs"] for row in summary["functions"].values())
+    if "one-batch" in summary["nodes"]:
+        return 3 + functions  # the one Ray task and the select in it, apply, the functions
     return 2 + 2 * summary["batches"] + functions  # select, read and decide per batch, apply, the functions
 
 
@@ -73,7 +75,7 @@ def llm_calls_by_function(url: str, tick: int) -> dict[str, tuple[int, int, int,
 
 
 def test_a_ticks_task_runs_are_its_agent_functions_over_batches(ray_session, llm_stub, sqlite_url):
-    config = make_config(sqlite_url, llm_stub.url, simulation={"ticks": 2}, ray={"batch_size": 4})
+    config = make_config(sqlite_url, llm_stub.url, simulation={"ticks": 2}, ray={"batch_size": 2})
     states = run_ticks(config, 2)
     with get_client(sync_client=True) as client:
         for tick, state in enumerate(states):
@@ -165,3 +167,25 @@ def test_a_failure_that_outlasts_the_retries_fails_the_tick_with_nothing_written
     assert state.is_failed()
     with session_factory(sqlite_url).begin() as session:
         assert session.scalar(select(func.count()).select_from(LLMCallRow)) == 0
+
+
+def test_a_tick_of_one_batch_selects_reads_and_decides_in_one_ray_task(ray_session, llm_stub, tmp_path):
+    one, several = (f"sqlite:///{tmp_path / name}" for name in ("one.db", "several.db"))
+    [state] = run_ticks(make_config(one, llm_stub.url, simulation={"ticks": 1}, ray={"batch_size": 50}), 1)
+    run_ticks(make_config(several, llm_stub.url, simulation={"ticks": 1}, ray={"batch_size": 1}), 1)
+    summary = state.result()
+    assert summary["nodes"].keys() == {"one-batch"} and summary["batches"] == 1
+    assert dump(one) == dump(several)  # the same database as the general tick's, batch by batch
+    with get_client(sync_client=True) as client:
+        runs = recorded_task_runs(client, state, expected_task_runs(summary))
+    by_name = {r.name: r for r in runs}
+    [whole] = [r for name, r in by_name.items() if name.startswith("one-batch")]
+    assert set(whole.tags) == {"cpu", "gpu"}  # it holds both tags' resources on Ray
+    assert not [name for name in by_name if name.startswith(("read-batch", "decide-batch"))]
+    steps = {name.split("-")[0]: set(r.tags) for name, r in by_name.items() if name.startswith(("select-", "apply-"))}
+    assert steps == {"select": {"cpu"}, "apply": {"cpu"}}
+    functions = {FUNCTION_RUN.match(name)["function"]: set(r.tags) for name, r in by_name.items()
+                 if FUNCTION_RUN.match(name)}
+    assert {f for f, tags in functions.items() if tags == {"gpu"}} == set(llm_calls_by_function(one, 0))
+    assert {"read_posts", "read_mentions"} <= {f for f, tags in functions.items() if tags == {"cpu"}}
+    assert {r.state.name for r in runs} == {"Completed"}
