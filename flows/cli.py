@@ -61,6 +61,9 @@ def run(
     --config takes ysim's YAML/JSON or a Y Social client configuration (config.json, or one the
     YSocial web app wrote); Y Social settings ysim does not carry out are named in a warning.
     """
+    started = time.perf_counter()
+    _one_output_mode(verbose, quiet)
+    _start_prefect_server_early()
     from agent_models import FollowGraphError, PopulationError
     from agent_models.news_feeds import NewsFeedError
     from agent_models.prompts import PromptError
@@ -71,8 +74,6 @@ def run(
         DatabaseUnavailableError, UnknownRecommenderError, check_recommenders, find_run,
     )
 
-    started = time.perf_counter()
-    _one_output_mode(verbose, quiet)
     try:
         length = config_loader.total_ticks(days, ticks)
         base = _load_with_warnings(config) if config else {}
@@ -133,12 +134,13 @@ def replay(
     The replay ends with the same contents as the original. With --set it is a fork: every
     cached answer that still applies is reused, and with --llm-url the rest is asked of a server.
     """
+    started = time.perf_counter()
+    _one_output_mode(verbose, quiet)
+    _start_prefect_server_early()
     from db import DatabaseURLError, normalize_url
     from flows import config_loader
     from tasks.run_state import DatabaseUnavailableError, find_run, seed_cache
 
-    started = time.perf_counter()
-    _one_output_mode(verbose, quiet)
     try:
         normalize_url(source)
         normalize_url(db)
@@ -168,6 +170,14 @@ def replay(
 def _one_output_mode(verbose: bool, quiet: bool) -> None:
     if verbose and quiet:
         raise UserError("--verbose and --quiet: give one of them, not both")
+
+
+def _start_prefect_server_early() -> None:
+    """Start the local Prefect server (when no API is configured) before anything else: it boots
+    while the command imports, checks its input and starts Ray (flows/prefect_api.py)."""
+    from flows.prefect_api import start_early
+
+    start_early()
 
 
 @contextmanager
@@ -222,7 +232,7 @@ def _run_with_services(cfg: Any, output: tuple[bool, bool]) -> dict[str, Any]:
     """
     from contextlib import ExitStack
 
-    from flows.prefect_api import PrefectServerError, prefect_api
+    from flows.prefect_api import PrefectServerError, prefect_api, wait_ready
     from flows.ray_runner import RayUnreachableError, ensure_ray, shutdown_ray
     from flows.run_display import display
     from flows.services import served_model
@@ -230,6 +240,7 @@ def _run_with_services(cfg: Any, output: tuple[bool, bool]) -> dict[str, Any]:
     from tasks.embedded_llm import NOTICE, EmbeddedLLMError, model_path
     from tasks.llm_client import CacheMissError, LLMError, LLMUnavailableError, resolve_api_key
     from tasks.local_server import LocalServerError
+    from tasks.ray_session import warm_workers
 
     with ExitStack() as stack:
         try:
@@ -240,16 +251,23 @@ def _run_with_services(cfg: Any, output: tuple[bool, bool]) -> dict[str, Any]:
             else:
                 model_path()
                 console.print(f"[yellow]{NOTICE}[/yellow]")
-            api_url, started_here = stack.enter_context(prefect_api())
+            # The URL is known before the local server answers: Ray starts (and its workers
+            # inherit the URL) while the server finishes booting.
+            api_url, started_here = stack.enter_context(prefect_api(wait=False))
         except (LLMUnavailableError, EmbeddedLLMError, PrefectServerError) as exc:
             raise UserError(str(exc)) from None
         if started_here:
             console.print(f"Prefect API: started a local server at {api_url} for this run "
                           "(set PREFECT_API_URL to use your own server and UI).")
         try:
-            if ensure_ray(cfg.ray):  # after the Prefect API, so Ray workers inherit its URL
+            if ensure_ray(cfg.ray):  # after the Prefect API URL is set, so Ray workers inherit it
                 stack.callback(shutdown_ray)
+                warm_workers()  # tick 0's workers import Prefect and ysim now, not in tick 0
         except RayUnreachableError as exc:
+            raise UserError(str(exc)) from None
+        try:
+            wait_ready()
+        except PrefectServerError as exc:
             raise UserError(str(exc)) from None
         try:
             with display(console, *output) as shown, listen(shown):

@@ -2,45 +2,85 @@
 
 Ray workers must report to the same API as the driver; without `PREFECT_API_URL` each worker
 would start a temporary server of its own (prefect-ray.md section 3). So when none is
-configured, ysim starts `prefect server start` on a free loopback port and exports its URL
-before Ray starts. The server serves every run of the process (a notebook that runs twice, the
-CLI called twice): Prefect's process-wide services keep the URL they first saw, so a second
-server would leave them talking to a stopped one. It stops when the process exits. Runs stay in
-the Prefect home's database, so a later `prefect server start` shows them.
+configured, ysim starts a local Prefect server (`flows.prefect_server`) on a free loopback port
+and exports its URL before Ray starts. The server serves every run of the process (a notebook
+that runs twice, the CLI called twice): Prefect's process-wide services keep the URL they first
+saw, so a second server would leave them talking to a stopped one. It stops when the process
+exits. Runs stay in the Prefect home's database, so a later `prefect server start` shows them.
+
+The CLI calls `start_early()` first thing, before it imports Prefect (about a second) or reads
+its input: the server boots (about 5 s of CPU) while the CLI does the rest. This module imports
+Prefect only inside its functions for that reason.
 """
 
 from __future__ import annotations
 
 import atexit
 import os
-import socket
-import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from prefect.client.orchestration import get_client
-from prefect.settings import PREFECT_API_URL, temporary_settings
-
-from tasks.local_server import LocalServerError, start, stop, wait_healthy
+from flows.prefect_server import LocalServer, PrefectServerError, launch
 
 STARTUP_TIMEOUT_S = 90
 # How long a configured API may take to answer its health check before the run is refused.
 HEALTH_TIMEOUT_S = 10
 
+__all__ = ["PrefectServerError", "prefect_api", "start_early", "wait_ready"]
 
-PrefectServerError = LocalServerError
+_local: LocalServer | None = None  # this process's server
+_announced = False  # whether a `prefect_api()` has returned it as started here
+_speculative = False  # started by `start_early` before Prefect's settings could say whether one is configured
 
 
-_local: tuple[subprocess.Popen, str] | None = None  # this process's server and its API URL
+def start_early() -> None:
+    """Start this process's local server now, without waiting, unless a Prefect API is configured.
+
+    Before Prefect is imported, "configured" is judged from PREFECT_API_URL in the environment
+    and in the Prefect profiles file; `prefect_api()` checks Prefect's own settings and stops a
+    server started here that they make unnecessary (a `.env` or `prefect.toml` that sets the URL).
+    """
+    global _local, _speculative
+    if _local is not None and _local.alive():
+        return
+    if "prefect.settings" in sys.modules:
+        if _configured_api():
+            return
+    elif os.environ.get("PREFECT_API_URL") or _profile_sets_api_url():
+        return
+    else:
+        _speculative = True
+    _local = _start()
+
+
+def wait_ready() -> None:
+    """Wait until this process's local server answers (nothing to wait for with a configured API)."""
+    if _local is not None and os.environ.get("PREFECT_API_URL") == _local.api_url:
+        try:
+            _local.wait_healthy(STARTUP_TIMEOUT_S)
+        except BaseException:
+            _local.stop()
+            raise
 
 
 @contextmanager
-def prefect_api() -> Iterator[tuple[str, bool]]:
-    """Yield (API URL, started_here): the configured API, or this process's local server."""
-    configured = PREFECT_API_URL.value()
+def prefect_api(wait: bool = True) -> Iterator[tuple[str, bool]]:
+    """Yield (API URL, started_here): the configured API, or this process's local server.
+
+    With `wait=False` a local server may still be starting: call `wait_ready()` before using it
+    (Ray can start meanwhile, since its workers only need the URL).
+    """
+    from prefect.settings import (
+        PREFECT_API_URL, PREFECT_CLIENT_CSRF_SUPPORT_ENABLED, PREFECT_SERVER_CSRF_PROTECTION_ENABLED,
+        temporary_settings,
+    )
+
+    configured = _configured_api()
     if configured:
+        _stop_speculative()
         _check_reachable(configured)
         os.environ["PREFECT_API_URL"] = configured
         yield configured, False
@@ -48,16 +88,45 @@ def prefect_api() -> Iterator[tuple[str, bool]]:
     url, started_here = _local_server()
     os.environ["PREFECT_API_URL"] = url
     try:
-        with temporary_settings(updates={PREFECT_API_URL: url}):
+        if wait:
+            wait_ready()
+        updates = {PREFECT_API_URL: url}
+        if not PREFECT_SERVER_CSRF_PROTECTION_ENABLED.value():
+            # The server has this process's settings: without CSRF protection, each new client
+            # (one per tick flow run) need not ask it for a token first (it answers 422).
+            updates[PREFECT_CLIENT_CSRF_SUPPORT_ENABLED] = False
+        with temporary_settings(updates=updates):
             yield url, started_here
     finally:
         os.environ.pop("PREFECT_API_URL", None)
+
+
+def _configured_api() -> str | None:
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value()
+
+
+def _profile_sets_api_url() -> bool:
+    """Whether the Prefect profiles file could set PREFECT_API_URL (read without Prefect: a guess
+    that `prefect_api()` confirms with Prefect's settings)."""
+    home = Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
+    path = Path(os.environ.get("PREFECT_PROFILES_PATH") or home / "profiles.toml").expanduser()
+    try:
+        profiles = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        return False
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return True  # Prefect will tell; do not start a server on a guess
+    return any("PREFECT_API_URL" in (values or {}) for values in (profiles.get("profiles") or {}).values())
 
 
 def _check_reachable(url: str) -> None:
     """Refuse, in one line and before Ray or the database is touched, an API that does not answer
     (Prefect itself would fail later, mid-run, with a traceback). Prefect's own client asks, so its
     API key, auth string, certificates and headers apply as they will for the run."""
+    from prefect.client.orchestration import get_client
+
     with get_client(sync_client=True, httpx_settings={"timeout": HEALTH_TIMEOUT_S}) as client:
         failure = client.api_healthcheck()
     if failure is not None:
@@ -67,27 +136,27 @@ def _check_reachable(url: str) -> None:
 
 
 def _local_server() -> tuple[str, bool]:
-    """The process's local Prefect server, started on first use and stopped at exit."""
-    global _local
-    if _local is not None and _local[0].poll() is None:
-        return _local[1], False
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}/api"
-    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
-    prefect_cli = Path(sys.executable).with_name("prefect")
-    process = start([str(prefect_cli), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    try:
-        wait_healthy(f"{url}/health", process, STARTUP_TIMEOUT_S, "the local Prefect server")
-    except BaseException:
-        stop(process)
-        raise
-    atexit.register(stop, process)
-    _local = (process, url)
-    return url, True
+    """The process's local Prefect server (started on first use, stopped at exit), and whether this
+    is the first time it is handed out."""
+    global _local, _announced, _speculative
+    if _local is None or not _local.alive():
+        _local = _start()
+        _announced = False
+    _speculative = False
+    started_here = not _announced
+    _announced = True
+    return _local.api_url, started_here
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def _start() -> LocalServer:
+    server = launch()
+    atexit.register(server.stop)  # after Prefect's own exit handlers, which send their last logs and events to it
+    return server
+
+
+def _stop_speculative() -> None:
+    global _local, _speculative
+    if _speculative and _local is not None:
+        _local.stop()
+        _local = None
+    _speculative = False

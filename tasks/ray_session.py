@@ -71,6 +71,30 @@ def ensure_ray(settings: RaySettings) -> bool:
     return True
 
 
+def warm_workers() -> list[ray.ObjectRef]:
+    """Start one Ray worker per CPU of the cluster and have it import what a tick's tasks need.
+
+    A worker imports Prefect's task engine, prefect-ray and ysim's tasks when it runs its first
+    task: about 2 s of CPU each, which made the first tick three times as long as the others.
+    The CLI calls this as soon as Ray is up, so the imports run while the Prefect server boots;
+    each task holds one CPU, so they spread over the workers a tick then reuses (a local Ray
+    starts one per CPU; the warm-worker settings keep them). Returns the tasks' references;
+    nobody needs to wait for them: a tick's first task simply waits for a CPU.
+    """
+    cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+    return [_import_tick_modules.options(name="ysim-warm-up").remote() for _ in range(cpus)]
+
+
+@ray.remote(num_cpus=1)
+def _import_tick_modules() -> int:
+    import prefect.task_engine  # noqa: F401 (what a task run on Ray calls)
+    import prefect_ray.task_runners  # noqa: F401 (unpickles every task run it sends)
+
+    import tasks  # noqa: F401 (every agent function and step, the LLM client, db)
+
+    return os.getpid()
+
+
 def join_address(settings: RaySettings) -> tuple[str | None, str]:
     """The Ray cluster to join and where that came from: the configuration's `ray.address`, else
     the RAY_ADDRESS environment variable (a deployment's worker sets it); (None, "") for none."""
@@ -127,10 +151,15 @@ def warm_worker_config(settings: RaySettings, num_cpus: int) -> dict[str, int]:
     re-importing Prefect, ysim and openai (about 2 s of CPU): at 1,000 LLM agents the LLM server
     idled for half the tick (bench/saturation.py: 0.29 of its capacity, 0.69 with warm workers).
     Keep as many as a tick runs at once: one per CPU plus the concurrent gpu tasks.
+
+    Ray also runs its workers at niceness 15, below the driver and the Prefect server, which are
+    ysim's too: on 2 cores the workers warming up while the CLI and the server started took 12 s
+    instead of 6 s (`warm_workers`), and a tick's tasks waited whenever the server recorded
+    events. A local Ray runs them at the driver's niceness (`worker_niceness` 0).
     """
     concurrent_gpu_tasks = math.ceil(settings.gpu_slots / settings.gpu_share)
     return {"num_workers_soft_limit": num_cpus + concurrent_gpu_tasks,
-            "idle_worker_killing_time_threshold_ms": WARM_WORKER_IDLE_MS}
+            "idle_worker_killing_time_threshold_ms": WARM_WORKER_IDLE_MS, "worker_niceness": 0}
 
 
 def loopback_api_warning(api_url: str | None, nodes: list[dict]) -> str | None:

@@ -113,7 +113,8 @@ def test_a_local_ray_keeps_as_many_warm_workers_as_a_tick_runs_at_once():
     from flows.ray_runner import WARM_WORKER_IDLE_MS, warm_worker_config
 
     config = warm_worker_config(RaySettings(gpu_slots=1, gpu_share=0.1), num_cpus=2)
-    assert config == {"num_workers_soft_limit": 2 + 10, "idle_worker_killing_time_threshold_ms": WARM_WORKER_IDLE_MS}
+    assert config == {"num_workers_soft_limit": 2 + 10, "idle_worker_killing_time_threshold_ms": WARM_WORKER_IDLE_MS,
+                      "worker_niceness": 0}
     assert warm_worker_config(RaySettings(gpu_slots=2, gpu_share=0.25), num_cpus=4)["num_workers_soft_limit"] == 12
 
 
@@ -149,3 +150,28 @@ def test_a_ray_to_join_that_does_not_answer_is_named_at_once(tmp_path):
     assert done.stdout.startswith(f"RAY_ADDRESS: {address!r}: no Ray answers there (Connection refused); "
                                   f"start one (`ray start --head --port {address.rsplit(':', 1)[1]}`")
     assert time.monotonic() - started < 30
+
+
+def test_warm_workers_sends_one_import_task_per_cpu_and_leaves_workers_with_what_a_tick_task_needs(ray_session):
+    from tasks.ray_session import warm_workers
+
+    @ray_session.remote(num_cpus=1)
+    def modules_at_start() -> tuple[int, list[str]]:
+        needed = ("prefect.task_engine", "prefect_ray.task_runners", "tasks", "tasks.llm_client", "db")
+        return os.getpid(), [name for name in needed if name not in sys.modules]
+
+    refs = warm_workers()
+    pids = ray_session.get(refs, timeout=300)
+    assert len(refs) == int(ray_session.cluster_resources()["CPU"])
+    assert all(isinstance(pid, int) and pid != os.getpid() for pid in pids)
+    # A task that runs after them finds a worker that has them all already.
+    pid, missing = ray_session.get(modules_at_start.remote(), timeout=120)
+    assert missing == [], f"worker {pid} lacks {missing}"
+
+
+def test_a_local_rays_workers_run_at_the_drivers_niceness(ray_session):
+    @ray_session.remote(num_cpus=1)
+    def niceness() -> int:
+        return os.getpriority(os.PRIO_PROCESS, 0)
+
+    assert ray_session.get(niceness.remote(), timeout=120) == os.getpriority(os.PRIO_PROCESS, 0)
