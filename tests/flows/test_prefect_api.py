@@ -11,7 +11,7 @@ from urllib.request import urlopen
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from flows.prefect_api import _profile_sets_api_url, prefect_api
-from flows.prefect_server import RetryAfterWhenBusy
+from flows.prefect_server import BUSY_WINDOW_S, RetryAfterWhenBusy
 
 
 def test_every_run_of_a_process_shares_one_local_server(monkeypatch):
@@ -118,7 +118,8 @@ def test_a_busy_answer_says_when_to_retry_sooner_than_prefects_backoff_and_later
     assert [float(value) for _, value in delays] == [0.25, 0.5, 1, 2, 4, 8, 8, 8]
     assert {status for status, _ in delays} == {503}
     assert told == (503, b"30") and fine == (201, None)  # a server's own Retry-After stays; others untouched
-    assert RetryAfterWhenBusy(None).delay_s(0.0) == RetryAfterWhenBusy(None).delay_s(100.0) == 0.25
+    quiet_again = RetryAfterWhenBusy(None)  # busy answers more than BUSY_WINDOW_S apart start over at 0.25 s
+    assert [quiet_again.delay_s(at) for at in (0.0, 1.0, 1.0 + BUSY_WINDOW_S + 1)] == [0.25, 0.5, 0.25]
 
 
 def test_the_local_server_serves_the_ui_and_tells_prefects_client_when_to_retry(tmp_path):
