@@ -200,6 +200,13 @@ def presence(session: Session, run_id: int, tick: int) -> list[Presence]:
     return [Presence(*row) for row in rows]
 
 
+def present_counts(session: Session, run_id: int, tick: int) -> tuple[int, int]:
+    """(people, pages) present at `tick`: counted, not loaded."""
+    counts = dict(session.execute(select(AgentRow.is_page, func.count()).where(*_present(run_id, tick))
+                                  .group_by(AgentRow.is_page)).all())
+    return counts.get(False, 0), counts.get(True, 0)
+
+
 def agents_by_id(session: Session, agent_ids: Iterable[int], chunk: int = 10_000) -> list[AgentData]:
     """The agents with `agent_ids`, in id order (in chunks: SQLite caps a statement's parameters)."""
     ids = sorted(set(agent_ids))

@@ -7,6 +7,7 @@ Ray declares, for `gpu` tasks; one CPU for `cpu` tasks). Starting Ray is `tasks.
 
 from __future__ import annotations
 
+import time
 from uuid import uuid4
 
 import ray
@@ -24,6 +25,21 @@ from tasks.resources import GPU_SLOT, ray_options, remote_function
 
 __all__ = ["GPU_SLOT", "RayUnreachableError", "TaggedRayTaskRunner", "ensure_ray", "keep_local_ray_on_loopback",
            "ray_connection", "ray_options", "shutdown_ray"]
+
+
+CLUSTER_RESOURCES_TTL_S = 10.0
+_cluster_seen: tuple[float, str, dict[str, float]] | None = None  # (when, Ray job, resources)
+
+
+def cluster_resources() -> dict[str, float]:
+    """The Ray cluster's resources, asked at most every CLUSTER_RESOURCES_TTL_S seconds per Ray job:
+    each tick's runner needs them (a GPU or a gpu_slot?), and asking cost a tick 7 ms."""
+    global _cluster_seen
+    job = ray.get_runtime_context().get_job_id()
+    now = time.monotonic()
+    if _cluster_seen is None or _cluster_seen[1] != job or now - _cluster_seen[0] > CLUSTER_RESOURCES_TTL_S:
+        _cluster_seen = (now, job, dict(ray.cluster_resources()))
+    return _cluster_seen[2]
 
 
 class TaggedRayTaskRunner(RayTaskRunner):
@@ -47,7 +63,7 @@ class TaggedRayTaskRunner(RayTaskRunner):
         if not self._started:
             raise RuntimeError("The task runner must be started before submitting work.")
         if self._cluster is None:
-            self._cluster = dict(ray.cluster_resources())
+            self._cluster = cluster_resources()
         task_run_id = uuid4()
         task_inputs = {k: collect_task_run_inputs_sync(v, future_cls=PrefectRayFuture) for k, v in parameters.items()}
         with objects_for_ray():

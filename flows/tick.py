@@ -30,6 +30,7 @@ from flows.ray_runner import TaggedRayTaskRunner
 from tasks.context import Sealed, unsealed
 from tasks.function_runs import per_function
 from tasks.one_batch_tick import run_one_batch
+from tasks.platform import most_turns
 from tasks import (
     TickContext, act_for_turns, apply_tick, is_end_of_day, plan_end_of_day, read_for_turns, select_turns,
     tick_committed,
@@ -55,24 +56,18 @@ def tick_flow(config: RunConfig, run_id: int, tick: int) -> dict[str, Any]:
         return outcome
     retries = config.ray.task_retries
     report_phase(tick, "select")
-    if not is_end_of_day(tick):
-        # A tick whose agents fit one batch selects, reads and decides in one Ray task
-        # (tasks.one_batch_tick): two Ray round trips fewer on its critical path. It hands back
-        # the turns when they need more batches.
+    if not is_end_of_day(tick) and most_turns(ctx) <= config.ray.batch_size:
+        # The tick's agents fit one batch: select, read and decide in one Ray task
+        # (tasks.one_batch_tick), two Ray round trips fewer on its critical path.
         report_phase(tick, "read: 1 batch")
         whole = run_one_batch.with_options(retries=retries).submit(ctx).result()
-        kind, *outcome = unsealed(whole)
-        if kind == "decided":
-            turns, reads, result = outcome
-            report_phase(tick, "decide: 1/1 batches done")
-            report_phase(tick, "apply")
-            summary = apply_tick.with_options(retries=retries).submit(
-                ctx, Sealed(turns), Sealed([result]), [Sealed(reads)]).result()
-            return _finish(run_id, started, summary, 1, {"one-batch": {whole.node: 1}},
-                           per_function([result], [reads]))
-        selected = Sealed(outcome[0], whole.node)
-    else:
-        selected = select_turns.with_options(retries=retries).submit(ctx).result()
+        turns, reads, result = unsealed(whole)
+        report_phase(tick, "decide: 0/1 batches done")
+        report_phase(tick, "apply")
+        summary = apply_tick.with_options(retries=retries).submit(
+            ctx, Sealed(turns), Sealed([result]), [Sealed(reads)]).result()
+        return _finish(run_id, started, summary, 1, {"one-batch": {whole.node: 1}}, per_function([result], [reads]))
+    selected = select_turns.with_options(retries=retries).submit(ctx).result()
     done = [("select", selected)]  # (phase, sealed task result), for the count of task runs per node
     turns = unsealed(selected)
     changes = []

@@ -11,8 +11,8 @@ The flow then runs `apply` as it does for any tick (the one writer, in a task ru
 which the CLI announces: a run killed there resumes as from any apply). The same functions
 compute the same values, so the database is the same as the general tick's.
 
-When the selected turns do not fit one batch, the task returns them and the flow goes on the
-general way from there (nothing is written; the select step is not repeated).
+The flow takes this way when `tasks.platform.most_turns` (counts, not agents) says the tick's
+turns fit one batch, so its progress lines are those of a one-batch tick from the start.
 """
 
 from __future__ import annotations
@@ -29,11 +29,9 @@ from tasks.platform import read_batch, select_turns
 
 @task(name="one-batch", tags=["cpu", "gpu"], cache_policy=NO_CACHE)
 async def run_one_batch(ctx: TickContext) -> Sealed:
-    """Sealed ("turns", turns) when the tick needs more than one batch, else ("decided", turns, reads, result)."""
+    """Sealed (turns, reads, result) of the tick's one batch."""
     turns: list[AgentTurn] = select_turns(ctx).value  # a nested task run, `select`
-    if len(turns) > ctx.config.ray.batch_size:
-        return sealed_result(("turns", turns))
     reads: BatchReads = read_batch(ctx, turns, StepRuns(0))
     result = await act_batch(ctx, turns, reads,
                              FunctionRuns(0, ctx.config.ray.task_retries, ctx.config.ray.task_retry_delay_s))
-    return sealed_result(("decided", turns, reads, result))
+    return sealed_result((turns, reads, result))

@@ -53,6 +53,15 @@ def plan_turns(ctx: TickContext) -> list[AgentTurn]:
     return sorted(turns + page_turns([a for a in agents if a.is_page], hour, profiles), key=lambda t: t.agent.agent_id)
 
 
+def most_turns(ctx: TickContext) -> int:
+    """At most how many turns `plan_turns` gives this tick, from counts alone (no agent loaded):
+    Y Social's rule draws at most max(int(people x hourly rate), 1) people, and every page may post."""
+    with session_factory(ctx.db_url).begin() as session:
+        people, pages = queries.present_counts(session, ctx.run_id, ctx.tick)
+    rate = ctx.config.simulation.hourly_activity.get(ctx.tick % HOURS_PER_DAY, 0.0)
+    return (max(int(people * rate), 1) if people else 0) + pages
+
+
 @task(name="read", tags=["cpu"], cache_policy=NO_CACHE)
 def read_for_turns(ctx: TickContext, turns: list[AgentTurn] | Sealed, batch: int = 0) -> Sealed:
     """Phase 2 as a task: `read_batch`, each of its reads a task run of its function (`read_posts[b3]`,
