@@ -84,3 +84,12 @@ def record(key: str, summary: dict[str, Any], details: dict[str, Any], results_d
     latest["machine"] = machine()
     latest_path.write_text(json.dumps(latest, indent=2, sort_keys=True) + "\n")
     return out
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile, linear between closest ranks (numpy's default)."""
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)

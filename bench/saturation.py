@@ -28,11 +28,9 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
@@ -46,6 +44,7 @@ from openai import AsyncOpenAI  # noqa: E402
 from agent_models import RunConfig  # noqa: E402
 from agent_models.run_config import RaySettings  # noqa: E402
 from bench.results_store import add_results_dir, record  # noqa: E402
+from bench.stub_process import stub_server  # noqa: E402
 from flows.prefect_api import prefect_api  # noqa: E402
 from flows.ray_runner import ensure_ray  # noqa: E402
 from tasks import prepare_run  # noqa: E402
@@ -54,18 +53,6 @@ GOAL = 0.9
 STUB_SLOTS, STUB_LATENCY_S = 32, 0.1
 PROMPT = ("You are Ana, 34, a teacher who likes politics and music. Here is a post from your feed: "
           "'Rent keeps rising in the city #housing'. Write a short comment.")
-
-
-@contextmanager
-def stub_server(latency_s: float, capacity: int):
-    """The stub LLM in a process of its own, so that it does not share a GIL with the driver."""
-    command = [sys.executable, "tests/llm_stub.py", str(latency_s), "127.0.0.1", "0", str(capacity)]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    try:
-        yield process.stdout.readline().strip()
-    finally:
-        process.kill()
-        process.wait()
 
 
 async def _raw_rate(url: str, model: str, concurrency: int, requests: int) -> tuple[float, float, float]:

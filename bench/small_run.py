@@ -55,16 +55,16 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import psutil  # noqa: E402
 
-from bench.results_store import add_results_dir, code, record  # noqa: E402
+from bench.results_store import add_results_dir, code, percentile, record  # noqa: E402
+from bench.stub_process import stub_server  # noqa: E402
 
 YSOCIAL_CONFIG = ROOT / "tests" / "fixtures" / "ysocial" / "config.json"  # YClient's config.json, unmodified
 ZEROED_ACTIONS = ("image", "news", "share", "cast")
@@ -95,19 +95,6 @@ def small_run_config(source: dict[str, Any], llm_url: str) -> dict[str, Any]:
     return config
 
 
-@contextmanager
-def stub_server(latency_s: float) -> Iterator[str]:
-    """tests/llm_stub.py in a process of its own (its default capacity), so that it shares no GIL
-    with anything measured; yields its base URL."""
-    command = [sys.executable, str(ROOT / "tests" / "llm_stub.py"), str(latency_s), "127.0.0.1", "0", "0"]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    try:
-        yield process.stdout.readline().strip()
-    finally:
-        process.kill()
-        process.wait()
-
-
 def longest_llm_chains(db_path: Path) -> dict[int, dict[str, Any]]:
     """Each tick's longest chain of dependent LLM calls, from the run's `llm_calls` table.
 
@@ -131,15 +118,6 @@ def longest_llm_chains(db_path: Path) -> dict[int, dict[str, Any]]:
         if latency_ms / 1000 > entry["chain_s"]:
             entry["chain_s"], entry["chain_calls"] = latency_ms / 1000, calls
     return chains
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile, linear between closest ranks (numpy's default)."""
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def child_env(project: Path, keep_prefect_api: bool) -> dict[str, str]:

@@ -113,15 +113,6 @@ def percentile_over_actions(per_tick: list[float], actions: list[int], q: float)
     return pairs[-1][0]
 
 
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile, linear between closest ranks (numpy's default)."""
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 MODES = ("inline", "orchestrated")
 
 
@@ -166,7 +157,7 @@ def measure(n_agents: int, ticks: int, batch: int, llm_share: float, llm_url: st
             "orchestrated_s_per_tick": [round(v, 3) for v in per_tick["orchestrated"]],
             "p50_ms": round(percentile_over_actions(tick_ms, tick_actions, 50), 3),
             "p99_ms": round(percentile_over_actions(tick_ms, tick_actions, 99), 3),
-            "p50_ms_ticks": round(percentile(tick_ms, 50), 3),
+            "p50_ms_ticks": round(results_store.percentile(tick_ms, 50), 3),
             "meets_goal": overhead_ms <= GOAL_MS}
 
 
