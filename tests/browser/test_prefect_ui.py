@@ -73,7 +73,8 @@ def test_the_prefect_ui_shows_the_tick_runs_and_a_ticks_artifact(ticked_run, pag
 
     expect(page.get_by_role("heading", name="Run 1, day 0, hour 01 (tick 1)")).to_be_visible()
     expect(page.get_by_role("link", name="run1-day0-hour01", exact=True)).to_be_visible()  # its flow run
-    table = page.get_by_role("table")
+    # the tick's measures (the artifact's second table, "Agent functions", is test_function_runs_ui.py's)
+    table = page.get_by_role("table").filter(has=page.get_by_role("columnheader", name="measure", exact=True))
     expect(table.get_by_role("row").nth(1)).to_be_visible()
     shown = {}
     for row in table.get_by_role("row").all()[1:]:  # after the header
