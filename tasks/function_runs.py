@@ -28,6 +28,7 @@ from typing import Any
 
 from prefect import Task
 from prefect.cache_policies import NO_CACHE
+from prefect.transactions import BaseTransaction
 
 from agent_models import BatchResult
 from tasks.context import BatchReads, Sealed, unsealed
@@ -184,6 +185,10 @@ class FunctionRuns:
                 task_run_name=run_name(desk.function, self.batch), retries=self.retries,
                 retry_delay_seconds=self.retry_delay_s)
         task = desk.task
+        # Outside the batch task's transaction (this coroutine has its own copy of the context):
+        # Prefect rolls a transaction back when one of its task runs fails, and would mark every
+        # function run of the batch that had completed "RolledBack" when one run fails and retries.
+        BaseTransaction.__var__.set(None)
         try:
             await task(desk)
         except Exception as error:

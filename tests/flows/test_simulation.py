@@ -79,7 +79,8 @@ def test_tasks_are_batched_tagged_and_named(ray_session, llm_stub, sqlite_url):
     config = make_config(sqlite_url, llm_stub.url, simulation={"ticks": 1}, ray={"batch_size": 2})
     state = tick_flow(config, *_prepared(config), return_state=True)
     summary = state.result()
-    expected = 2 + 2 * summary["batches"]  # select, reads, decides, apply
+    # select, reads, decides, apply, and the agent functions' runs inside the reads and decides
+    expected = 2 + 2 * summary["batches"] + sum(row["runs"] for row in summary["functions"].values())
     with get_client(sync_client=True) as client:
         flow_run = client.read_flow_run(state.state_details.flow_run_id)
         for _ in range(100):  # Ray workers report their task runs to the API asynchronously
