@@ -18,6 +18,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -111,15 +112,22 @@ def _listed(item) -> ListedRun:
                      state=item.get_by_text(STATE_NAME).inner_text().strip())
 
 
+TABLE_RENDER_S = 30
+
+
 def table_rows(table) -> list[dict[str, str]]:
-    """A rendered table's body rows as {column header: cell text}."""
+    """A rendered table's body rows as {column header: cell text}, read once every row has a cell
+    per column (the UI renders a table's rows and cells in steps)."""
     expect(table.get_by_role("row").nth(1)).to_be_visible()
-    header = [text.strip() for text in table.get_by_role("columnheader").all_inner_texts()]
-    rows = []
-    for row in table.get_by_role("row").all()[1:]:
-        cells = [text.strip() for text in row.get_by_role("cell").all_inner_texts()]
-        rows.append(dict(zip(header, cells, strict=True)))
-    return rows
+    deadline = time.monotonic() + TABLE_RENDER_S
+    while True:
+        header = [text.strip() for text in table.get_by_role("columnheader").all_inner_texts()]
+        cells = [[text.strip() for text in row.get_by_role("cell").all_inner_texts()]
+                 for row in table.get_by_role("row").all()[1:]]
+        if header and all(len(row) == len(header) for row in cells):
+            return [dict(zip(header, row, strict=True)) for row in cells]
+        assert time.monotonic() < deadline, f"table not rendered whole in {TABLE_RENDER_S} s: {header} {cells}"
+        time.sleep(0.2)
 
 
 def described(scope) -> dict[str, str]:
