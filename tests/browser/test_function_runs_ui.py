@@ -23,12 +23,16 @@ that rolls back Prefect's enclosing transaction shows up as RolledBack runs.
 
 from __future__ import annotations
 
+import os
+import pickle
 import re
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -122,6 +126,24 @@ def _run_and_record(db_url: str, llm_url: str, api_url: str) -> list[Tick]:
     return ticks
 
 
+def _run_in_own_process(db_url: str, llm_url: str, api_url: str, out: Path) -> list[Tick]:
+    """`_run_and_record` in a process of its own, with a Ray of its own. On the session's Ray, the
+    workers that ran these ticks kept reporting to this module's server (their Prefect event stream
+    is made once per process), so later tests' task runs never reached the session's server."""
+    code = ("import pickle, sys\n"
+            "from flows.ray_runner import ensure_ray\n"
+            "from tests.browser.test_function_runs_ui import SETTINGS, _run_and_record\n"
+            "from tests.conftest import make_config\n"
+            f"ensure_ray(make_config({db_url!r}, {llm_url!r}, **SETTINGS).ray)\n"
+            f"ticks = _run_and_record({db_url!r}, {llm_url!r}, {api_url!r})\n"
+            f"open({str(out)!r}, 'wb').write(pickle.dumps(ticks))\n")
+    env = {**os.environ, "PREFECT_API_URL": api_url, "RAY_ADDRESS": ""}
+    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=Path(__file__).resolve().parents[2],
+                          capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return pickle.loads(out.read_bytes())
+
+
 @pytest.fixture(scope="module")
 def faulty_run(request, tmp_path_factory) -> Iterator[FaultyRun]:
     chromium_path()  # no run for a browser that is not there
@@ -129,14 +151,10 @@ def faulty_run(request, tmp_path_factory) -> Iterator[FaultyRun]:
     db_url = f"sqlite:///{root / 'ysim.db'}"
     started = time.monotonic()
     with prefect_ui_server(root / "prefect") as ready, LLMStub() as stub:
-        request.getfixturevalue("ray_session")  # the session's Ray starts (if not yet) while the server does
         ui_url = ready()
         stub.state.fail_plan = list(FAULT)
         ran = time.monotonic()
-        # In a thread of its own: once a browser test has opened Playwright, this thread's asyncio
-        # loop is Playwright's, and Prefect's sync engine cannot run its coroutines in it.
-        with ThreadPoolExecutor(1) as pool:
-            ticks = pool.submit(_run_and_record, db_url, stub.url, f"{ui_url}/api").result(timeout=RUN_TIMEOUT_S)
+        ticks = _run_in_own_process(db_url, stub.url, f"{ui_url}/api", root / "ticks.pickle")
         print(f"\nPrefect server (and Ray) ready in {ran - started:.1f} s; two faulty ticks, recorded by the "
               f"API: {time.monotonic() - ran:.1f} s")
         assert 500 not in stub.state.fail_plan, "the stub's fault was never served"
