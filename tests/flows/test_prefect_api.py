@@ -48,11 +48,16 @@ def test_the_cli_starts_the_local_server_before_it_imports_prefect_and_keeps_it_
         "with prefect_api.prefect_api() as (url, started_here):\n"
         "    print(url == early.api_url, started_here, early.alive())\n"
     )
-    env = _fresh_prefect_env(tmp_path)
-    result = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True,
-                            timeout=180)
-    assert result.returncode == 0, result.stderr[-2000:]
+    result = _run_fresh(tmp_path, script)
     assert result.stdout.splitlines() == ["prefect imported before the start: False", "True True True"]
+
+
+def _run_fresh(tmp_path, script: str) -> subprocess.CompletedProcess:
+    """`script` in a fresh Python process, as `ysim run` starts, with a Prefect home of its own."""
+    result = subprocess.run([sys.executable, "-c", script], env=_fresh_prefect_env(tmp_path), cwd=tmp_path,
+                            capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result
 
 
 def test_a_server_started_on_a_guess_is_stopped_when_prefects_settings_name_an_api(tmp_path):
@@ -67,10 +72,7 @@ def test_a_server_started_on_a_guess_is_stopped_when_prefects_settings_name_an_a
         "with prefect_api.prefect_api() as (url, started_here):\n"
         "    print(url, started_here, early is not None, early.alive())\n"
     )
-    env = _fresh_prefect_env(tmp_path)
-    result = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True,
-                            timeout=180)
-    assert result.returncode == 0, result.stderr[-2000:]
+    result = _run_fresh(tmp_path, script)
     assert result.stdout.split() == [configured, "False", "True", "False"]
 
 
