@@ -14,6 +14,8 @@ them) under uvicorn, with two differences that only concern a server living for 
   (the server recording the previous tick's events) added 2 s between ticks. The first busy
   answer asks for 0.25 s; each further one within 10 s doubles it, up to 8 s, so that a server
   that stays busy gets the patience Prefect's own backoff gives.
+- its SQLite write transactions begin IMMEDIATE (`immediate_sqlite_transactions`), so that they
+  wait for the write lock instead of failing at once with that 503; busy answers are now rare.
 
 Runs are stored in the Prefect home's database, as with `prefect server start`, so a later
 `prefect server start` shows them.
@@ -22,6 +24,7 @@ Runs are stored in the Prefect home's database, as with `prefect server start`, 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import os
 import signal
@@ -144,6 +147,43 @@ class RetryAfterWhenBusy:
         await self.app(scope, receive, send_with_retry_after)
 
 
+def immediate_sqlite_transactions() -> bool:
+    """Make this server's SQLite write transactions take the write lock when they begin.
+
+    Prefect begins its transactions on SQLite DEFERRED (`with_for_update` requests aside): a
+    transaction that has read, then writes, must upgrade its read snapshot to the write lock, and
+    if another connection committed meanwhile (the event persister or the task-run recorder
+    storing the previous tick's task runs) SQLite answers SQLITE_BUSY at once, without the busy
+    timeout, and the API answers 503 "database is locked". Measured in `ysim run` (issue 22): one
+    in five to ten gaps between ticks had such a 503 (`POST /task_runs/`, the tick's parent task
+    run), and the retry it asked for added 0.25-0.5 s. BEGIN IMMEDIATE waits for the lock under
+    the busy timeout (60 s) instead: writers take turns, which they do anyway on SQLite. Returns
+    whether Prefect had what this relies on; without it, nothing changes.
+    """
+    try:
+        from prefect.server.database import configurations
+    except ImportError:
+        return False
+    config_class = getattr(configurations, "AioSqliteConfiguration", None)
+    begin_mode = getattr(configurations, "SQLITE_BEGIN_MODE", None)
+    if config_class is None or begin_mode is None or not hasattr(config_class, "begin_transaction"):
+        return False
+    if getattr(config_class.begin_transaction, "_ysim_immediate", False):
+        return True
+    original = config_class.begin_transaction
+
+    # Prefect's begin_transaction sets SQLITE_BEGIN_MODE to "DEFERRED" unless with_for_update:
+    # asking for update everywhere gives "IMMEDIATE" (on SQLite it changes nothing else).
+    @contextlib.asynccontextmanager
+    async def immediate(self: Any, session: Any, with_for_update: bool = False) -> Any:
+        async with original(self, session, with_for_update=True) as transaction:
+            yield transaction
+
+    immediate._ysim_immediate = True  # type: ignore[attr-defined]
+    config_class.begin_transaction = immediate
+    return True
+
+
 def main(argv: list[str] | None = None) -> None:
     """Serve Prefect's API and UI as `prefect server start --host HOST --port PORT` does."""
     parser = argparse.ArgumentParser(prog="python -m flows.prefect_server")
@@ -155,6 +195,7 @@ def main(argv: list[str] | None = None) -> None:
     from prefect.server.api.server import create_app
     from prefect.settings import get_current_settings
 
+    immediate_sqlite_transactions()
     api = get_current_settings().server.api
     uvicorn.run(RetryAfterWhenBusy(create_app(final=True)), host=options.host, port=options.port,
                 timeout_keep_alive=api.keepalive_timeout, ws_ping_interval=api.websocket_ping_interval,
