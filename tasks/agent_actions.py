@@ -16,13 +16,16 @@ chooses among the round's candidates and acts. The actions, built from the LLM f
 
 Rule-based agents (`Fake*`) run the same steps with template text and seeded chance. Every
 outcome is a value: intents for the apply phase, a record per round, a record per LLM call.
-The agents of a batch run concurrently; one agent's rounds run in order.
+The agents of a batch run concurrently. One agent's steps (a reply; a choice and its action)
+start in order, each once the previous one has made its last draw and its last change to what a
+later step reads (`release()`): the LLM may still be writing the previous post or comment
+(tasks.round_steps); the outcome is that of steps run one after another.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Coroutine, Iterator
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
@@ -41,6 +44,7 @@ from db import session_factory
 from db.llm_spend import record_pending
 from tasks.function_runs import FunctionRuns
 from tasks.llm_pool import LLMPool
+from tasks.round_steps import OverlappedSteps, current_step
 
 T = TypeVar("T")
 
@@ -57,15 +61,17 @@ async def act_for_turns(ctx: TickContext, turns: list[AgentTurn] | Sealed, reads
 
 
 async def act_batch(ctx: TickContext, turns: list[AgentTurn], reads: BatchReads,
-                    runs: FunctionRuns | None = None) -> BatchResult:
-    """Phase 3 for a batch of agents; with `runs`, each LLM request goes through its function's run."""
+                    runs: FunctionRuns | None = None, overlap: bool = True) -> BatchResult:
+    """Phase 3 for a batch of agents; with `runs`, each LLM request goes through its function's run.
+    `overlap=False` runs each agent's steps strictly one after another (`AgentRunner.run`): the
+    same outcome, later; the tests compare the two."""
     prompts = prompt_set(ctx.config.prompts)
     route = runs.client if runs is not None else (lambda llm: llm)
     try:
         async with tick_llm_pool(ctx) as llms:
             results = await gather_all(*(
                 AgentRunner(ctx, turn.agent, reads.by_agent.get(turn.agent.agent_id, AgentReads()),
-                            route(llms.for_agent(turn.agent)), prompts=prompts).run(turn)
+                            route(llms.for_agent(turn.agent)), prompts=prompts).run(turn, overlap)
                 for turn in turns))
     finally:
         if runs is not None:  # every run ends once its requests are answered; none outlives the batch
@@ -111,24 +117,56 @@ class AgentRunner(AgentSteps):
     `wrap_agent_data` calls one at a time.
     """
 
-    async def run(self, turn: AgentTurn) -> BatchResult:
+    async def run(self, turn: AgentTurn, overlap: bool = True) -> BatchResult:
+        """Play the tick's rounds. With `overlap`, a step (a reply, or a choice and its action)
+        starts as soon as the previous one has made its last draw (tasks.round_steps): what
+        comes out is what rounds one after another give, only sooner."""
+        if not (overlap and self.overlaps):
+            for index, candidates in enumerate(turn.rounds):
+                for step in self._round_steps(turn, index, list(candidates)):
+                    await step
+            return self.result
+        steps = OverlappedSteps(self, self._result)
         for index, candidates in enumerate(turn.rounds):
-            if index == turn.daily_follow_round:
-                await self._daily_follow(index, list(candidates))
-                continue
-            if not self.agent.is_page:
-                await self.reply(index)
-            if tuple(candidates) == ("NEWS",):  # a page's hour: no choice to make
-                await self.perform(index, "NEWS")
-                continue
-            action = await self.choose(index, list(candidates))
-            if action is None:
-                self.record(index, "?", "unparseable", "the action choice named no candidate")
-            elif action == NONE_ACTION:
-                self.record(index, action, "none")
-            else:
-                await self.perform(index, action)
-        return self.result
+            for step in self._round_steps(turn, index, list(candidates)):
+                await steps.start(step)
+        await steps.finish()
+        return self._result
+
+    @property
+    def overlaps(self) -> bool:
+        """Whether this agent's steps may overlap: only an LLM agent waits for anything, and an
+        agent with opinion dynamics changes its opinions (which later prompts show) after the
+        LLM answers, so its steps run one after another."""
+        return self.agent.uses_llm and self.opinion_model is None
+
+    def release(self) -> None:
+        """The running step has made its last draw and its last change to what a later step reads:
+        the next step may start (tasks.round_steps)."""
+        step = current_step(self)
+        if step is not None:
+            step.released.set()
+
+    def _round_steps(self, turn: AgentTurn, index: int, candidates: list[str]) -> Iterator[Coroutine]:
+        """Round `index`'s steps, in Y Social's order: answer a mention, then choose and act."""
+        if index == turn.daily_follow_round:
+            yield self._daily_follow(index, candidates)
+            return
+        if not self.agent.is_page:
+            yield self.reply(index)
+        if tuple(candidates) == ("NEWS",):  # a page's hour: no choice to make
+            yield self.perform(index, "NEWS")
+        else:
+            yield self._choose_and_act(index, candidates)
+
+    async def _choose_and_act(self, index: int, candidates: list[str]) -> None:
+        action = await self.choose(index, candidates)
+        if action is None:
+            self.record(index, "?", "unparseable", "the action choice named no candidate")
+        elif action == NONE_ACTION:
+            self.record(index, action, "none")
+        else:
+            await self.perform(index, action)
 
     async def choose(self, index: int, candidates: list[str]) -> str | None:
         return await self.select_action_llm(index, candidates)
@@ -150,6 +188,7 @@ class AgentRunner(AgentSteps):
         if not self.reads.mentions:
             return
         mention_id, post = self.reads.mentions.pop(self.rng.randrange(len(self.reads.mentions)))
+        self.release()
         comment = await self.comment_on_post(index, post, answers_mention=mention_id)
         if comment is None:
             self.record(index, "REPLY", "unparseable", "no usable reply text")
@@ -162,6 +201,7 @@ class AgentRunner(AgentSteps):
     # --- actions ------------------------------------------------------------------------------
     async def _do_post(self, index: int) -> None:
         topics = choose_post_topics(self.reads.current_interests or self.agent.interests, self.rng)
+        self.release()
         post = await self.post_content(index, topics)
         if post is None:
             self.record(index, "POST", "unparseable", "no usable post text")
@@ -174,6 +214,7 @@ class AgentRunner(AgentSteps):
     async def _do_comment(self, index: int, post: PostView | None = None, action: str = "COMMENT",
                           pool: list[PostView] | None = None) -> None:
         post = post or self._pick(self.reads.feed if pool is None else pool)
+        self.release()
         if post is None:
             self.record(index, action, "no_target", "no post to comment on")
             return
@@ -243,6 +284,7 @@ class AgentRunner(AgentSteps):
     async def _do_share(self, index: int, post: PostView | None = None) -> None:
         pool = [p for p in self.reads.feed if p.article is not None] or self.reads.shareable
         post = post or self._pick(pool)
+        self.release()
         if post is None or post.article is None:
             self.record(index, "SHARE", "no_target", "no post with a news article")
             return
@@ -255,6 +297,7 @@ class AgentRunner(AgentSteps):
 
     async def _do_cast(self, index: int, post: PostView | None = None) -> None:
         post = post or self._pick(self.reads.feed)
+        self.release()
         if post is None:
             self.record(index, "CAST", "no_target", "empty feed")
             return
@@ -265,6 +308,7 @@ class AgentRunner(AgentSteps):
             self.record(index, "CAST", "done", f"{vote.preference} on post {post.post_id}")
 
     async def _do_news(self, index: int) -> None:
+        self.release()  # a page draws nothing for its news post
         if self.reads.article is None:
             self.record(index, "NEWS", "no_target", self.reads.article_problem or "no article in the page's feed")
             return

@@ -28,6 +28,7 @@ from agent_models.parsing import (
 from agent_models.prompts import choice_schema, list_schema, prompt_set, render_prompt
 from tasks.context import AgentReads, PostView, TickContext
 from tasks.llm_client import CallSite, LLMClient
+from tasks.round_steps import current_step
 
 REACTION_OPTIONS = ["LIKE", "DISLIKE", "NEUTRAL"]
 VOTE_OPTIONS = ["LEFT", "RIGHT", "NONE"]
@@ -52,7 +53,14 @@ class AgentSteps:
         # A private copy: the batch shares `reads.opinions`, and what others read must stay as it
         # was before the tick whatever the batching.
         self.own_opinions = dict(reads.opinions.get(agent.agent_id) or {})
-        self.result = BatchResult()
+        self._result = BatchResult()
+
+    @property
+    def result(self) -> BatchResult:
+        """Where outcomes are recorded: the running step's own buffer when the agent's steps
+        overlap (tasks.round_steps), else the agent's result."""
+        step = current_step(self)
+        return step.result if step is not None else self._result
 
     # --- the ten LLM functions ----------------------------------------------------------------
     async def select_action_llm(self, index: int, candidates: list[str]) -> str | None:
