@@ -3,7 +3,8 @@
 Used by the tick runner (`flows.ray_runner`), the seed's parallel API and `wrap_agent_data(...,
 use_ray=True)`, so that each starts Ray the same way. A local Ray runs with
 `RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`, which keeps every node address on 127.0.0.1 (Ray
-otherwise binds to the machine's interface address).
+otherwise binds to the machine's interface address), and without the head processes a run never
+uses (`lean_local_ray`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import logging
 import math
 import os
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import ray
@@ -61,14 +64,63 @@ def ensure_ray(settings: RaySettings) -> bool:
         how = f"joined the Ray cluster at {address} ({source})"
     else:
         keep_local_ray_on_loopback()
-        ray.init(address="local", num_cpus=settings.num_cpus, resources={GPU_SLOT: settings.gpu_slots},
-                 _system_config=warm_worker_config(settings, settings.num_cpus or os.cpu_count() or 1),
-                 include_dashboard=False, namespace="ysim", log_to_driver=False, logging_level=logging.WARNING)
+        with lean_local_ray():
+            ray.init(address="local", num_cpus=settings.num_cpus, resources={GPU_SLOT: settings.gpu_slots},
+                     _system_config=warm_worker_config(settings, settings.num_cpus or os.cpu_count() or 1),
+                     include_dashboard=False, namespace="ysim", log_to_driver=False, logging_level=logging.WARNING)
         how = ("started a local Ray for this process (no ray.address or RAY_ADDRESS to join; a scheduled "
                "deployment joins a running one instead: docs/cluster.md)")
     _how = (how, ray.get_runtime_context().gcs_address)
     logger.info("Ray: %s", how)
     return True
+
+
+@contextmanager
+def lean_local_ray() -> Iterator[bool]:
+    """Inside it, a local `ray.init` starts no autoscaler monitor, log monitor or dashboard head.
+
+    A local Ray started for a run has one node and never autoscales, its drivers run with
+    `log_to_driver=False` (nothing for the log monitor to forward), and with
+    `include_dashboard=False` the dashboard head serves only usage statistics, which ysim turns
+    off (RAY_USAGE_STATS_ENABLED=0). The three are Python processes that import much of Ray: about
+    2 s of CPU while the Prefect server boots on the same cores, and `ray.init` waits for the
+    dashboard head to come up. Stopping them took `ray.shutdown()` over a second. Without them the
+    GCS, the raylet (with its agents) and the workers run exactly as before: a dashboard that fails
+    to start is a state Ray itself handles (no URL).
+
+    `ray.init` takes no option for these, so the two Ray 2.60 internals it reads are adjusted
+    here, and only while inside: `RayParams` (`no_monitor`, `include_log_monitor`) and
+    `Node.start_api_server`. Yields whether it could; with another Ray (the names gone) Ray starts
+    them as it always did.
+    """
+    try:
+        from ray._private import node, parameter
+    except ImportError:  # pragma: no cover (another Ray layout)
+        yield False
+        return
+    params, start_api_server = getattr(parameter, "RayParams", None), getattr(node.Node, "start_api_server", None)
+    if params is None or start_api_server is None or not {"no_monitor", "include_log_monitor"} <= set(
+            params.__init__.__code__.co_varnames):
+        yield False
+        return
+
+    class LeanRayParams(params):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.no_monitor = True
+            self.include_log_monitor = False
+
+    parameter.RayParams = LeanRayParams
+    node.Node.start_api_server = _no_api_server
+    try:
+        yield True
+    finally:
+        parameter.RayParams = params
+        node.Node.start_api_server = start_api_server
+
+
+def _no_api_server(self, *, include_dashboard, raise_on_failure) -> None:
+    """`Node.start_api_server` that starts nothing (`lean_local_ray`)."""
 
 
 def warm_workers() -> list[ray.ObjectRef]:

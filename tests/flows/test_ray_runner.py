@@ -175,3 +175,31 @@ def test_a_local_rays_workers_run_at_the_drivers_niceness(ray_session):
         return os.getpriority(os.PRIO_PROCESS, 0)
 
     assert ray_session.get(niceness.remote(), timeout=120) == os.getpriority(os.PRIO_PROCESS, 0)
+
+
+def test_a_local_ray_runs_without_the_head_processes_a_run_never_uses(ray_session):
+    # ensure_ray's local Ray: no autoscaler monitor, log monitor or dashboard head (each a Python
+    # process importing much of Ray); the GCS, the raylet and its workers are there and run tasks.
+    import psutil
+
+    from tasks.ray_session import lean_local_ray
+
+    commands = [" ".join(p.cmdline()) for p in psutil.Process().children(recursive=True) if p.is_running()]
+    ray_commands = [c for c in commands if "site-packages/ray/" in c or "ray::" in c]
+    assert any("gcs_server" in c for c in ray_commands) and any("raylet/raylet" in c for c in ray_commands)
+    for unused in ("autoscaler/_private/monitor.py", "_private/log_monitor.py", "dashboard/dashboard.py"):
+        assert not any(unused in c for c in ray_commands), unused
+
+    @ray_session.remote(num_cpus=1)
+    def pid() -> int:
+        return os.getpid()
+
+    assert ray_session.get(pid.remote(), timeout=120) != os.getpid()
+    # Ray's own names are back once the local Ray is up: another ray.init in the process is Ray's.
+    from ray._private import node, parameter
+
+    before = (parameter.RayParams, node.Node.start_api_server)
+    with lean_local_ray() as lean:
+        assert lean and parameter.RayParams().no_monitor and not parameter.RayParams().include_log_monitor
+    assert (parameter.RayParams, node.Node.start_api_server) == before
+    assert not parameter.RayParams().no_monitor
