@@ -22,8 +22,10 @@ them, per repetition:
   timer, printed on that line, is kept as `flow_wall_s`);
 - `outside_ticks_s` = whole - sum of the ticks' walls: start-up + between ticks + shutdown;
 - the tick's longest chain of dependent LLM calls (`longest_llm_chains`, from the run's
-  `llm_calls` table), and `overhead_share` = 1 - sum of chains / sum of tick walls: the share of
-  tick time that is not an agent waiting for its LLM answers.
+  `llm_calls` table: an agent's steps overlap where nothing later depends on them, as
+  tasks.round_steps lets them; `sequential_chains_s` is the same agents' calls one after
+  another), and `overhead_share` = 1 - sum of chains / sum of tick walls: the share of tick
+  time that is not an agent waiting for LLM answers it depends on.
 
 Percentiles of tick wall time and of per-tick overhead (wall - chain) are over all ticks of all
 repetitions; the per-run figures are reported as median, min and max over the repetitions.
@@ -95,29 +97,76 @@ def small_run_config(source: dict[str, Any], llm_url: str) -> dict[str, Any]:
     return config
 
 
+# Calls that open an agent's step: a choice, or (before it, in the same round) a reply's comment.
+CHOICE = "select_action_llm"
+
+
 def longest_llm_chains(db_path: Path) -> dict[int, dict[str, Any]]:
     """Each tick's longest chain of dependent LLM calls, from the run's `llm_calls` table.
 
-    An agent's LLM calls within a tick depend on one another (it answers a mention, then chooses
-    an action, then writes: each waits for the answer before it), so they run one after another,
-    and the tick cannot end before the agent with the most LLM time has had all its answers. The
-    chain of an agent is the sum of its calls' round trips (`latency_ms`; waiting for a
-    concurrency slot, `wait_ms`, is not counted: it is the tick's own cost); the tick's chain is
-    the maximum over its agents. If the calls of one agent ever overlap (rounds that need not
-    wait), this sum overstates the chain: refine it here, e.g. from the calls' start times.
+    Every read is of the state before the tick, so an agent's LLM calls depend on one another
+    only through its steps (tasks.round_steps): per round, a reply to a mention (its calls come
+    before the round's choice), then a choice and its action. Within a step each call waits for
+    the one before it. A step's successor may start once the step has made its last draw: a reply
+    at once (the LLM then writes the reply), a choice followed by a post, a comment, a search, a
+    share or a vote once the choice is answered, a READ (its reaction decides whether a follow
+    question is drawn) and anything of an agent with opinion dynamics (it asks `update_opinions`)
+    only when the step has ended. The agent's chain is the latest end over its steps, each step
+    starting when its predecessor allows; the tick's chain is the maximum over its agents. Call
+    time is the round trip (`latency_ms`; waiting for a concurrency slot, `wait_ms`, is the tick's
+    own cost). This is a property of the workload, not of how the code schedules the calls: the
+    same instrument for code that overlaps steps and for code that does not; `sequential_s` is
+    the agent's calls one after another, what the chain was before steps overlapped.
 
-    Returns {tick: {"chain_s", "chain_calls" (calls of that agent), "llm_calls" (the tick's)}}.
+    Returns {tick: {"chain_s", "chain_calls" (calls on that chain), "sequential_s" (that agent's
+    calls in a row), "llm_calls" (the tick's)}}.
     """
     with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as connection:
-        rows = connection.execute(
-            "SELECT tick, agent_id, SUM(latency_ms), COUNT(*) FROM llm_calls GROUP BY tick, agent_id").fetchall()
+        rows = connection.execute("SELECT tick, agent_id, round_index, function, latency_ms FROM llm_calls "
+                                  "ORDER BY tick, agent_id, id").fetchall()
+    by_agent: dict[tuple[int, int], list[tuple[int, str, float]]] = {}
+    for tick, agent, round_index, function, latency_ms in rows:
+        by_agent.setdefault((tick, agent), []).append((round_index, function, latency_ms / 1000))
     chains: dict[int, dict[str, Any]] = {}
-    for tick, _agent, latency_ms, calls in rows:
-        entry = chains.setdefault(tick, {"chain_s": 0.0, "chain_calls": 0, "llm_calls": 0})
-        entry["llm_calls"] += calls
-        if latency_ms / 1000 > entry["chain_s"]:
-            entry["chain_s"], entry["chain_calls"] = latency_ms / 1000, calls
+    for (tick, _agent), calls in by_agent.items():
+        chain_s, chain_calls = agent_chain(calls)
+        entry = chains.setdefault(tick, {"chain_s": 0.0, "chain_calls": 0, "sequential_s": 0.0, "llm_calls": 0})
+        entry["llm_calls"] += len(calls)
+        if chain_s > entry["chain_s"]:
+            entry.update(chain_s=chain_s, chain_calls=chain_calls, sequential_s=sum(c[2] for c in calls))
     return chains
+
+
+def agent_chain(calls: list[tuple[int, str, float]]) -> tuple[float, int]:
+    """(seconds, calls) of one agent's longest dependent chain in a tick, from its calls
+    (round, function, seconds) in the order it made them (see `longest_llm_chains`)."""
+    in_order = any(function == "update_opinions" for _, function, _ in calls)  # opinion dynamics
+    steps: list[list[tuple[str, float]]] = []
+    previous_round = None
+    for round_index, function, seconds in calls:
+        # A new step: a new round, or the round's choice after its reply.
+        if round_index != previous_round or (function == CHOICE and steps[-1][0][0] != CHOICE):
+            steps.append([])
+        steps[-1].append((function, seconds))
+        previous_round = round_index
+    start = (0.0, 0)  # when (seconds, calls on the way) the next step may start
+    latest = (0.0, 0)
+    for step in steps:
+        end = (start[0] + sum(s for _, s in step), start[1] + len(step))
+        latest = max(latest, end)
+        if in_order or step[0][0] != CHOICE and not _is_reply(step):
+            start = end  # news posts are single steps; anything unknown waits for the whole step
+        elif _is_reply(step):
+            pass  # a reply releases at once: its writing overlaps what follows
+        elif len(step) > 1 and step[1][0] == "reaction_to_post":
+            start = end  # READ: the follow question depends on the reaction
+        else:
+            start = (start[0] + step[0][1], start[1] + 1)  # the choice, then the action writes on
+    return latest
+
+
+def _is_reply(step: list[tuple[str, float]]) -> bool:
+    return step[0][0] == "comment_on_post"
 
 
 def child_env(project: Path, keep_prefect_api: bool) -> dict[str, str]:
@@ -212,11 +261,12 @@ def timeline(lines: list[tuple[float, str]], whole: float, chains: dict[int, dic
             tick = int(tick_line.group(1))
             first_line.setdefault(tick, at)
             if (committed := COMMITTED.match(line)) is not None:
-                chain = chains.get(tick, {"chain_s": 0.0, "chain_calls": 0, "llm_calls": 0})
+                chain = chains.get(tick, {"chain_s": 0.0, "chain_calls": 0, "sequential_s": 0.0, "llm_calls": 0})
                 wall = at - first_line[tick]
                 ticks.append({"tick": tick, "start_s": round(first_line[tick], 3), "wall_s": round(wall, 3),
                               "flow_wall_s": float(committed.group(2)), "chain_s": round(chain["chain_s"], 3),
-                              "chain_calls": chain["chain_calls"], "llm_calls": chain["llm_calls"],
+                              "chain_calls": chain["chain_calls"], "sequential_s": round(chain.get("sequential_s", 0.0), 3),
+                              "llm_calls": chain["llm_calls"],
                               "overhead_s": round(wall - chain["chain_s"], 3)})
     if not ticks:
         sys.exit("no tick committed: the output had no 'tick N (...) committed' line:\n"
@@ -228,6 +278,7 @@ def timeline(lines: list[tuple[float, str]], whole: float, chains: dict[int, dic
     return {"whole_s": round(whole, 3), "startup_s": round(startup, 3),
             **{k: round(v, 3) if v is not None else None for k, v in milestones.items()},
             "ticks": ticks, "ticks_s": round(ticks_s, 3), "chains_s": round(chains_s, 3),
+            "sequential_chains_s": round(sum(t["sequential_s"] for t in ticks), 3),
             "flow_ticks_s": round(sum(t["flow_wall_s"] for t in ticks), 3),
             "between_ticks_s": round(last_end - startup - ticks_s, 3), "shutdown_s": round(whole - last_end, 3),
             "outside_ticks_s": round(whole - ticks_s, 3), "overhead_share": round(1 - chains_s / ticks_s, 4),
@@ -249,7 +300,8 @@ def distribution(values: list[float]) -> dict[str, float]:
     return {f"p{q}": round(percentile(values, q), 3) for q in (50, 90, 99)} | {"max": round(max(values), 3)}
 
 
-PER_RUN = ("whole_s", "first_output_s", "startup_s", "prefect_started_s", "run_started_s", "ticks_s", "chains_s", "between_ticks_s",
+PER_RUN = ("whole_s", "first_output_s", "startup_s", "prefect_started_s", "run_started_s", "ticks_s", "chains_s",
+           "sequential_chains_s", "between_ticks_s",
            "shutdown_s", "outside_ticks_s", "overhead_share")
 
 
