@@ -74,7 +74,7 @@ async def act_batch(ctx: TickContext, turns: list[AgentTurn], reads: BatchReads,
                             route(llms.for_agent(turn.agent)), prompts=prompts).run(turn, overlap)
                 for turn in turns))
     finally:
-        if runs is not None:  # every run ends once its requests are answered; none outlives the batch
+        if runs is not None:  # the agents are done: close the function runs; none outlives the batch
             await runs.wait_closed()
     batch = BatchResult()
     for result in results:

@@ -3,19 +3,24 @@
 The agents of a batch run as coroutines inside the batch's `decide` task, which Ray runs with the
 `gpu` tag's resources. Each LLM request an agent makes is handed to the task run of its function
 for this batch (`FunctionRuns.call`): the run starts with the function's first request, serves
-every request of that function that arrives while it runs (concurrently, on the batch's clients),
-and ends when it has none left; a later request starts another run of the same name. So the
-Prefect UI shows which functions a batch used, each run's state, duration and error, while an
-agent's steps still run in Y Social's order (an agent awaits each answer before its next step) and
-a request never waits for other agents' requests to be gathered.
+every request of that function (concurrently, on the batch's clients), and stays open, idle
+between requests, until the batch closes its runs (`FunctionRuns.wait_closed`, once all its agents
+are done): a batch makes one run per function it used, however often that function's queue
+empties and refills (each run costs the Prefect engine's work: tens of milliseconds of CPU on a
+small machine). So the Prefect UI shows which functions a batch used, each run's state, duration
+(open time: from the function's first request to the batch's end) and error, while an agent's
+steps still run in Y Social's order (an agent awaits each answer before its next step) and a
+request never waits for other agents' requests to be gathered.
 
 Retries happen where the failure was: a request that fails transiently after the client's own
 retries (`LLMUnavailableError`) fails its function's run once the run's other requests have ended;
 Prefect retries that run (`ray.task_retries`, after `ray.task_retry_delay_s`), which asks the LLM
-again only for the failed request and those still queued: every answer already received went to
-its agent. A run that fails for good (or on any other error) fails the requests it still held,
-and with them the batch, as before. Function runs are nested in the batch's task run, in the same
-process: they cost the Prefect engine's few milliseconds each, not a Ray dispatch.
+again only for the failed request and those queued since (a request that arrives between the
+failed attempt and its retry waits in the queue for the retry); the retry stays open as the run
+did. Every answer already received went to its agent. A run that fails for good (or on any other
+error) fails the requests it still held, and with them the batch, as before. Function runs are
+nested in the batch's task run, in the same process: they cost the Prefect engine's work, not a
+Ray dispatch.
 """
 
 from __future__ import annotations
@@ -64,15 +69,17 @@ class FunctionRunCount:
 
 
 class _Desk:
-    """One function's requests in one batch, and whether a run of it is serving them."""
+    """One function's requests in one batch, whether a run of it is serving them, and whether the
+    batch has closed its runs."""
 
-    __slots__ = ("function", "queue", "arrived", "serving", "count", "task")
+    __slots__ = ("function", "queue", "arrived", "serving", "closed", "count", "task")
 
-    def __init__(self, function: str) -> None:
+    def __init__(self, function: str, closed: bool = False) -> None:
         self.function = function
         self.queue: deque[tuple[Callable[[], Awaitable[Any]], asyncio.Future]] = deque()
-        self.arrived = asyncio.Event()
+        self.arrived = asyncio.Event()  # set on a new request and on close: wakes an idle run
         self.serving = False  # True from a run's start until it ends (its retries included)
+        self.closed = closed  # the batch is done: the run ends once its queue is empty
         self.count = FunctionRunCount()
         self.task: Task | None = None  # the function's task with this batch's run name and retries
 
@@ -84,7 +91,8 @@ class _Desk:
 
 
 async def _serve(desk: _Desk) -> int:
-    """The body of a function run: serve the desk's requests until none is left; the number served.
+    """The body of a function run: serve the desk's requests, waiting for more while the desk is
+    open, until it is closed and none is left; the number served.
 
     On a transient failure it stops taking new requests, lets those in flight end, puts the failed
     ones back at the head of the queue and raises: Prefect retries the run, which serves them again.
@@ -102,8 +110,11 @@ async def _serve(desk: _Desk) -> int:
             if error is not None:
                 desk.queue.extendleft(reversed(failed))
                 raise error
-            desk.serving = False  # decided in the same step as the queue was found empty: no request is stranded
-            return served
+            if desk.closed:
+                # decided in the same step as the queue was found empty: no request is stranded
+                desk.serving = False
+                return served
+            # idle and open: the next request of this function, or the batch's close, wakes it
         desk.arrived.clear()
         arrival = asyncio.ensure_future(desk.arrived.wait())
         done, _ = await asyncio.wait([*in_flight, arrival], return_when=asyncio.FIRST_COMPLETED)
@@ -157,6 +168,7 @@ class FunctionRuns:
         self.batch, self.retries, self.retry_delay_s, self.tag = batch, retries, retry_delay_s, tag
         self._desks: dict[str, _Desk] = {}
         self._runs: set[asyncio.Future] = set()
+        self._closed = False
 
     def client(self, llm: LLMClient | None) -> "RoutedClient | None":
         """`llm`'s requests, served by this batch's function runs (None stays None: rule-based agents)."""
@@ -166,7 +178,7 @@ class FunctionRuns:
         """`work()`'s result, computed by the run of `function` for this batch."""
         desk = self._desks.get(function)
         if desk is None:
-            desk = self._desks[function] = _Desk(function)
+            desk = self._desks[function] = _Desk(function, closed=self._closed)
         future = asyncio.get_running_loop().create_future()
         desk.queue.append((work, future))
         if desk.serving:
@@ -202,7 +214,15 @@ class FunctionRuns:
             raise
 
     async def wait_closed(self) -> None:
-        """Wait for every function run to have ended (each ends once its requests are answered)."""
+        """Close the batch's function runs and wait for each to have ended.
+
+        Called once the batch's agents are done. An idle run wakes and ends Completed; a run still
+        serving ends once its queue is empty; a run between a failed attempt and its retry ends
+        after the retry has served what was queued (or fails for good)."""
+        self._closed = True
+        for desk in self._desks.values():
+            desk.closed = True
+            desk.arrived.set()
         while self._runs:
             await asyncio.gather(*list(self._runs), return_exceptions=True)
 

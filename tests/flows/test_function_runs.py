@@ -1,12 +1,15 @@
 """A tick's task runs are its agent functions over batches (issue 22): what the Prefect API records
-of real ticks on Ray, a fault the stub injects retried where it was, and the tick artifact's
-per-function table read back against the database."""
+of real ticks on Ray, a fault the stub injects retried where it was, the tick artifact's
+per-function table read back against the database, and a batch's function runs in a flow of
+their own: one run per function and batch, open until the batch closes it."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 
+from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, FlowRunFilter, FlowRunFilterId
 from sqlalchemy import func, select
@@ -14,7 +17,8 @@ from sqlalchemy import func, select
 from db import session_factory
 from db.models import LLMCallRow
 from flows.tick import tick_flow
-from tasks.function_runs import function_of
+from tasks.function_runs import FunctionRunCount, FunctionRuns, function_of
+from tasks.llm_client import LLMUnavailableError
 from tests.conftest import make_config
 from tests.dumps import dump
 
@@ -151,8 +155,8 @@ def test_a_transient_failure_retries_its_function_run_only(ray_session, llm_stub
         runs = recorded_task_runs(client, state, expected_task_runs(state.result()))
         retried = [r for r in runs if r.run_count > 1]
         assert len(retried) == 1 and FUNCTION_RUN.match(retried[0].name), [(r.name, r.run_count) for r in runs]
-        history = [s.name for s in client.read_task_run_states(retried[0].id)]
-        assert "Retrying" in history and history[-1] == "Completed"
+        history = [s.name for s in sorted(client.read_task_run_states(retried[0].id), key=lambda s: s.timestamp)]
+        assert history == ["Pending", "Running", "Retrying", "Completed"]  # one run: its retry stayed open
         assert client.read_flow_run(state.state_details.flow_run_id).run_count == 1  # not the tick
     assert state.result()["functions"][FUNCTION_RUN.match(retried[0].name)["function"]]["retries"] == 1
     assert reference.is_completed()
@@ -189,3 +193,117 @@ def test_a_tick_of_one_batch_selects_reads_and_decides_in_one_ray_task(ray_sessi
     assert {f for f, tags in functions.items() if tags == {"gpu"}} == set(llm_calls_by_function(one, 0))
     assert {"read_posts", "read_mentions"} <= {f for f, tags in functions.items() if tags == {"cpu"}}
     assert {r.state.name for r in runs} == {"Completed"}
+
+
+def test_a_function_asked_in_several_rounds_makes_one_run_per_batch(ray_session, llm_stub, sqlite_url):
+    # Batches of one agent with 3 to 5 rounds: the agent asks `select_action_llm` once a round, its
+    # rounds' other requests in between, so the function's queue empties and refills in a batch.
+    config = make_config(sqlite_url, llm_stub.url, simulation={"ticks": 1},
+                         agents={"round_actions": {"min": 5, "max": 5}}, ray={"batch_size": 1})
+    [state] = run_ticks(config, 1)
+    summary = state.result()
+    with session_factory(sqlite_url).begin() as session:
+        asked = dict(session.execute(select(LLMCallRow.agent_id, func.count()).where(
+            LLMCallRow.function == "select_action_llm").group_by(LLMCallRow.agent_id)).all())
+    assert max(asked.values()) >= 3  # an agent (alone in its batch) asked it at three moments at least
+    with get_client(sync_client=True) as client:
+        runs = recorded_task_runs(client, state, expected_task_runs(summary))
+    selects = sorted(r.name for r in runs if r.name.startswith("select_action_llm["))
+    # one run per batch that asked it, and the artifact's count agrees with the API's
+    assert selects == sorted(f"select_action_llm[b{b}]" for b in range(summary["batches"]))
+    assert len(selects) == len(asked)
+    assert summary["functions"]["select_action_llm"]["runs"] == len(selects)
+    assert {r.state.name for r in runs} == {"Completed"}
+
+
+class Answers:
+    """LLM work for a function run: `answer(text)` gives a request that answers `text`; the first
+    `failures` requests fail transiently (as the client reports a 5xx after its own retries)."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.failures, self.asked = failures, []
+
+    def answer(self, text: str):
+        async def work():
+            self.asked.append(text)
+            if self.failures:
+                self.failures -= 1
+                raise LLMUnavailableError(f"stub fault on {text!r}")
+            await asyncio.sleep(0.01)
+            return text
+        return work
+
+
+def run_batch(body, retries: int, retry_delay_s: float):
+    """`body(runs)` as a batch (the FunctionRuns of batch 0) in a flow of its own, then the batch's
+    close: (the body's result, the runs' counts, the flow run's final state)."""
+    @flow(name="function-runs-batch")
+    async def batch():
+        runs = FunctionRuns(0, retries, retry_delay_s)
+        try:
+            return await body(runs), runs.counts()
+        finally:
+            await runs.wait_closed()
+    state = asyncio.run(batch(return_state=True))
+    return (*state.result(), state)
+
+
+def function_task_runs(state, expected: int) -> dict:
+    """{name: (task run, its state names in order)} of the flow run's function runs."""
+    with get_client(sync_client=True) as client:
+        runs = recorded_task_runs(client, state, expected)
+        assert len(runs) == expected, [r.name for r in runs]
+        return {r.name: (r, [s.name for s in sorted(client.read_task_run_states(r.id), key=lambda s: s.timestamp)])
+                for r in runs}
+
+
+def test_a_function_run_stays_open_between_requests_and_through_its_retry_until_the_batch_closes(ray_session):
+    answers = Answers(failures=1)
+
+    async def body(runs):
+        first = await runs.call("post_content", answers.answer("first"))  # fails once, retried
+        await asyncio.sleep(0.2)  # the run's queue stays empty a while: it waits, open
+        second = await runs.call("post_content", answers.answer("second"))
+        other = await runs.call("evaluate_follow", answers.answer("other"))  # idle until the close wakes it
+        return [first, second, other]
+
+    results, counts, state = run_batch(body, 1, 0)
+    assert results == ["first", "second", "other"]
+    assert answers.asked == ["first", "first", "second", "other"]  # only the failed request asked again
+    assert counts == {"post_content": FunctionRunCount(runs=1, attempts=2),
+                      "evaluate_follow": FunctionRunCount(runs=1, attempts=1)}
+    runs = function_task_runs(state, 2)
+    assert runs.keys() == {"post_content[b0]", "evaluate_follow[b0]"}
+    post, history = runs["post_content[b0]"]
+    assert post.run_count == 2 and post.state.name == "Completed"
+    assert history == ["Pending", "Running", "Retrying", "Completed"]
+    assert runs["evaluate_follow[b0]"][1] == ["Pending", "Running", "Completed"]
+
+
+def test_requests_that_arrive_between_a_failed_attempt_and_its_retry_are_served_when_the_batch_closes_first(
+        ray_session):
+    answers = Answers(failures=1)
+
+    async def body(runs):
+        failed = asyncio.ensure_future(runs.call("comment_on_post", answers.answer("failed")))
+        # The attempt has failed once, having started (and taken the queue's one request), it has
+        # put the failed request back in the queue, for the retry 1 s later.
+        def failed_once() -> bool:
+            desk = runs._desks.get("comment_on_post")
+            return desk is not None and desk.count.attempts == 1 and bool(desk.queue)
+        while not failed_once():
+            await asyncio.sleep(0.01)
+        assert not failed.done()
+        later = asyncio.ensure_future(runs.call("comment_on_post", answers.answer("later")))
+        await asyncio.sleep(0)  # queued behind the failed one, for the retry
+        await runs.wait_closed()  # the close comes before the retry: it must serve both, then end
+        return [failed.result(), later.result()]
+
+    results, counts, state = run_batch(body, 1, 1.0)
+    assert results == ["failed", "later"]
+    assert answers.asked == ["failed", "failed", "later"]
+    assert counts == {"comment_on_post": FunctionRunCount(runs=1, attempts=2)}
+    [(run, history)] = function_task_runs(state, 1).values()
+    assert run.name == "comment_on_post[b0]" and run.run_count == 2
+    # with a retry delay Prefect schedules the retry (AwaitingRetry) before running it (Retrying)
+    assert history == ["Pending", "Running", "AwaitingRetry", "Retrying", "Completed"]
