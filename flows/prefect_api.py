@@ -10,16 +10,22 @@ exits. Runs stay in the Prefect home's database, so a later `prefect server star
 
 The CLI calls `start_early()` first thing, before it imports Prefect (about a second) or reads
 its input: the server boots (about 5 s of CPU) while the CLI does the rest. This module imports
-Prefect only inside its functions for that reason.
+Prefect only inside its functions for that reason. `ready_in_background()` lets the CLI start Ray
+while the server finishes booting and answers its first API request (the flow engine's version
+check, slow while the server still starts its services). A process done with Prefect (the CLI
+after its run) calls `stop_local_server()` to stop the server while it stops Ray, instead of at
+exit after it.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextvars
 import os
 import sys
+import threading
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -28,8 +34,12 @@ from flows.prefect_server import LocalServer, PrefectServerError, launch
 STARTUP_TIMEOUT_S = 90
 # How long a configured API may take to answer its health check before the run is refused.
 HEALTH_TIMEOUT_S = 10
+# How long the logs and events this process still holds may take to reach the local server before
+# it is stopped (Prefect's own exit handler allows its log worker 5 s too).
+DRAIN_TIMEOUT_S = 5
 
-__all__ = ["PrefectServerError", "prefect_api", "start_early", "wait_ready"]
+__all__ = ["PrefectServerError", "prefect_api", "ready_in_background", "start_early", "stop_local_server",
+           "wait_ready"]
 
 _local: LocalServer | None = None  # this process's server
 _announced = False  # whether a `prefect_api()` has returned it as started here
@@ -64,6 +74,75 @@ def wait_ready() -> None:
         except BaseException:
             _local.stop()
             raise
+
+
+def ready_in_background() -> Callable[[], None]:
+    """Start `wait_ready()` and Prefect's API version check in a thread; return a function that
+    waits for them and raises what they raised (PrefectServerError, ...).
+
+    A flow run's engine asks the server for its version before anything else, once per process
+    and API; just after the server answers `/health` it is still starting its services, and that
+    first answer took 1.3 to 1.9 s. Asked here, while the caller starts Ray, the flow run then
+    begins with its answer cached. Call it inside `prefect_api()` (the thread sees its settings).
+    """
+    failure: list[BaseException] = []
+
+    def check() -> None:
+        try:
+            wait_ready()
+            if _local is not None and os.environ.get("PREFECT_API_URL") == _local.api_url:
+                from prefect.client.orchestration import get_client
+
+                with get_client(sync_client=True) as client:
+                    client.raise_for_api_version_mismatch_once()
+        except BaseException as exc:  # handed to the caller's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(check,), name="ysim-prefect-ready",
+                              daemon=True)
+    thread.start()
+
+    def join() -> None:
+        thread.join()
+        if failure and not isinstance(failure[0], (PrefectServerError, KeyboardInterrupt)):
+            reason = " ".join(str(failure[0]).split()) or type(failure[0]).__name__
+            raise PrefectServerError(f"the local Prefect server at {_local.api_url if _local else '?'} "
+                                     f"did not answer its first request ({reason})") from failure[0]
+        if failure:
+            raise failure[0]
+
+    return join
+
+
+def stop_local_server(meanwhile: Callable[[], None] = lambda: None) -> None:
+    """Stop this process's local server now, running `meanwhile` (stopping Ray) while it stops.
+
+    For a process done with Prefect (the CLI once its run is over): the logs and events this
+    process still holds are sent first (as Prefect's exit handlers would), then the server gets
+    SIGTERM, which makes it write what it holds to its database before it exits; `meanwhile` runs
+    during that, then this waits for the exit. Without a local server it only runs `meanwhile`.
+    """
+    server = _local
+    if server is None or not server.alive():
+        meanwhile()
+        return
+    _send_what_prefect_holds()
+    server.terminate()
+    try:
+        meanwhile()
+    finally:
+        server.stop()
+
+
+def _send_what_prefect_holds() -> None:
+    """Drain Prefect's log and event workers of this process (they reconnect if used again)."""
+    if "prefect" not in sys.modules:
+        return
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):  # logs first: what the run logged last is the summary
+        worker.drain_all(timeout=DRAIN_TIMEOUT_S)
 
 
 @contextmanager

@@ -64,6 +64,7 @@ class LocalServer:
 
     process: subprocess.Popen
     api_url: str
+    terminated: bool = False  # SIGTERM sent: a second one would make uvicorn skip the graceful stop
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -84,11 +85,18 @@ class LocalServer:
         raise PrefectServerError(f"the local Prefect server at {self.api_url}/health was not healthy "
                                  f"after {timeout_s:.0f} s")
 
+    def terminate(self) -> None:
+        """Send SIGTERM once and return at once: the server stops gracefully while the caller does
+        something else (stops Ray), then calls `stop()` to wait for it."""
+        if self.process.poll() is None and not self.terminated:
+            self.process.terminate()
+            self.terminated = True
+
     def stop(self) -> None:
         """SIGTERM (uvicorn then stops Prefect's services, which write what they hold), SIGKILL if stuck."""
         if self.process.poll() is not None:
             return
-        self.process.terminate()
+        self.terminate()
         try:
             self.process.wait(timeout=STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:

@@ -167,3 +167,16 @@ def test_an_unreachable_prefect_api_is_refused_in_one_line_before_anything_start
     assert code == 1 and out == ""
     assert err.startswith(f"error: PREFECT_API_URL: {closed} does not answer (") and err.count("\n") == 1
     assert not db.exists()
+
+
+def test_the_simulation_flow_has_heartbeats_only_where_a_server_outlives_the_run():
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY
+
+    from flows.cli import _heartbeats
+
+    default = PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value()
+    with _heartbeats(True):
+        assert PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value() == default is not None
+    with _heartbeats(False):
+        assert PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value() is None
+    assert PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value() == default

@@ -142,3 +142,60 @@ def test_the_local_server_serves_the_ui_and_tells_prefects_client_when_to_retry(
                             timeout=180)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == ["200", "True", "True", "False"]
+
+
+def test_the_cli_stops_its_server_during_rays_stop_and_the_server_keeps_what_the_run_sent(tmp_path):
+    # A fresh process as `ysim run` is: the server's first answer is awaited in the background,
+    # a flow run logs and finishes, then stop_local_server sends what the process holds, stops the
+    # server while `meanwhile` runs (Ray's stop in the CLI), and waits for it.
+    script = (
+        "from flows import prefect_api\n"
+        "prefect_api.start_early()\n"
+        "with prefect_api.prefect_api(wait=False) as (url, started_here):\n"
+        "    prefect_api.ready_in_background()()\n"
+        "    from prefect import flow, get_run_logger\n"
+        "    @flow(name='last-words')\n"
+        "    def last_words():\n"
+        "        get_run_logger().info('the last line of the run')\n"
+        "    last_words()\n"
+        "    server = prefect_api._local\n"
+        "    seen = []\n"
+        "    prefect_api.stop_local_server(lambda: seen.append(server.terminated))\n"
+        "    print(started_here, seen, server.alive(), server.process.returncode)\n"
+    )
+    result = _run_fresh(tmp_path, script)
+    # Stopped by the SIGTERM (uvicorn re-raises it after its graceful shutdown), not by a SIGKILL.
+    assert result.stdout.split() == ["True", "[True]", "False", "-15"]
+    # Another server on the same Prefect home (as `prefect server start` later) has the run's log
+    # line and the flow run's Completed event, which its event persister held until the stop.
+    check = (
+        "import json, urllib.request\n"
+        "from flows.prefect_server import launch\n"
+        "server = launch()\n"
+        "server.wait_healthy(120)\n"
+        "def post(path, body):\n"
+        "    request = urllib.request.Request(server.api_url + path, data=json.dumps(body).encode(),\n"
+        "                                     headers={'Content-Type': 'application/json'})\n"
+        "    return json.load(urllib.request.urlopen(request, timeout=30))\n"
+        "logs = post('/logs/filter', {})\n"
+        "events = post('/events/filter', {'filter': {'event': {'name': ['prefect.flow-run.Completed']}}})\n"
+        "print(any(log['message'] == 'the last line of the run' for log in logs),\n"
+        "      any(e['resource'].get('prefect.resource.name') for e in events['events']))\n"
+        "server.stop()\n"
+    )
+    assert _run_fresh(tmp_path, check).stdout.split() == ["True", "True"]
+
+
+def test_a_server_that_never_answers_is_one_line_from_the_background_check(tmp_path):
+    script = (
+        "from flows import prefect_api\n"
+        "prefect_api.start_early()\n"
+        "with prefect_api.prefect_api(wait=False) as (url, started_here):\n"
+        "    prefect_api._local.process.kill()\n"
+        "    try:\n"
+        "        prefect_api.ready_in_background()()\n"
+        "    except prefect_api.PrefectServerError as exc:\n"
+        "        print(str(exc))\n"
+    )
+    out = _run_fresh(tmp_path, script).stdout.strip()
+    assert out.startswith("the local Prefect server exited with code ") and "\n" not in out
