@@ -17,7 +17,7 @@ from flows.progress import event_line, listen, notify
 from flows.ray_runner import TaggedRayTaskRunner, ensure_ray, ray_connection
 from flows.resume import fields, resume
 from flows.services import llm_endpoint
-from flows.tick import tick_flow, without_tick_heartbeats
+from flows.tick import artifacts_in_background, tick_flow, without_tick_heartbeats
 from tasks import prepare_run
 from tasks.llm_concurrency import describe as describe_concurrency
 from tasks.run_state import find_run, status, tokens_used
@@ -62,7 +62,7 @@ def _run_ticks(config: RunConfig) -> dict[str, Any]:
     tick_with_retries = tick_flow.with_options(retries=config.ray.tick_retries, retry_delay_seconds=1,
                                                task_runner=TaggedRayTaskRunner(gpu_share=config.ray.gpu_share))
     budget = config.llm.max_tokens_total
-    with without_tick_heartbeats():
+    with without_tick_heartbeats(), artifacts_in_background():
         for tick in range(run.next_tick, run.total_ticks):
             if budget is not None and (used := tokens_used(config.database.url)) >= budget:
                 # A clean stop at a tick boundary: every committed tick stays, a larger budget resumes.

@@ -12,10 +12,13 @@ state before it.
 
 from __future__ import annotations
 
+import contextvars
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from prefect import flow, get_run_logger
@@ -49,6 +52,7 @@ def tick_run_name() -> str:
       validate_parameters=False)
 def tick_flow(config: RunConfig, run_id: int, tick: int) -> dict[str, Any]:
     started = time.perf_counter()
+    join_background_artifacts()  # the previous tick's artifact, created while this run was being created
     ctx = TickContext(run_id=run_id, tick=tick, config=config)
     if tick_committed(config.database.url, run_id, tick):
         outcome = {"tick": tick, "already_committed": True}
@@ -149,6 +153,70 @@ def without_tick_heartbeats() -> Iterator[None]:
         yield
 
 
+class _Publisher:
+    """Artifacts being created in background threads; `join` waits for them and raises the first error."""
+
+    def __init__(self) -> None:
+        self.threads: list[threading.Thread] = []
+        self.errors: list[BaseException] = []
+
+    def start(self, create: Any) -> None:
+        context = contextvars.copy_context()  # the tick's flow run context: the artifact belongs to its run
+
+        def run() -> None:
+            try:
+                context.run(create)
+            except BaseException as error:  # handed to join(), which raises it in the flow
+                self.errors.append(error)
+
+        thread = threading.Thread(target=run, name="ysim-tick-artifact", daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def join(self) -> None:
+        while self.threads:
+            self.threads.pop(0).join()
+        if self.errors:
+            error, self.errors = self.errors[0], []
+            raise error
+
+
+_background_artifacts: ContextVar[_Publisher | None] = ContextVar("ysim_tick_artifacts", default=None)
+
+
+@contextmanager
+def artifacts_in_background() -> Iterator[_Publisher]:
+    """Let the ticks run in this block create their artifacts without waiting for the API.
+
+    Creating a tick's artifact is an API call (about 60 ms here) that was the tick's last step on
+    the critical path. Inside this block it runs in a thread while the tick flow run ends and the
+    next one is created; the next tick waits for it before it starts its own work, and the block
+    waits for the last one, so every artifact exists before the ticks' caller (the simulation
+    flow) goes on, and an artifact that failed fails the run as before. A tick flow called
+    outside such a block creates its artifact before it ends.
+    """
+    publisher = _Publisher()
+    token = _background_artifacts.set(publisher)
+    try:
+        yield publisher
+    except BaseException:
+        _background_artifacts.reset(token)
+        try:
+            publisher.join()
+        except Exception:  # the block's own error is the one to see; an artifact lost with it is secondary
+            pass
+        raise
+    _background_artifacts.reset(token)
+    publisher.join()
+
+
+def join_background_artifacts() -> None:
+    """Wait for the artifacts of earlier ticks still being created (see `artifacts_in_background`)."""
+    publisher = _background_artifacts.get()
+    if publisher is not None:
+        publisher.join()
+
+
 def _publish(run_id: int, summary: dict[str, Any]) -> None:
     """A per-tick artifact so the Prefect UI tells how the simulation evolves."""
     tick = summary["tick"]
@@ -168,5 +236,12 @@ def _publish(run_id: int, summary: dict[str, Any]) -> None:
     for name, row in sorted(summary.get("functions", {}).items()):
         lines.append(f"| {name} | {row['tag']} | {row['runs']} | {row['retries']} | {row['llm_calls']} | "
                      f"{row['llm_errors']} | {row['prompt_tokens']} | {row['completion_tokens']} | {row['llm_s']} |")
-    create_markdown_artifact(key=f"ysim-run{run_id}-tick", markdown="\n".join(lines),
-                             description=f"tick {tick} of run {run_id}")
+    def create() -> None:
+        create_markdown_artifact(key=f"ysim-run{run_id}-tick", markdown="\n".join(lines),
+                                 description=f"tick {tick} of run {run_id}")
+
+    publisher = _background_artifacts.get()
+    if publisher is None:
+        create()
+    else:
+        publisher.start(create)
