@@ -13,27 +13,45 @@ import sqlite3
 import pytest
 
 from bench.small_run import (
-    YSOCIAL_CONFIG, ZEROED_ACTIONS, longest_llm_chains, small_run_config, timeline,
+    YSOCIAL_CONFIG, ZEROED_ACTIONS, agent_chain, longest_llm_chains, small_run_config, timeline,
 )
 
 
-def test_a_ticks_chain_is_its_slowest_agents_calls_one_after_another(tmp_path):
+def test_a_ticks_chain_is_its_longest_path_of_dependent_calls(tmp_path):
     db = tmp_path / "ysim.db"
     with sqlite3.connect(db) as connection:
-        connection.execute("CREATE TABLE llm_calls (tick INTEGER, agent_id INTEGER, round_index INTEGER, "
-                           "function TEXT, latency_ms REAL, wait_ms REAL)")
-        connection.executemany("INSERT INTO llm_calls VALUES (?, ?, ?, ?, ?, ?)", [
+        connection.execute("CREATE TABLE llm_calls (id INTEGER PRIMARY KEY, tick INTEGER, agent_id INTEGER, "
+                           "round_index INTEGER, function TEXT, latency_ms REAL, wait_ms REAL)")
+        connection.executemany("INSERT INTO llm_calls (tick, agent_id, round_index, function, latency_ms, wait_ms) "
+                               "VALUES (?, ?, ?, ?, ?, ?)", [
+            # Agent 1: a choice and its post, then the next round's choice and comment, which may
+            # start once the first choice is answered (the post writes on meanwhile).
             (0, 1, 0, "select_action_llm", 200.0, 900.0),  # waiting for a slot is not the chain
-            (0, 1, 1, "post_content", 250.0, 0.0),
+            (0, 1, 0, "post_content", 250.0, 0.0),
+            (0, 1, 1, "select_action_llm", 200.0, 0.0),
+            (0, 1, 1, "comment_on_post", 300.0, 0.0),
             (0, 2, 0, "select_action_llm", 300.0, 0.0),  # one call, the longest, but a shorter chain
-            (1, 2, 0, "select_action_llm", 210.0, 0.0),
+            # Agent 3: a reply (released at once), a READ (whole: its reaction decides what follows),
+            # then the next round's choice.
             (1, 3, 0, "comment_on_post", 205.0, 0.0),
-            (1, 3, 0, "reaction_to_post", 205.0, 0.0),
+            (1, 3, 0, "select_action_llm", 210.0, 0.0),
+            (1, 3, 0, "reaction_to_post", 200.0, 0.0),
             (1, 3, 1, "select_action_llm", 205.0, 0.0),
+            # Agent 4 has opinion dynamics: its steps stay in order (overlapped it would be 0.6 s).
+            (1, 4, 0, "select_action_llm", 200.0, 0.0),
+            (1, 4, 0, "post_content", 200.0, 0.0),
+            (1, 4, 0, "update_opinions", 200.0, 0.0),
+            (1, 4, 1, "select_action_llm", 100.0, 0.0),
         ])
     chains = longest_llm_chains(db)
-    assert chains[0] == {"chain_s": pytest.approx(0.45), "chain_calls": 2, "llm_calls": 3}
-    assert chains[1] == {"chain_s": pytest.approx(0.615), "chain_calls": 3, "llm_calls": 4}
+    assert chains[0] == {"chain_s": pytest.approx(0.7), "chain_calls": 3, "sequential_s": pytest.approx(0.95),
+                         "llm_calls": 5}
+    assert chains[1] == {"chain_s": pytest.approx(0.7), "chain_calls": 4, "sequential_s": pytest.approx(0.7),
+                         "llm_calls": 8}
+    # Agent 3 alone: the reply releases at once, so its READ runs from 0 to 0.41 and the next
+    # choice to 0.615, beside the reply (0.205) rather than after it.
+    assert agent_chain([(0, "comment_on_post", 0.205), (0, "select_action_llm", 0.21),
+                        (0, "reaction_to_post", 0.2), (1, "select_action_llm", 0.205)]) == (pytest.approx(0.615), 3)
 
 
 LINES = [

@@ -1,8 +1,9 @@
 """What a failed attempt of a tick spent is counted, and its retry asks again only what failed.
 
 The reference is the same run against an LLM that never fails: its requests are what the run
-needs. A faulty run may send more only for the requests that failed; every request it sent is
-in `ysim status` (`spent_*`) and in the budget's count, committed or not.
+needs. A faulty run may send more only for the requests that failed; every call it made to a
+server is in `ysim status` (`spent_*`) and in the budget's count, committed or not (a call's
+attempts count once: a refused attempt costs no token).
 """
 
 from __future__ import annotations
@@ -26,8 +27,11 @@ TICKS = {"ticks": 1}
 
 def request_ids(stub: LLMStub) -> Counter:
     """How many times each distinct request (messages and seed) reached the server."""
-    return Counter(repr((body["messages"], body["seed"], bool(body.get("response_format"))))
-                   for body in stub.state.requests)
+    return request_ids_of(stub.state.requests)
+
+
+def request_ids_of(bodies: list[dict]) -> Counter:
+    return Counter(repr((body["messages"], body["seed"], bool(body.get("response_format")))) for body in bodies)
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +82,13 @@ def test_a_tick_that_failed_for_good_has_its_spend_counted_and_the_resume_reuses
         simulation_flow(config)
 
     answered = 5
-    failed = len(llm_stub.state.requests) - answered
+    sent = request_ids(llm_stub)
+    # A call is counted once however many attempts it took: an attempt refused while the adaptive
+    # concurrency limit was being cut is sent again by the client (tasks.llm_client), costing no
+    # token. Only failed calls are sent more than once; the five answered ones reached the server once.
+    first_five = request_ids_of(llm_stub.state.requests[:answered])
+    assert all(sent[request] == 1 for request in first_five)
+    failed = len(sent) - answered
     stopped = status(db_url)
     assert stopped["ticks_committed"] == 0 and stopped["llm_calls"] == 0
     # Nothing committed, yet the five answers and every failed request are counted, and the budget sees them.
