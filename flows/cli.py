@@ -233,6 +233,7 @@ def _run_with_services(cfg: Any, output: tuple[bool, bool]) -> dict[str, Any]:
     """
     from contextlib import ExitStack
 
+    from db import dispose_engines
     from flows.prefect_api import PrefectServerError, prefect_api, ready_in_background, stop_local_server
     from flows.ray_runner import RayUnreachableError, ensure_ray, shutdown_ray
     from flows.run_display import display
@@ -244,6 +245,10 @@ def _run_with_services(cfg: Any, output: tuple[bool, bool]) -> dict[str, Any]:
     from tasks.ray_session import warm_workers
 
     with ExitStack() as stack:
+        # Registered first, so it runs last, once Ray's workers (and their connections) are gone:
+        # closing this process's connections lets SQLite checkpoint its WAL into the database file
+        # and remove it, so that ysim.db alone holds the run (copied or opened read-only).
+        stack.callback(dispose_engines)
         try:
             if cfg.llm.cache_only:
                 pass  # a replay answers from the cache: no server to check
