@@ -32,6 +32,7 @@ SUITE: dict[str, tuple[str, list[str], list[str]]] = {
     "scale": ("scale.py", [], ["--agents", "1000", "10000"]),
     "llm_concurrency": ("llm_concurrency.py", [], ["--agents", "600", "--ticks", "2"]),
     "small_run": ("small_run.py", [], ["--quick"]),
+    "tick_floor": ("tick_floor.py", [], ["--ticks", "10", "--repeats", "1"]),
 }
 
 

@@ -115,6 +115,14 @@ def check_small_run(summary: dict, full: dict) -> None:
     assert 0 < summary["overhead_share"] < 1
 
 
+def check_tick_floor(summary: dict, full: dict) -> None:
+    assert summary["ticks_measured"] == 3 and full["prefect_api"] == "$PREFECT_API_URL"
+    assert all(len(full["walls_s"][kind]) == 3 and all(w > 0 for w in full["walls_s"][kind]) for kind in ("empty", "shape"))
+    # The medians are of the measured ticks (3 each: the middle one).
+    assert summary["empty_s_p50"] == round(sorted(full["walls_s"]["empty"])[1], 4)
+    assert summary["shape_s_p50"] == round(sorted(full["walls_s"]["shape"])[1], 4)
+
+
 def check_llm_concurrency(summary: dict, full: dict) -> None:
     assert set(full["results"]) == {"fixed_8", "adaptive"}
     assert all(r["llm_calls"] > 0 and number(r["mean_wait_ms"]) for r in full["results"].values())
@@ -145,12 +153,14 @@ SMOKES: dict[str, Smoke] = {
                                 check_llm_concurrency),
     "small_run.py": Smoke("small_run", ["--ticks", "1", "--repeats", "1", "--latency", "0.05", "--keep-prefect-api"],
                           check_small_run),
+    "tick_floor.py": Smoke("tick_floor", ["--ticks", "3", "--repeats", "1"], check_tick_floor),
 }
 
 
 # Longest first, so that the two lanes end together.
 LONGEST_FIRST = ["seed_table.py", "tick_overhead.py", "saturation.py", "scale.py", "llm_concurrency.py",
-                 "parallel_call_phases.py", "small_run.py", "apply_rows.py", "recsys.py", "agent_memory.py"]
+                 "parallel_call_phases.py", "small_run.py", "tick_floor.py", "apply_rows.py", "recsys.py",
+                 "agent_memory.py"]
 
 
 def head_commit() -> str:
