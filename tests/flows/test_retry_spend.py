@@ -31,6 +31,7 @@ def request_ids(stub: LLMStub) -> Counter:
 
 
 def request_ids_of(bodies: list[dict]) -> Counter:
+    """How many times each distinct request (messages and seed) is among `bodies`."""
     return Counter(repr((body["messages"], body["seed"], bool(body.get("response_format")))) for body in bodies)
 
 
