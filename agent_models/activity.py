@@ -5,7 +5,9 @@
   probability proportional to `daily_activity_level` (YSocial's web runner). A level of 0 is a
   probability of 0: that agent is never drawn, and when fewer agents than that number have a
   level above 0, all of them act (docs/deviations.md: Y Social then draws uniformly).
-- Rounds per active agent: `randint(max(round_actions - 2, 1), round_actions)`.
+- Rounds per active agent: `randint(max(round_actions - 2, 1), round_actions)` (the web runner),
+  or exactly `round_actions` (YClient's classic loop, `simulation.client` YClientBase or
+  YClientWithPages).
 - Pages are not drawn: each page posts one news item in every hour its profile covers.
 - Candidates per round: two draws with replacement weighted by `actions_likelihood`, plus NONE;
   the agent (its LLM, or chance for rule-based agents) picks one. An agent's own
@@ -78,7 +80,13 @@ def select_active(agents: Sequence[S], hour: int, hourly_activity: Mapping[int, 
     return sorted((a for _, a in drawn), key=lambda a: a.agent_id)
 
 
-def rounds_for(agent: AgentData, rng: random.Random) -> int:
+CLASSIC_CLIENTS = frozenset({"YClientBase", "YClientWithPages"})
+
+
+def rounds_for(agent: AgentData, rng: random.Random, client: str = "YClientWeb") -> int:
+    """An active agent's rounds this hour, by the rule of the client loop the run follows."""
+    if client in CLASSIC_CLIENTS:
+        return max(agent.round_actions, 1)  # YClient: `for _ in range(g.round_actions)`
     return rng.randint(max(agent.round_actions - 2, 1), max(agent.round_actions, 1))
 
 
@@ -89,11 +97,19 @@ def draw_candidates(likelihood: Mapping[str, float], rng: random.Random) -> tupl
     return (*drawn, NONE_ACTION)
 
 
-def plan_turn(agent: AgentData, likelihood: Mapping[str, float], rng: random.Random) -> AgentTurn:
+def offered_actions(candidates: Sequence[str], listing: str) -> list[str]:
+    """A round's (shuffled) candidates as the prompt lists them: `"as_drawn"`, every draw, so a
+    candidate drawn twice is listed twice and a model picking among the listed items picks it with
+    twice the chance (Y Social); `"distinct"`, each once."""
+    return list(candidates) if listing == "as_drawn" else list(dict.fromkeys(candidates))
+
+
+def plan_turn(agent: AgentData, likelihood: Mapping[str, float], rng: random.Random,
+              client: str = "YClientWeb") -> AgentTurn:
     """The agent's rounds; an agent with its own `actions_likelihood` draws from those weights."""
     if agent.actions_likelihood is not None:
         likelihood = drawable_actions(agent.actions_likelihood)
-    n_rounds = rounds_for(agent, rng)
+    n_rounds = rounds_for(agent, rng, client)
     if not likelihood:  # nothing this agent may do that ysim carries out
         return AgentTurn(agent, tuple((NONE_ACTION,) for _ in range(n_rounds)))
     return AgentTurn(agent, tuple(draw_candidates(likelihood, rng) for _ in range(n_rounds)))

@@ -8,7 +8,7 @@ errors name the field, the value and what is allowed.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
 
@@ -39,6 +39,19 @@ YSOCIAL_HOURLY_ACTIVITY = {
 }
 
 
+class FieldError(ValueError):
+    """A value refused by a check across fields: names the field's dotted path and the value, so
+    that the one-line error points at the field rather than at the model that checked it."""
+
+    def __init__(self, field: str, value: Any, message: str) -> None:
+        super().__init__(f"{field}: {value!r:.80}: {message}")
+        self.field, self.value, self.message = field, value, message
+
+
+# The persona pools agents are generated from.
+POOLS = ("nationalities", "languages", "education_levels", "political_leanings", "interests", "toxicity_levels")
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -60,6 +73,18 @@ class SimulationSettings(_Section):
     activity_profiles: dict[str, str] = Field(
         default_factory=lambda: {"Always On": ",".join(str(h) for h in range(HOURS_PER_DAY))},
         description="Named sets of active hours, as comma-separated hours (Y Social's format).")
+    client: Literal["YClientWeb", "YClientBase", "YClientWithPages"] = Field(
+        "YClientWeb", description="Whose client loop's rules a run follows (Y Social's `simulation.client`). "
+                                  "\"YClientWeb\", the YSocial web app's runner: an active agent plays "
+                                  "randint(max(round_actions - 2, 1), round_actions) rounds an hour. "
+                                  "\"YClientBase\" and \"YClientWithPages\", YClient's classic loop: exactly "
+                                  "round_actions rounds. Everything else follows the web runner either way "
+                                  "(docs/deviations.md).")
+    offered_actions: Literal["as_drawn", "distinct"] = Field(
+        "as_drawn", description="How a round's candidates are listed to the LLM: \"as_drawn\", the two weighted "
+                                "draws and NONE, shuffled, a candidate drawn twice listed twice (Y Social: "
+                                "\"COMMENT, NONE, COMMENT\"); \"distinct\", each once (what ysim did before this setting: "
+                                "\"COMMENT, NONE\"), which lowers the drawn actions' share against NONE.")
 
     @field_validator("hourly_activity")
     @classmethod
@@ -148,23 +173,23 @@ class AgentSettings(_Section):
     rule_based_share: float = Field(
         0.0, ge=0, le=1, description="Share of generated agents that are rule-based (FakeAgentData): "
                                      "same actions, template text and seeded chance, no LLM.")
-    nationalities: list[str] = Field(default_factory=lambda: ["American"], min_length=1,
+    nationalities: list[str] = Field(default_factory=lambda: ["American"],
                                      description="Nationalities drawn from; each picks the Faker locale of names.")
-    languages: list[str] = Field(default_factory=lambda: ["English"], min_length=1,
+    languages: list[str] = Field(default_factory=lambda: ["English"],
                                  description="Languages agents write in.")
     education_levels: list[str] = Field(
-        default_factory=lambda: ["high school", "bachelor", "master", "phd"], min_length=1,
+        default_factory=lambda: ["high school", "bachelor", "master", "phd"],
         description="Education levels drawn from.")
     political_leanings: list[str] = Field(
-        default_factory=lambda: ["Democrat", "Republican", "Independent"], min_length=1,
+        default_factory=lambda: ["Democrat", "Republican", "Independent"],
         description="Political leanings drawn from (recommenders' leaning bias compares them).")
     age: IntRange = Field(default_factory=lambda: IntRange(min=18, max=60), description="Ages drawn from, inclusive.")
     interests: list[str] = Field(default_factory=lambda: [
         "climate", "politics", "sports", "music", "technology", "movies", "food", "travel",
-        "science", "books"], min_length=1, description="Topics drawn from for each agent's interests.")
+        "science", "books"], description="Topics drawn from for each agent's interests.")
     n_interests: IntRange = Field(default_factory=lambda: IntRange(min=2, max=4),
                                    description="How many interests each agent gets, inclusive.")
-    toxicity_levels: list[str] = Field(default_factory=lambda: ["no", "low", "average"], min_length=1,
+    toxicity_levels: list[str] = Field(default_factory=lambda: ["no", "low", "average"],
                                        description="Toxicity levels drawn from (a persona trait in prompts).")
     round_actions: IntRange = Field(default_factory=lambda: IntRange(min=1, max=3),
                                      description="Each agent's `round_actions`: an active hour gives it "
@@ -172,7 +197,7 @@ class AgentSettings(_Section):
     daily_activity_level: IntRange = Field(default_factory=lambda: IntRange(min=1, max=5),
                                             description="Each agent's weight when the hour's active agents "
                                                         "are sampled.")
-    big_five: dict[Literal["oe", "co", "ex", "ag", "ne"], Annotated[list[str], Field(min_length=1)]] = Field(
+    big_five: dict[Literal["oe", "co", "ex", "ag", "ne"], list[str]] = Field(
         default_factory=lambda: {
             "oe": ["inventive/curious", "consistent/cautious"],
             "co": ["efficient/organized", "extravagant/careless"],
@@ -253,7 +278,8 @@ class LLMSettings(_Section):
     api_key_secret: str | None = Field(None, description="Name of a Prefect Secret block holding the API key.")
     model: str = Field("", description="Default model name; agents may name their own.")
     temperature: float = Field(0.9, ge=0, le=2, description="Sampling temperature of every request.")
-    max_tokens: int = Field(96, ge=1, description="Completion token cap per call.")
+    max_tokens: int | None = Field(96, ge=1, description="Completion token cap per call; null: no cap, the "
+                                                        "server's own limit (Y Social's -1).")
     timeout_s: float = Field(60.0, gt=0, description="Per-request timeout in seconds.")
     max_retries: int = Field(2, ge=0, description="Client retries on timeouts, 429 and 5xx.")
     concurrency: int | Literal["auto"] = Field(
@@ -354,3 +380,21 @@ class RunConfig(_Section):
     def _prompts(cls, value: dict[str, str]) -> dict[str, str]:
         prompt_set(value)  # raises a PromptError (a ValueError) naming the bad key
         return value
+
+    @model_validator(mode="after")
+    def _pools_for_generated_agents(self) -> "RunConfig":
+        """A persona pool may be empty (the YSocial web app writes `"interests": []` when a
+        population file gives the agents) unless agents are generated from it: at the start when
+        no `agents.population` is given, and at the end of each day when new agents join."""
+        agents = self.agents
+        if agents.population is not None and self.simulation.percentage_new_agents == 0:
+            return self
+        why = ("new agents join (simulation.percentage_new_agents > 0)" if agents.population is not None
+               else "agents are generated (no agents.population)")
+        for name in POOLS:
+            if not getattr(agents, name):
+                raise FieldError(f"agents.{name}", [], f"must hold at least one value when {why}")
+        for trait, adjectives in agents.big_five.items():
+            if not adjectives:
+                raise FieldError(f"agents.big_five.{trait}", [], f"must hold at least one value when {why}")
+        return self

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-import yaml
 from typer._click.exceptions import ClickException  # typer vendors click; no public alias
 from rich.console import Console
 from rich.text import Text
@@ -34,7 +33,12 @@ class UserError(Exception):
 
 @app.command()
 def run(
-    config: Annotated[Optional[Path], typer.Option("--config", help="Run configuration (YAML or JSON).")] = None,
+    config: Annotated[Optional[list[Path]], typer.Option(
+        "--config", help="Run configuration (YAML or JSON; ysim's or Y Social's). Repeatable: later files "
+                         "override earlier ones setting by setting.")] = None,
+    set_values: Annotated[Optional[list[str]], typer.Option(
+        "--set", help="Set one field, e.g. --set llm.concurrency=64 (repeatable; validated like the file, "
+                      "and applied after every --config).")] = None,
     agents: Annotated[Optional[int], typer.Option("--agents", help="Agents generated at the start.")] = None,
     days: Annotated[Optional[int], typer.Option("--days", help="Total length in simulated days.")] = None,
     ticks: Annotated[Optional[int], typer.Option("--ticks", help="Total length in ticks (hours).")] = None,
@@ -61,6 +65,8 @@ def run(
 
     --config takes ysim's YAML/JSON or a Y Social client configuration (config.json, or one the
     YSocial web app wrote); Y Social settings ysim does not carry out are named in a warning.
+    Several --config files layer (ysocial.json, then ysim.yaml); --set KEY=VALUE goes on top, and
+    the options (--db, --seed, ...) on top of that.
     """
     started = time.perf_counter()
     _one_output_mode(verbose, quiet)
@@ -77,14 +83,16 @@ def run(
 
     try:
         length = config_loader.total_ticks(days, ticks)
-        base = _load_with_warnings(config) if config else {}
-        overrides = {"simulation.ticks": length, "simulation.seed": seed, "agents.count": agents,
-                     "database.url": db, "llm.url": llm_url, "llm.model": llm_model,
-                     "ray.batch_size": batch_size, "ray.address": ray_address,
-                     "agents.population": str(population.resolve()) if population else None,
-                     "agents.follow_graph": str(follow_graph.resolve()) if follow_graph else None,
-                     "llm.max_tokens_total": max_tokens_total,
-                     "agents.news_feeds": str(news_feeds.resolve()) if news_feeds else None}
+        base = config_loader.with_values(_load_with_warnings(config or []),
+                                         config_loader.parse_set(set_values or []))
+        options = {"simulation.ticks": length, "simulation.seed": seed, "agents.count": agents,
+                   "database.url": db, "llm.url": llm_url, "llm.model": llm_model,
+                   "ray.batch_size": batch_size, "ray.address": ray_address,
+                   "agents.population": str(population.resolve()) if population else None,
+                   "agents.follow_graph": str(follow_graph.resolve()) if follow_graph else None,
+                   "llm.max_tokens_total": max_tokens_total,
+                   "agents.news_feeds": str(news_feeds.resolve()) if news_feeds else None}
+        overrides = {key: value for key, value in options.items() if value is not None}
         if prompts:
             base = {**base, "prompts": config_loader.load_prompts(prompts)}
         cfg = config_loader.build(base, overrides)
@@ -99,7 +107,7 @@ def run(
         if stored is not None:
             # The options and the file's fields as given (the API key too: never stored, it comes
             # back with the configuration), resumed by the rule the simulation flow applies.
-            keys = given_keys(base) | {key for key, value in overrides.items() if value is not None}
+            keys = given_keys(base) | set(overrides)
             total = cfg.simulation.ticks if "simulation.ticks" in keys else stored.total_ticks
             resumed = resume(stored.config, {**fields(cfg, keys), "simulation.ticks": total,
                                              "database.url": cfg.database.url})
@@ -151,12 +159,8 @@ def replay(
         target = find_run(db)
         overrides: dict[str, Any] = {"database.url": db, "llm.cache_only": llm_url is None,
                                      "llm.url": llm_url, "llm.model": llm_model}
-        for item in set_values or []:
-            key, sep, value = item.partition("=")
-            if not sep or key.count(".") != 1:
-                raise config_loader.ConfigError(f"--set: {item!r} is not section.key=value")
-            overrides[key] = yaml.safe_load(value)
-        cfg = config_loader.build(original.config, overrides)
+        forked = config_loader.with_values(original.config, config_loader.parse_set(set_values or []))
+        cfg = config_loader.build(forked, overrides)
         if target is None:
             copied = seed_cache(source, db)
             console.print(f"Replaying run {original.run_id} of {source} into {db} ({copied} cached answers).")
@@ -196,11 +200,11 @@ def _warn_skipped_actions(cfg: Any) -> None:
         console.print(f"[yellow]warning:[/yellow] action {action!r} is never drawn: {reason}", highlight=False)
 
 
-def _load_with_warnings(path: Path) -> dict[str, Any]:
+def _load_with_warnings(paths: list[Path]) -> dict[str, Any]:
     from flows import config_loader
 
     with _warnings_printed():
-        return config_loader.load_file(path)
+        return config_loader.load_files(paths)
 
 
 def _with_starting_population(cfg: Any, agents_option: int | None) -> Any:

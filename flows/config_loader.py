@@ -12,6 +12,7 @@ import json
 import math
 import re
 from dataclasses import replace
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import yaml
 from pydantic import ValidationError
 
 from agent_models import RunConfig, YSocialConfigError, from_ysocial, is_ysocial_config
-from agent_models.run_config import HOURS_PER_DAY
+from agent_models.run_config import HOURS_PER_DAY, FieldError
 from db import absolute_url
 
 
@@ -34,11 +35,13 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 def describe_validation_error(exc: ValidationError) -> str:
     """The first problem of a pydantic error, as `field: value: what is allowed`."""
     err = exc.errors()[0]
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    if isinstance(cause := err.get("ctx", {}).get("error"), FieldError):  # a check across fields
+        return f"{cause}{more}"
     where = ".".join(map(_show_key, err["loc"])) or "configuration"
     value = err.get("input")
     shown = f"{value!r:.80}" if not isinstance(value, dict) else "{...}"
     message = err["msg"].removeprefix("Value error, ")
-    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     return f"{where}: {shown}: {message}{more}"
 
 
@@ -56,23 +59,23 @@ def load_file(path: Path) -> dict[str, Any]:
                           f"{str(exc).splitlines()[0]}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"--config: {path} must hold a mapping of sections, got {type(data).__name__}")
-    _check_plain(data, path)
+    _check_plain(data, f"--config: {path}")
     if is_ysocial_config(data):
         return _from_ysocial(data, path)
     return _resolve_files(data, path.parent)
 
 
-def _check_plain(value: Any, path: Path, keys: tuple[Any, ...] = (), seen: tuple[int, ...] = ()) -> None:
+def _check_plain(value: Any, origin: str, keys: tuple[Any, ...] = (), seen: tuple[int, ...] = ()) -> None:
     """What a run can store as JSON, and nothing else, refused naming the key: YAML's dates, binary,
     sets and aliases inside their own anchor, NaN and infinity, and text no database takes."""
-    where = f"--config: {path}: {'.'.join(map(_show_key, keys))}"
+    where = f"{origin}: {'.'.join(map(_show_key, keys))}"
     if isinstance(value, (dict, list)):
         if id(value) in seen:
             raise ConfigError(f"{where}: refers to itself (a YAML alias inside its own anchor)")
         for key, item in (value.items() if isinstance(value, dict) else enumerate(value)):
             if problem := _scalar_problem(key):
                 raise ConfigError(f"{where}{'.' if keys else ''}{key!r:.80}: key {problem}")
-            _check_plain(item, path, (*keys, key), (*seen, id(value)))
+            _check_plain(item, origin, (*keys, key), (*seen, id(value)))
     elif problem := _scalar_problem(value):
         raise ConfigError(f"{where}: {value!r:.80}: {problem}")
 
@@ -101,7 +104,7 @@ def _from_ysocial(data: dict[str, Any], path: Path) -> dict[str, Any]:
         translation = from_ysocial(data)
     except YSocialConfigError as exc:
         raise ConfigError(f"--config: {path}: {exc}") from None
-    replace(translation, ignored=tuple(map(_show_key, translation.ignored))).warn()  # each key on one line
+    replace(translation, reasons={_show_key(k): why for k, why in translation.reasons.items()}).warn()  # one line
     config = translation.config
     population = config.get("agents", {}).get("population")
     if isinstance(population, str) and not Path(population).suffix:
@@ -142,20 +145,87 @@ def load_prompts(path: Path) -> dict[str, str]:
     return prompts
 
 
-def build(base: dict[str, Any], overrides: dict[str, Any]) -> RunConfig:
-    """`base` with dotted-path `overrides` (None values are skipped) validated as a RunConfig."""
+def load_files(paths: Sequence[Path]) -> dict[str, Any]:
+    """Each file read as `load_file` reads it, a later file overriding an earlier one setting by
+    setting: its sections merge into theirs, and a setting it gives replaces the earlier value whole
+    (`simulation.actions_likelihood` from ysim.yaml is the run's whole action mix, not a blend)."""
+    merged: dict[str, Any] = {}
+    for path in paths:
+        for name, value in load_file(path).items():
+            if isinstance(value, dict) and isinstance(merged.get(name), dict):
+                merged[name] = {**merged[name], **value}
+            else:
+                merged[name] = value
+    return merged
+
+
+def parse_set(items: Sequence[str]) -> dict[str, Any]:
+    """`--set KEY=VALUE` items as dotted key -> value, the value read as YAML (`5`, `true`, `null`,
+    `[a, b]`, `{post: 1}`) and held to what a configuration file may hold."""
+    overrides: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        parts = key.split(".")
+        if not sep or len(parts) < 2 or not all(part.strip() for part in parts):
+            raise ConfigError(f"--set: {item!r:.80} is not KEY=VALUE with a dotted KEY such as llm.concurrency=64")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"--set {key}: {text!r:.80} is not a YAML value: {str(exc).splitlines()[0]}") from None
+        _check_plain(value, "--set", tuple(parts))
+        overrides[key] = value
+    return overrides
+
+
+def with_values(base: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `base` with each dotted path in `values` set (`parse_set`'s result; a None is
+    set too: `--set llm.url=null` means the embedded model). A path may reach inside a setting
+    (`agents.age.min`, `simulation.actions_likelihood.post`): the rest of that setting is the
+    base's value, else the default."""
     data = json.loads(json.dumps(base))  # deep copy
-    for dotted, value in overrides.items():
-        if value is None:
-            continue
-        section, key = dotted.split(".")
-        settings = data.setdefault(section, {})
-        if isinstance(settings, dict):  # else validation names the section that is not a mapping
-            settings[key] = value
+    for dotted, value in values.items():
+        _set_path(data, dotted.split("."), value)
+    return data
+
+
+def build(base: dict[str, Any], overrides: dict[str, Any]) -> RunConfig:
+    """`base` with dotted-path `overrides` (None values are skipped: an option not given) validated
+    as a RunConfig."""
+    data = with_values(base, {key: value for key, value in overrides.items() if value is not None})
     try:
         return RunConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc)) from None
+
+
+def _set_path(data: dict[str, Any], parts: list[str], value: Any) -> None:
+    container: Any = data
+    for depth, part in enumerate(parts[:-1]):
+        key = _existing_key(container, part)
+        if key not in container:
+            container[key] = _default_at(parts[:depth + 1])
+        container = container[key]
+        if not isinstance(container, dict):  # else validation names the section that is not a mapping
+            if depth == 0:
+                return
+            raise ConfigError(f"{'.'.join(parts)}: {'.'.join(parts[:depth + 1])} is {container!r:.60}, "
+                              f"not a mapping of settings to set {parts[depth + 1]!r} in")
+    container[_existing_key(container, parts[-1])] = value
+
+
+def _existing_key(container: dict[Any, Any], part: str) -> Any:
+    """The container's own key that `part` names (a YAML file's `3:` is the int 3), else `part`."""
+    return next((key for key in container if str(key) == part), part)
+
+
+def _default_at(parts: list[str]) -> Any:
+    """The default value of the field at `parts`, as JSON; an empty mapping where there is none."""
+    value: Any = RunConfig().model_dump(mode="json")
+    for part in parts:
+        if not isinstance(value, dict) or (key := _existing_key(value, part)) not in value:
+            return {}
+        value = value[key]
+    return json.loads(json.dumps(value)) if isinstance(value, dict) else {}
 
 
 def with_absolute_database(config: RunConfig) -> RunConfig:

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from agent_models import (
     ActionRecord, AgentData, BatchResult, CommentIntent, FollowIntent, PostIntent, ReactionIntent, llm_seed, rng_for,
 )
+from agent_models.activity import offered_actions
 from agent_models.agent_llm import agent_llm_overrides
 from agent_models.intents import ArticleRef, InterestIntent, OpinionIntent, VoteIntent
 from agent_models.opinion_dynamics import bounded_confidence, evaluated_opinion, opinion_model_for
@@ -64,13 +65,15 @@ class AgentSteps:
 
     # --- the ten LLM functions ----------------------------------------------------------------
     async def select_action_llm(self, index: int, candidates: list[str]) -> str | None:
-        """One of `candidates` (shuffled first, as Y Social shows them), or None when unparseable."""
+        """One of `candidates` (shuffled first and listed as `simulation.offered_actions` says: Y Social
+        lists a candidate drawn twice twice), or None when unparseable."""
         self.rng.shuffle(candidates)
         if not self.agent.uses_llm:
             return self.rng.choice(candidates)
-        options = list(dict.fromkeys(candidates))
+        listed = offered_actions(candidates, self.ctx.config.simulation.offered_actions)
+        options = list(dict.fromkeys(listed))  # a JSON schema's enum holds each value once
         answer = await self._ask(index, "select_action_llm", self._persona("agent_roleplay_simple"),
-                                 self._render("handler_action", actions=", ".join(options)),
+                                 self._render("handler_action", actions=", ".join(listed)),
                                  choice_schema("action_choice", "action", options))
         return self._parsed(parse_choice(answer, options, "action"), answer)
 

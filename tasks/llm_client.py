@@ -217,6 +217,8 @@ class LLMClient:
         fmt = response_format if self._schemas_supported else None
         request = dict(model=model, messages=messages, temperature=self._settings.temperature,
                        max_tokens=self._settings.max_tokens, seed=site.seed)
+        if request["max_tokens"] is None:  # no cap (Y Social's -1): the server's own limit applies
+            del request["max_tokens"]
         key = request_key(request, fmt)
         if self._cache is not None:
             # An answer given as free text (a server without JSON schemas) serves the same question too.

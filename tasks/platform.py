@@ -48,7 +48,7 @@ def plan_turns(ctx: TickContext) -> list[AgentTurn]:
         # Whole agents only for those who act: the drawn people and the pages.
         agents = queries.agents_by_id(session, [p.agent_id for p in drawn] + [p.agent_id for p in present if p.is_page])
     likelihood = sim.drawable_actions
-    turns = [plan_turn(agent, likelihood, rng_for(ctx.seed, ctx.tick, agent.agent_id, "plan"))
+    turns = [plan_turn(agent, likelihood, rng_for(ctx.seed, ctx.tick, agent.agent_id, "plan"), sim.client)
              for agent in agents if not agent.is_page]
     return sorted(turns + page_turns([a for a in agents if a.is_page], hour, profiles), key=lambda t: t.agent.agent_id)
 

@@ -6,7 +6,9 @@ it runs: `latency_s`, `capacity` (requests served at once; others queue), `fail_
 statuses for the next requests, e.g. [500, 429]; "timeout" sleeps past the client timeout,
 "malformed" answers 200 with a cut-short answer),
 `garbage` (answers with no allowed word), `schema_supported` (False: 400 on `response_format`),
-`script` ((marker, answer) rules: a request whose messages contain the marker gets that answer).
+`script` ((marker, answer) rules: a request whose messages contain the marker gets that answer),
+`pick_listed` (a one-of choice is drawn among the items the prompt lists, an option listed twice
+with twice the chance: a model with no preference reading the list).
 It counts requests and the most it had in flight.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 import threading
 import time
@@ -44,7 +47,7 @@ def scripted_answer(body: dict, script: list[tuple[str | tuple[str, ...], str]])
     return None
 
 
-def fake_answer(body: dict, garbage: bool) -> str:
+def fake_answer(body: dict, garbage: bool, pick_listed: bool = False) -> str:
     digest = hashlib.sha256(json.dumps([body.get("messages"), body.get("seed")], sort_keys=True).encode()).digest()
     if garbage:
         return "???"
@@ -54,9 +57,22 @@ def fake_answer(body: dict, garbage: bool) -> str:
         key, spec = next(iter(props.items()))
         if spec.get("type") == "array":
             return json.dumps({key: spec["items"]["enum"][:1 + digest[0] % 2]})
+        if pick_listed:
+            return json.dumps({key: listed_pick(user_text(body), spec["enum"], digest)})
         return json.dumps({key: spec["enum"][digest[0] % len(spec["enum"])]})
     text = " ".join(WORDS[b % len(WORDS)] for b in digest[2:2 + 6 + digest[1] % 10]).capitalize()
     return f"{text} #{WORDS[digest[3] % len(WORDS)]}"
+
+
+def user_text(body: dict) -> str:
+    return "\n".join(m.get("content", "") for m in body.get("messages", []) if m.get("role") == "user")
+
+
+def listed_pick(text: str, options: list[str], digest: bytes) -> str:
+    """One of `options`, uniformly among their whole-word occurrences in `text` (an option listed
+    twice counts twice); uniformly among `options` when the text lists none of them."""
+    listed = [word for word in re.findall(r"[A-Za-z_]+", text) if word in options] or list(options)
+    return listed[int.from_bytes(digest[:8], "big") % len(listed)]
 
 
 @dataclass
@@ -67,6 +83,7 @@ class StubState:
     garbage: bool = False
     schema_supported: bool = True
     script: list = field(default_factory=list)  # (marker, answer) rules tried before the hashed answer
+    pick_listed: bool = False  # one-of choices drawn among the items the prompt lists
     timeout_sleep_s: float = 5.0
     requests: list = field(default_factory=list)
     authorizations: list = field(default_factory=list)  # each request's Authorization header
@@ -134,7 +151,8 @@ def _handler(state: StubState) -> type[BaseHTTPRequestHandler]:
                     with state.lock:
                         state.in_flight -= 1
             # "malformed": a 200 whose answer is cut short (broken JSON, or too short to be a post).
-            text = '{"' if planned_malformed else scripted_answer(body, state.script) or fake_answer(body, state.garbage)
+            text = '{"' if planned_malformed else scripted_answer(body, state.script) or fake_answer(body, state.garbage,
+                                                                                     state.pick_listed)
             prompt_tokens = sum(len(m.get("content", "").split()) for m in body.get("messages", []))
             completion_tokens = len(text.split())
             self._send(200, {

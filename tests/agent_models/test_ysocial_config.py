@@ -6,9 +6,11 @@ import json
 
 import pytest
 
-from agent_models import RunConfig, YSocialConfigError, from_ysocial, is_ysocial_config
-from agent_models.run_config import YSOCIAL_HOURLY_ACTIVITY
-from tests.ysocial_files import CLASSIC_CONFIG, WEB_CLIENT_CONFIG
+from agent_models import RunConfig, YSocialConfigError, YSocialConfigWarning, from_ysocial, is_ysocial_config
+from agent_models.run_config import SQL_INTEGER_MAX, YSOCIAL_HOURLY_ACTIVITY
+from agent_models.ysocial_config import YSOCIAL_SECTIONS
+from flows import config_loader
+from tests.ysocial_files import ALL_CLIENT_CONFIGS, CLASSIC_CONFIG, WEB_APP_CONFIGS, WEB_CLIENT_CONFIG
 
 
 def test_the_classic_config_json_becomes_a_run_config():
@@ -26,17 +28,33 @@ def test_the_classic_config_json_becomes_a_run_config():
     assert config.agents.probability_of_daily_follow == 0.1
     assert (config.llm.url, config.llm.api_key.get_secret_value(), config.llm.temperature) == \
         ("http://127.0.0.1:11434/v1", "NULL", 1.5)
-    assert config.llm.max_tokens == RunConfig().llm.max_tokens  # Y Social's -1 ("no cap") keeps ysim's cap
+    assert config.llm.max_tokens is None  # Y Social's -1: no cap
+    # Y Social's defaults where ysim's differ: YClient's command line and request settings.
+    assert (config.agents.content_rec_sys, config.agents.follow_rec_sys, config.feeds.leaning_bias) == \
+        ("ReverseChronoFollowersPopularity", "PreferentialAttachment", 1.5)
+    assert config.simulation.client == "YClientWithPages"  # the classic loop's rounds rule
     assert config.feeds.followers_ratio == 0.6 and config.feeds.visibility_rounds == 36
     agents = config.agents
     assert agents.interests == data["agents"]["interests"] and agents.big_five == data["agents"]["big_five"]
     assert (agents.age.min, agents.age.max, agents.n_interests.min, agents.n_interests.max) == (18, 60, 4, 10)
     assert agents.llm_models == ["llama3.2"] and agents.attention_window == 336
     assert agents.emotions == list(data["posts"]["emotions"]) and len(agents.emotions) == 28
-    # Everything ysim does not carry out is named; keys that wire Y Social's processes are not.
-    assert translation.ignored == (
-        "servers.llm_v", "servers.llm_v_api_key", "servers.llm_v_max_tokens", "servers.llm_v_temperature",
-        "agents.daily_actions", "agents.llm_v_agent")
+    # Everything ysim does not carry out is named, with its reason.
+    assert translation.reasons == {
+        "servers.llm_v": "the vision model: ysim draws no IMAGE action",
+        "servers.llm_v_api_key": "the vision model: ysim draws no IMAGE action",
+        "servers.llm_v_max_tokens": "the vision model: ysim draws no IMAGE action",
+        "servers.llm_v_temperature": "the vision model: ysim draws no IMAGE action",
+        "servers.api": "the Y Social server's address: ysim is client and server in one",
+        "agents.daily_actions": "read by no Y Social client",
+        "agents.llm_v_agent": "the vision model: ysim draws no IMAGE action"}
+    with pytest.warns(UserWarning) as warned:
+        translation.warn()
+    assert len(warned) == 1 and str(warned[0].message) == (
+        "ignoring Y Social settings ysim does not carry out: servers.llm_v, servers.llm_v_api_key, "
+        "servers.llm_v_max_tokens, servers.llm_v_temperature, agents.llm_v_agent (the vision model: ysim draws no "
+        "IMAGE action); servers.api (the Y Social server's address: ysim is client and server in one); "
+        "agents.daily_actions (read by no Y Social client)")
 
 
 def test_a_web_app_client_config_uses_what_ysim_supports_and_names_the_rest():
@@ -49,11 +67,12 @@ def test_a_web_app_client_config_uses_what_ysim_supports_and_names_the_rest():
     assert config.simulation.actions_likelihood["share_link"] == 2.0
     ignored = set(translation.ignored)
     assert {"agents.memory_enabled", "agents.memory_embedding_model", "agents.thread_browse_mode",
-            "agents.max_replies_per_round", "stress_reward", "simulation.feed_refresh",
+            "agents.max_replies_per_round", "stress_reward",
             "simulation.agent_archetypes"} <= ignored  # the transition matrix is not used
     assert not ignored & {"simulation.activity_profiles", "simulation.population", "simulation.clock_mode",
-                          "simulation.opinion_dynamics", "simulation.emotion_annotation", "servers.api",
-                          "simulation.percentage_new_agents_iteration"}  # supported, or switched off
+                          "simulation.opinion_dynamics", "simulation.emotion_annotation", "simulation.client",
+                          "simulation.slots", "simulation.feed_refresh",
+                          "simulation.percentage_new_agents_iteration"}  # carried out
     with pytest.warns(UserWarning, match="ignoring Y Social settings ysim does not carry out: .*stress_reward"):
         translation.warn()
 
@@ -70,7 +89,10 @@ def test_switched_on_features_are_carried_out_or_named():
 
 
 @pytest.mark.parametrize("patch, message", [
-    ({"simulation": {"days": "thirty"}}, "simulation.days: 'thirty' must be a whole number of days >= 1"),
+    ({"simulation": {"days": "thirty"}}, "simulation.days: 'thirty' must be a whole number of days >= 1, or -1"),
+    ({"simulation": {"days": 0}}, "simulation.days: 0 must be a whole number of days >= 1, or -1"),
+    ({"servers": {"llm_max_tokens": 0}}, r"servers.llm_max_tokens: 0 must be a whole number >= 1, or -1 \(no cap\)"),
+    ({"simulation": {"opinion_dynamics": "on"}}, r"simulation.opinion_dynamics: 'on' must be an object, or null"),
     ({"agents": ["x"]}, "agents: expected an object of settings"),
     ({"posts": {"emotions": "joy"}}, "posts.emotions: 'joy' must be an object or list"),
 ])
@@ -82,3 +104,47 @@ def test_unusable_values_name_the_key(patch, message):
 def test_ysim_files_are_not_mistaken_for_y_social_ones():
     assert not is_ysocial_config({"simulation": {"ticks": 5}, "agents": {"count": 3}})
     assert is_ysocial_config({"simulation": {"days": 2}})
+
+
+@pytest.mark.parametrize("path", ALL_CLIENT_CONFIGS, ids=lambda p: p.name)
+def test_every_y_social_client_configuration_loads_as_it_is(path, tmp_path):
+    """Each file loads unchanged, and each of its keys is carried out or named with a reason."""
+    data = json.loads(path.read_text())
+    translation = from_ysocial(data)
+    given = {f"{section}.{key}" if isinstance(values, dict) and section in YSOCIAL_SECTIONS else section
+             for section, values in data.items() for key in (values if isinstance(values, dict) else [None])}
+    assert set(translation.carried) | set(translation.reasons) == given
+    assert not set(translation.carried) & set(translation.reasons)
+    assert all(translation.reasons.values())
+    (tmp_path / path.name).write_text(path.read_text())
+    with pytest.warns(YSocialConfigWarning):
+        loaded = config_loader.load_file(tmp_path / path.name)
+    config = config_loader.build(loaded, {})
+    assert config.simulation.client == data["simulation"]["client"]
+    assert config.llm.temperature == data["servers"]["llm_temperature"]
+
+
+def test_the_web_apps_null_minus_one_and_empty_pools_mean_what_y_social_means():
+    as_written, until_stopped = (json.loads(p.read_text()) for p in WEB_APP_CONFIGS)
+    config = RunConfig.model_validate(from_ysocial(as_written).config)
+    assert config.agents.population == "forum100" and config.agents.interests == []  # agents come from the file
+    assert config.agents.political_leanings == ["democrat"] and config.llm.max_tokens is None
+    assert config.simulation.ticks == 30 * 24 and config.agents.llm_models == []
+    assert RunConfig.model_validate(from_ysocial(until_stopped).config).simulation.ticks == SQL_INTEGER_MAX
+    assert "agents.political_leaning" in from_ysocial(as_written).reasons  # singular: read by no client
+    as_written["simulation"]["opinion_dynamics"] = None  # "off", as the web app writes it for some runs
+    assert RunConfig.model_validate(from_ysocial(as_written).config).agents.opinion_dynamics is None
+    # Empty pools are an error only where agents are generated from them.
+    as_written["simulation"]["percentage_new_agents_iteration"] = 0.1
+    with pytest.raises(ValueError, match=r"agents.interests: \[\]: must hold at least one value when new agents join"):
+        RunConfig.model_validate(from_ysocial(as_written).config)
+    del as_written["simulation"]["population"]
+    as_written["simulation"]["percentage_new_agents_iteration"] = 0.0
+    with pytest.raises(ValueError, match=r"agents.interests: \[\]: .* when agents are generated"):
+        RunConfig.model_validate(from_ysocial(as_written).config)
+
+
+def test_the_classic_config_with_opinion_dynamics_null_loads():
+    data = json.loads(CLASSIC_CONFIG.read_text())
+    data["simulation"]["opinion_dynamics"] = None
+    assert RunConfig.model_validate(from_ysocial(data).config).agents.opinion_dynamics is None
