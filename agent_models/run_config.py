@@ -264,6 +264,12 @@ class FeedSettings(_Section):
     followers_ratio: float = Field(0.6, ge=0, le=1, description="Share of a feed taken from followees.")
     follow_suggestions: int = Field(10, ge=1, description="Candidates a follow recommender returns.")
     leaning_bias: float = Field(1.0, ge=0, description="Score multiplier for candidates of the same leaning.")
+    search_without_hashtags: Literal["interests", "nothing"] = Field(
+        "interests", description="What SEARCH finds for an agent that has used no hashtag in its visible posts "
+                                 "(SEARCH finds others' visible posts carrying the hashtags the agent used): "
+                                 "\"interests\", others' visible posts about one of its interests; \"nothing\", "
+                                 "as Y Social's server, so that early in a run, and for agents who rarely post, "
+                                 "SEARCH ends with no post to comment on.")
 
 
 class LLMSettings(_Section):

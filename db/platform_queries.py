@@ -92,6 +92,28 @@ def posts_with_recent_hashtags(session: Session, run_id: int, agent_ids: Iterabl
     return out
 
 
+def posts_on_interests(session: Session, run_id: int, interests: dict[int, Sequence[str]], tick: int,
+                       visibility: int) -> dict[int, list[int]]:
+    """SEARCH for an agent that has used no hashtag yet: visible posts (and comments) of others
+    about one of its interests (their topics), in id order (the caller samples)."""
+    wanted = {topic for topics in interests.values() for topic in topics}
+    out: dict[int, list[int]] = defaultdict(list)
+    if not wanted:
+        return out
+    rows = session.execute(
+        select(PostRow.id, PostRow.author_id, InterestRow.interest)
+        .join(PostTopicRow, PostTopicRow.post_id == PostRow.id)
+        .join(InterestRow, InterestRow.id == PostTopicRow.topic_id)
+        .where(PostRow.run_id == run_id, PostRow.tick.between(tick - visibility, tick - 1),
+               InterestRow.interest.in_(wanted)))
+    by_topic: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for post_id, author, topic in rows:
+        by_topic[topic].append((post_id, author))
+    for agent_id, topics in interests.items():
+        out[agent_id] = sorted({post_id for t in topics for post_id, author in by_topic[t] if author != agent_id})
+    return out
+
+
 def recent_news_posts(session: Session, run_id: int, tick: int, visibility: int, limit: int) -> list[int]:
     """The newest visible posts that carry a news article (what SHARE may pick), newest first."""
     return list(session.scalars(

@@ -150,9 +150,15 @@ def _feeds(session: Session, ctx: TickContext, wanted: dict[str, list[AgentData]
 
 
 def _search(session: Session, ctx: TickContext, agents: list[AgentData], lists: dict[int, dict[str, list]]) -> None:
-    """Per agent, up to SEARCH_RESULTS posts with the hashtags it used recently, in random order."""
+    """Per agent, up to SEARCH_RESULTS posts with the hashtags it used recently, in random order;
+    for an agent that has used none, posts about its interests (`feeds.search_without_hashtags`)."""
+    feeds = ctx.config.feeds
     found = platform_queries.posts_with_recent_hashtags(
-        session, ctx.run_id, [a.agent_id for a in agents], _last_visible(ctx), ctx.config.feeds.visibility_rounds)
+        session, ctx.run_id, [a.agent_id for a in agents], _last_visible(ctx), feeds.visibility_rounds)
+    untagged = {a.agent_id: a.interests for a in agents if a.agent_id not in found}
+    if untagged and feeds.search_without_hashtags == "interests":
+        found.update(platform_queries.posts_on_interests(session, ctx.run_id, untagged, _last_visible(ctx),
+                                                         feeds.visibility_rounds))
     for agent in agents:
         posts = found.get(agent.agent_id, [])
         rng_for(ctx.seed, ctx.tick, agent.agent_id, "search").shuffle(posts)  # Y Social: random order

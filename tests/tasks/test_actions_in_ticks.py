@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 import pytest
 from sqlalchemy import func, select
 
-from agent_models import RunConfig
+from agent_models import RunConfig, from_ysocial
 from db import session_factory
 from db.models import (
     ActionRow, AgentRow, ArticleRow, ArticleTopicRow, FollowRow, LLMCallRow, MentionRow, PostHashtagRow, PostRow,
@@ -16,7 +17,7 @@ from db.models import (
 from tasks import prepare_run
 from tests.conftest import make_config
 from tests.tasks.platform_fixture import run_tick_inline
-from tests.ysocial_files import NEWS_FEEDS
+from tests.ysocial_files import CLASSIC_CONFIG, NEWS_FEEDS
 
 ALL_ACTIONS = {"post": 0.3, "comment": 0.2, "read": 0.2, "follow": 0.1, "search": 0.1, "share": 0.05, "cast": 0.05}
 
@@ -144,3 +145,37 @@ def test_registered_functions_run_as_tagged_tasks_in_a_flow_of_your_own(ray_sess
     assert set(topics) == {a.agent_id for a in people}
     assert sorted(i.text for i in outcome.result.intents) == ["My own flow posts #ownflow"] * 2
     assert len(llm_stub.state.requests) == 2  # made by the Ray worker
+
+
+def y_socials_first_day(url: str, search_without_hashtags: str) -> Counter:
+    """Y Social's default config.json (180 agents, one day, image, news, share and cast at 0), its
+    agents rule-based (uniform picks among the listed candidates), run tick by tick: each SEARCH's
+    status, and whether the searching agent wrote a comment in that tick."""
+    data = json.loads(CLASSIC_CONFIG.read_text())
+    data["simulation"]["days"] = 1
+    data["simulation"]["actions_likelihood"].update(image=0, news=0, share=0, cast=0)
+    config = from_ysocial(data).config
+    config["agents"]["rule_based_share"] = 1.0
+    config["feeds"]["search_without_hashtags"] = search_without_hashtags
+    config["database"] = {"url": url}
+    config = RunConfig.model_validate(config)
+    run = prepare_run.fn(config)
+    for tick in range(config.simulation.ticks):
+        run_tick_inline(config, run.run_id, tick)
+    commented = set(rows(url, PostRow.tick, PostRow.author_id, where=[PostRow.comment_to.is_not(None)]))
+    return Counter((status, (tick, agent) in commented) for tick, agent, status in rows(
+        url, ActionRow.tick, ActionRow.agent_id, ActionRow.status, where=[ActionRow.action == "SEARCH"]))
+
+
+def test_searches_lead_to_comments_in_a_first_day_at_y_socials_scale(tmp_path):
+    """Issue 23, item 4: an agent that has used no hashtag (most agents, in a first day of 180
+    agents of whom 3 to 7 act an hour) searches others' posts about its interests, and comments on
+    what it finds; Y Social's server, which searches only the agent's own hashtags, finds nothing
+    for it."""
+    searches = y_socials_first_day(f"sqlite:///{tmp_path / 'interests.db'}", "interests")
+    assert sum(searches.values()) >= 5  # ~93 activations x 2 rounds x 1/15
+    assert searches[("done", True)] >= 0.8 * sum(searches.values()), searches
+    assert not searches[("done", False)]  # a SEARCH done is a comment written
+    hashtags_only = y_socials_first_day(f"sqlite:///{tmp_path / 'hashtags.db'}", "nothing")
+    assert hashtags_only[("no_target", False)] + hashtags_only[("no_target", True)] >= \
+        0.8 * sum(hashtags_only.values()), hashtags_only

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from sqlalchemy import select
 
@@ -80,8 +82,13 @@ def test_mentions_search_and_feeds(platform):
     [cy_post] = write(platform, 1, PostIntent(cy.agent_id, 0, "Also #housing", (), ("#housing",)))
     ctx = platform.ctx(2)
     assert read_mentions.fn(ctx, [bob, cy]) == {bob.agent_id: [(1, platform.first_post)], cy.agent_id: []}
+    # SEARCH: others' visible posts carrying the hashtags the agent used; bob has used none, so he
+    # searches his interests (housing: ada's post is about it, cy's carries #housing but no topic).
     assert search_posts.fn(ctx, [ada, cy, bob]) == {ada.agent_id: [cy_post], cy.agent_id: [platform.first_post],
-                                                    bob.agent_id: []}  # bob has posted no hashtag
+                                                    bob.agent_id: [platform.first_post]}
+    as_y_social = dataclasses.replace(ctx, config=ctx.config.model_copy(update={
+        "feeds": ctx.config.feeds.model_copy(update={"search_without_hashtags": "nothing"})}))
+    assert search_posts.fn(as_y_social, [bob, cy]) == {bob.agent_id: [], cy.agent_id: [platform.first_post]}
     feeds = read_posts.fn(ctx, [bob])
     assert set(feeds[bob.agent_id]) == {platform.first_post, cy_post}
     suggestions = search_follow_suggestions.fn(ctx, [bob])[bob.agent_id]
