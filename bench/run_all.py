@@ -33,6 +33,7 @@ SUITE: dict[str, tuple[str, list[str], list[str]]] = {
     "llm_concurrency": ("llm_concurrency.py", [], ["--agents", "600", "--ticks", "2"]),
     "small_run": ("small_run.py", [], ["--quick"]),
     "tick_floor": ("tick_floor.py", [], ["--ticks", "10", "--repeats", "1"]),
+    "fidelity": ("fidelity.py", [], ["--quick"]),
 }
 
 

@@ -193,9 +193,9 @@ class LLMStub:
         self.server.server_close()
 
 
-if __name__ == "__main__":  # python tests/llm_stub.py [latency_s [host [port [capacity]]]]: serve until Ctrl-C
-    latency, host, port, capacity = (sys.argv[1:] + ["0", "127.0.0.1", "0", "0"][len(sys.argv) - 1:])[:4]
+if __name__ == "__main__":  # python tests/llm_stub.py [latency_s [host [port [capacity [listed]]]]]: until Ctrl-C
+    latency, host, port, capacity, listed = (sys.argv[1:] + ["0", "127.0.0.1", "0", "0", ""][len(sys.argv) - 1:])[:5]
     knobs = {"capacity": int(capacity)} if int(capacity) else {}  # 0: the default
-    with LLMStub(host=host, port=int(port), latency_s=float(latency), **knobs) as stub:
+    with LLMStub(host=host, port=int(port), latency_s=float(latency), pick_listed=listed == "listed", **knobs) as stub:
         print(stub.url, flush=True)
         threading.Event().wait()

@@ -123,6 +123,17 @@ def check_tick_floor(summary: dict, full: dict) -> None:
     assert summary["shape_s_p50"] == round(sorted(full["walls_s"]["shape"])[1], 4)
 
 
+def check_fidelity(summary: dict, full: dict) -> None:
+    [run] = full["runs"]
+    assert [h["tick"] for h in run["per_hour"]] == [0, 1, 2, 3]
+    # ysim draws who acts by Y Social's rule: each hour's count is the rule's, from the agents present.
+    assert all(h["measured"] == h["predicted"] and h["present"] == 180 for h in run["per_hour"])
+    assert summary["rounds"] == sum(run["mix"].values()) > 0
+    assert summary["rounds_per_active_agent"] == round(summary["rounds"] / summary["activations_measured"], 3)
+    assert set(run["mix"]) <= set(full["pooled"]["action_mix"]["predicted"])
+    assert full["pooled"]["llm_calls_per_round"].get("NONE", {"measured": 1.0})["measured"] == 1.0  # the choice
+
+
 def check_llm_concurrency(summary: dict, full: dict) -> None:
     assert set(full["results"]) == {"fixed_8", "adaptive"}
     assert all(r["llm_calls"] > 0 and number(r["mean_wait_ms"]) for r in full["results"].values())
@@ -154,13 +165,14 @@ SMOKES: dict[str, Smoke] = {
     "small_run.py": Smoke("small_run", ["--ticks", "1", "--repeats", "1", "--latency", "0.05", "--keep-prefect-api"],
                           check_small_run),
     "tick_floor.py": Smoke("tick_floor", ["--ticks", "3", "--repeats", "1"], check_tick_floor),
+    "fidelity.py": Smoke("fidelity", ["--quick"], check_fidelity),
 }
 
 
 # Longest first, so that the two lanes end together.
 LONGEST_FIRST = ["seed_table.py", "tick_overhead.py", "saturation.py", "scale.py", "llm_concurrency.py",
-                 "parallel_call_phases.py", "small_run.py", "tick_floor.py", "apply_rows.py", "recsys.py",
-                 "agent_memory.py"]
+                 "parallel_call_phases.py", "small_run.py", "tick_floor.py", "fidelity.py", "apply_rows.py",
+                 "recsys.py", "agent_memory.py"]
 
 
 def head_commit() -> str:

@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from agent_models import load_population
 from db import session_factory
-from db.models import AgentRow, FollowRow
+from db.models import AgentRow, FollowRow, RunRow
 from tests.flows.test_cli import status, ysim
-from tests.ysocial_files import CLASSIC_CONFIG, POPULATION, SAMPLE_GRAPH, WEB_CLIENT_CONFIG
+from tests.ysocial_files import CLASSIC_CONFIG, POPULATION, SAMPLE_GRAPH, WEB_APP_CONFIGS, WEB_CLIENT_CONFIG
 
 
 def test_the_classic_y_social_config_runs_and_names_what_it_ignores(ray_session, llm_stub, sqlite_url, capsys):
@@ -106,3 +106,30 @@ def test_news_feeds_and_prompts_from_the_command_line(ray_session, llm_stub, sql
     prompts = [m["content"] for r in llm_stub.state.requests for m in r["messages"]]
     assert any(p.startswith("You are a News broadcaster social page.") for p in prompts)  # Y Social's page_roleplay
     assert any(p.startswith("Write a tweet discussing a topic among your interests.") for p in prompts)
+
+
+def test_a_web_app_file_as_written_runs_layered_with_ysim_settings(ray_session, llm_stub, sqlite_url, tmp_path,
+                                                                   capsys):
+    """Issue 23, items 1 and 2: a client file the YSocial web app wrote (null, -1, empty pools, the
+    forum client's keys), unchanged, with a ysim file and --set on top."""
+    web_file = tmp_path / WEB_APP_CONFIGS[0].name
+    shutil.copy(WEB_APP_CONFIGS[0], web_file)
+    shutil.copy(POPULATION, tmp_path / "forum100.json")  # the population the file names
+    ysim_file = tmp_path / "ysim.yaml"
+    ysim_file.write_text("llm: {concurrency: 5, url: http://127.0.0.1:9/v1}\nray: {batch_size: 2}\n")
+    code, out, err = ysim(capsys, "run", "--config", str(web_file), "--config", str(ysim_file),
+                          "--set", f"llm.url={llm_stub.url}", "--set", "simulation.hourly_activity.0=0.9",
+                          "--db", sqlite_url, "--ticks", "1")
+    assert code == 0, err
+    [warning] = [line for line in err.splitlines() if line.startswith("warning: ignoring Y Social settings")]
+    assert "agents.memory_enabled" in warning and "agents.political_leaning (read by no Y Social client" in warning
+    assert "servers.api (the Y Social server's address: ysim is client and server in one)" in warning
+    with session_factory(sqlite_url).begin() as session:
+        stored = session.scalars(select(RunRow.config)).one()
+    assert stored["llm"]["concurrency"] == 5 and stored["ray"]["batch_size"] == 2  # the ysim file
+    assert stored["llm"]["url"] == llm_stub.url  # --set over both files
+    assert stored["simulation"]["hourly_activity"]["0"] == 0.9 and stored["simulation"]["hourly_activity"]["1"] == 0.021
+    assert stored["agents"]["interests"] == [] and stored["simulation"]["client"] == "YClientWeb"
+    assert stored["llm"]["max_tokens"] is None and stored["agents"]["follow_rec_sys"] == "PreferentialAttachment"
+    assert llm_stub.state.requests and not any("max_tokens" in r for r in llm_stub.state.requests)  # -1: no cap
+    assert status(capsys, sqlite_url)["agents"] == 5
