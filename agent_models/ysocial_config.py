@@ -82,7 +82,6 @@ _SAME_VALUE = {
     "agents.round_actions": "agents.round_actions",
     "agents.max_length_thread_reading": "agents.max_length_thread_reading",
     "agents.reading_from_follower_ratio": "feeds.followers_ratio",
-    "agents.llm_agents": "agents.llm_models",
     "agents.attention_window": "agents.attention_window",
     "agents.probability_of_daily_follow": "agents.probability_of_daily_follow",
     "agents.probability_of_secondary_follow": "agents.probability_of_secondary_follow",
@@ -204,6 +203,15 @@ def _translate_special(dotted: str, value: Any, out: dict[str, dict[str, Any]]) 
         if value is not None and not isinstance(value, dict):
             raise YSocialConfigError(f"simulation.opinion_dynamics: {value!r:.60} must be an object, or null (off)")
         out["agents"]["opinion_dynamics"] = value  # null: off
+        return None
+    if dotted == "agents.llm_agents":
+        if not isinstance(value, list):
+            raise YSocialConfigError(f"agents.llm_agents: {value!r:.60} must be a list of model names")
+        # Each generated agent takes one entry at random; null is a rule-based agent (YClientReddit).
+        models = [model for model in value if model is not None]
+        out["agents"]["llm_models"] = models
+        if len(models) < len(value):
+            out["agents"]["rule_based_share"] = (len(value) - len(models)) / len(value)
         return None
     if dotted == "simulation.emotion_annotation":
         out["agents"]["annotate_emotions"] = value

@@ -148,3 +148,14 @@ def test_the_classic_config_with_opinion_dynamics_null_loads():
     data = json.loads(CLASSIC_CONFIG.read_text())
     data["simulation"]["opinion_dynamics"] = None
     assert RunConfig.model_validate(from_ysocial(data).config).agents.opinion_dynamics is None
+
+
+def test_llm_agents_null_entries_are_rule_based_agents():
+    """YClientReddit's `llm_agents: [null]` means rule-based agents; each generated agent takes an
+    entry at random, so the nulls' share is the rule-based share."""
+    config = RunConfig.model_validate(from_ysocial({"agents": {"llm_agents": [None]}, "servers": {}}).config)
+    assert config.agents.rule_based_share == 1.0 and config.agents.llm_models == []
+    mixed = RunConfig.model_validate(from_ysocial({"agents": {"llm_agents": ["a", None, "b", None]}}).config)
+    assert mixed.agents.rule_based_share == 0.5 and mixed.agents.llm_models == ["a", "b"]
+    with pytest.raises(YSocialConfigError, match="agents.llm_agents: 'llama' must be a list of model names"):
+        from_ysocial({"agents": {"llm_agents": "llama"}})
