@@ -83,3 +83,19 @@ def test_a_set_is_validated_like_the_file(layered, item, message):
         config_loader.build(config_loader.with_values(config_loader.load_files([ysocial]),
                                                       config_loader.parse_set([item])), {})
     assert "\n" not in str(error.value)
+
+
+def test_a_y_social_file_brings_y_socials_defaults_and_a_ysim_file_keeps_ysims(layered, tmp_path):
+    ysocial, ysim = layered
+    own = config_loader.build(config_loader.load_files([ysim]), {})
+    assert (own.agents.content_rec_sys, own.agents.follow_rec_sys, own.feeds.leaning_bias, own.llm.max_tokens) == \
+        ("ReverseChronoFollowersPopularity", "FollowRecSys", 1.0, 96)
+    assert own.simulation.client == "YClientWeb"
+    from_y_social = config_loader.build(config_loader.load_files([ysocial, ysim]), {})
+    assert (from_y_social.agents.follow_rec_sys, from_y_social.feeds.leaning_bias, from_y_social.llm.max_tokens) == \
+        ("PreferentialAttachment", 1.5, None)  # YClient's command line; its -1: no cap
+    assert from_y_social.simulation.client == "YClientWithPages"
+    override = tmp_path / "recsys.yaml"
+    override.write_text("agents: {follow_rec_sys: FollowRecSys}\nfeeds: {leaning_bias: 1.0}\nllm: {max_tokens: 200}\n")
+    chosen = config_loader.build(config_loader.load_files([ysocial, override]), {})
+    assert (chosen.agents.follow_rec_sys, chosen.feeds.leaning_bias, chosen.llm.max_tokens) == ("FollowRecSys", 1.0, 200)
