@@ -395,7 +395,7 @@ def report(
 ) -> None:
     """Plots, a one-page HTML summary, CSV and Parquet exports of every table and the follow graph
     (GraphML) of a run, in --out."""
-    from tasks.reporting.report import write_report
+    from analysis.report import write_report
 
     started = time.perf_counter()
     chosen = _resolve_report_run(db, run_id, "--db", "--run")
@@ -425,7 +425,7 @@ def compare(
     column per run, both headline tables and their configuration differences, in --out.
 
     RUN_A and RUN_B are database URLs (they may be the same database with --run-a/--run-b)."""
-    from tasks.reporting.report import RunChoice, write_comparison
+    from analysis.report import RunChoice, write_comparison
 
     started = time.perf_counter()
     first = RunChoice(run_a, _resolve_report_run(run_a, run_id_a, "RUN_A", "--run-a"), label_a)
@@ -440,7 +440,7 @@ def compare(
 def _resolve_report_run(db_url: str, run_id: int | None, db_option: str, run_option: str) -> int:
     """The run to report, or a UserError naming the option and its value."""
     from db import DatabaseURLError
-    from tasks.reporting.data import NoRunError, UnknownRunError, resolve_run
+    from analysis.data import NoRunError, UnknownRunError, resolve_run
     from tasks.run_state import DatabaseUnavailableError
 
     try:
@@ -466,7 +466,7 @@ def _report_errors(db_option: str) -> Iterator[None]:
 
 
 def _output_folder(out: Path) -> Path:
-    from tasks.reporting.report import OutputDirError, prepare_out_dir
+    from analysis.report import OutputDirError, prepare_out_dir
 
     try:
         return prepare_out_dir(out)

@@ -10,9 +10,9 @@ from sqlalchemy import inspect
 
 from db import get_engine
 from flows.cli import main
-from tasks.reporting.plots import PLOTS
+from analysis.plots import PLOTS
 from tests.llm_stub import LLMStub
-from tests.tasks.reporting_runs import make_run
+from tests.analysis.reporting_runs import make_run
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from db import report_queries
 from db.table_export import ExportTable, Kind, export_tables, table_chunks
-from tasks.reporting.data import reading
+from analysis.data import reading
 
 EXPORT_CHUNK_ROWS = 20_000  # rows per read and per Parquet row group: memory grows with it (docs/reports.md)
 TABLES_DIR = "tables"

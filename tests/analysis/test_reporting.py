@@ -28,14 +28,14 @@ from db.models import (
     ActionRow, AgentRow, EmotionRow, FollowRow, HashtagRow, InterestRow, LLMCallRow, OpinionRow, PostHashtagRow, PostRow,
 )
 from db.queries import add_rows, create_run
-from tasks.reporting import plots
-from tasks.reporting.data import gather
-from tasks.reporting.exports import GRAPH_FILE, arrow_schema, write_tables
-from tasks.reporting.report import RunChoice, write_comparison, write_report
+from analysis import plots
+from analysis.data import gather
+from analysis.exports import GRAPH_FILE, arrow_schema, write_tables
+from analysis.report import RunChoice, write_comparison, write_report
 from db.table_export import export_tables
 from tests.conftest import fresh_database, make_config
 from tests.llm_stub import LLMStub
-from tests.tasks.reporting_runs import make_run
+from tests.analysis.reporting_runs import make_run
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -21,7 +21,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from agent_models import HOURS_PER_DAY
 from agent_models.activity import NONE_ACTION
-from tasks.reporting.data import TOP_HASHTAGS, RunReport
+from analysis.data import TOP_HASHTAGS, RunReport
 
 PANEL_SIZE = (6.4, 3.6)  # inches per run column and panel row
 LEGEND_WIDTH = 1.8  # inches added on the right for a figure legend

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from matplotlib import rc_context
 
-from tasks.reporting import configs, exports, html
-from tasks.reporting.data import RunReport, default_label, gather
-from tasks.reporting.plots import PLOTS, render_png
+from analysis import configs, exports, html
+from analysis.data import RunReport, default_label, gather
+from analysis.plots import PLOTS, render_png
 
 PAGE = "index.html"
 PLOTS_DIR = "plots"

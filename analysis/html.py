@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from jinja2 import Environment
 
-from tasks.reporting.data import RunReport
+from analysis.data import RunReport
 
 # (summary key, row label) of the headline table, in order; "ticks" shows committed / total.
 HEADLINE = (
