@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import networkx as nx
+import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
@@ -86,6 +87,19 @@ def _kept_rows(run_scope: str, run_id: int | None) -> str:
     if run_scope.startswith("via "):
         return f"run {run_id}'s, {run_scope}"
     return f"run {run_id}'s"
+
+
+def write_frames(frames: dict[str, pd.DataFrame], folder: Path, kept: str) -> list[TableFiles]:
+    """Each frame as `folder/<name>.csv` and `.parquet` (the outcome measures, per tick)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, frame in frames.items():
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        csv_path, parquet_path = folder / f"{name}.csv", folder / f"{name}.parquet"
+        pa_csv.write_csv(table, csv_path)
+        pq.write_table(table, parquet_path)
+        written.append(TableFiles(name, len(frame), csv_path, parquet_path, kept))
+    return written
 
 
 def write_follow_graph(db_url: str, run_id: int, out_dir: Path) -> GraphFile:

@@ -15,10 +15,12 @@ from matplotlib import rc_context
 
 from analysis import configs, exports, html
 from analysis.data import RunReport, default_label, gather
+from analysis.measures import measures
 from analysis.plots import PLOTS, render_png
 
 PAGE = "index.html"
 PLOTS_DIR = "plots"
+MEASURES_DIR = "measures"
 
 
 class OutputDirError(OSError):
@@ -31,6 +33,7 @@ class ReportOutput:
     plots: tuple[Path, ...]
     tables: tuple[exports.TableFiles, ...] = ()
     graph: exports.GraphFile | None = None
+    measures: tuple[exports.TableFiles, ...] = ()  # the outcome measures (analysis.measures), per tick
 
 
 def prepare_out_dir(path: Path) -> Path:
@@ -50,14 +53,19 @@ def write_report(db_url: str, run_id: int, out_dir: Path, export_run: int | None
     run = gather(db_url, run_id)
     tables = exports.write_tables(db_url, export_run, out_dir)
     graph = exports.write_follow_graph(db_url, run_id, out_dir)
+    outcome = measures(db_url, run_id)
+    measured = exports.write_frames({"measures": outcome.ticks, "polarization": outcome.polarization},
+                                    out_dir / MEASURES_DIR, f"run {run_id}, one row per committed tick")
     images = _draw([run])
     links = [html.ExportLink(f"table {t.name}", t.rows, (_relative(t.csv, out_dir), _relative(t.parquet, out_dir)),
                              t.kept) for t in tables]
+    links += [html.ExportLink(f"outcome {t.name}", t.rows, (_relative(t.csv, out_dir), _relative(t.parquet, out_dir)),
+                              t.kept) for t in measured]
     links.append(html.ExportLink(f"follow graph ({graph.nodes:,} agents, {graph.edges:,} follows)", None,
                                  (_relative(graph.path, out_dir),), f"run {run_id}'s current follows"))
     page = _write_page(out_dir, html.render_page(f"ysim run {run.run_id}: {run.label}", [run], images,
                                                  exports=links))
-    return ReportOutput(page, _write_plots(out_dir, images), tuple(tables), graph)
+    return ReportOutput(page, _write_plots(out_dir, images), tuple(tables), graph, tuple(measured))
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from db import queries
 from db.models import (
-    ActionRow, AgentRow, FollowRow, HashtagRow, InterestRow, LLMCallRow, OpinionRow, PostHashtagRow, RunRow,
-    TickRow,
+    ActionRow, AgentRow, FollowRow, HashtagRow, InterestRow, LLMCallRow, OpinionRow, PostHashtagRow, PostRow,
+    ReactionRow, RecommendationRow, RunRow, TickRow,
 )
 from agent_models.activity import NONE_ACTION
 
@@ -150,3 +150,53 @@ def _frame(rows: Sequence[Sequence[Any]], **columns: type) -> pd.DataFrame:
     pandas would otherwise type as objects that cannot be summed or ranked)."""
     frame = pd.DataFrame([tuple(row) for row in rows], columns=list(columns))
     return frame.astype({name: kind for name, kind in columns.items() if kind is not str})
+
+
+# --- the outcome measures' inputs (analysis.measures) ---------------------------------------------
+
+def follow_events(session: Session, run_id: int) -> pd.DataFrame:
+    """Every follow and unfollow, in the order they took effect: tick, follower, followee, follows
+    (True for a follow); the initial graph is at tick -1."""
+    rows = session.execute(select(FollowRow.tick, FollowRow.follower_id, FollowRow.followee_id,
+                                  FollowRow.action == "follow")
+                           .where(FollowRow.run_id == run_id).order_by(FollowRow.id)).all()
+    return _frame(rows, tick=int, follower=int, followee=int, follows=bool)
+
+
+def agent_groups(session: Session, run_id: int) -> pd.DataFrame:
+    """Each agent's leaning and presence: agent_id, leaning ("" when unknown), is_page, joined_on,
+    left_on (-1 while present)."""
+    rows = session.execute(select(AgentRow.agent_id, func.coalesce(AgentRow.leaning, ""), AgentRow.is_page,
+                                  AgentRow.joined_on, func.coalesce(AgentRow.left_on, -1))
+                           .where(AgentRow.run_id == run_id).order_by(AgentRow.agent_id)).all()
+    return _frame(rows, agent_id=int, leaning=str, is_page=int, joined_on=int, left_on=int)
+
+
+def reactions_received(session: Session, run_id: int) -> pd.DataFrame:
+    """Every reaction with the author it went to: tick, agent_id (who reacted), author_id."""
+    rows = session.execute(select(ReactionRow.tick, ReactionRow.agent_id, PostRow.author_id)
+                           .join(PostRow, PostRow.id == ReactionRow.post_id)
+                           .where(ReactionRow.run_id == run_id).order_by(ReactionRow.id)).all()
+    return _frame(rows, tick=int, agent_id=int, author_id=int)
+
+
+def comments_per_tick(session: Session, run_id: int) -> pd.DataFrame:
+    """Comments (posts answering a post) written in each tick: tick, comments."""
+    rows = session.execute(select(PostRow.tick, func.count()).where(PostRow.run_id == run_id,
+                                                                     PostRow.comment_to.is_not(None))
+                           .group_by(PostRow.tick).order_by(PostRow.tick)).all()
+    return _frame(rows, tick=int, comments=int)
+
+
+def exposures(session: Session, run_id: int, chunk: int = 10_000) -> pd.DataFrame:
+    """Every post a recommender served: tick, reader, author (one row per served post)."""
+    served = session.execute(select(RecommendationRow.tick, RecommendationRow.agent_id, RecommendationRow.post_ids)
+                             .where(RecommendationRow.run_id == run_id).order_by(RecommendationRow.id),
+                             execution_options={"stream_results": True, "yield_per": chunk}).all()
+    post_ids = sorted({post for _, _, posts in served for post in posts})
+    authors: dict[int, int] = {}
+    for start in range(0, len(post_ids), chunk):  # bounded IN lists: SQLite caps bound parameters
+        authors.update(session.execute(select(PostRow.id, PostRow.author_id)
+                                       .where(PostRow.id.in_(post_ids[start:start + chunk]))).all())
+    rows = [(tick, reader, authors[post]) for tick, reader, posts in served for post in posts if post in authors]
+    return _frame(rows, tick=int, reader=int, author=int)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import matplotlib.text
 import networkx as nx
+import pandas as pd
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pytest
@@ -26,11 +27,13 @@ from agent_models import BatchResult, PostIntent, generate_population
 from db import get_engine, session_factory, write_results
 from db.models import (
     ActionRow, AgentRow, EmotionRow, FollowRow, HashtagRow, InterestRow, LLMCallRow, OpinionRow, PostHashtagRow, PostRow,
+    TickRow,
 )
 from db.queries import add_rows, create_run
 from analysis import plots
 from analysis.data import gather
 from analysis.exports import GRAPH_FILE, arrow_schema, write_tables
+from analysis.measures import measures
 from analysis.report import RunChoice, write_comparison, write_report
 from db.table_export import export_tables
 from tests.conftest import fresh_database, make_config
@@ -304,6 +307,21 @@ def test_the_exports_list_says_which_rows_each_table_kept(reported):
     assert exports["table posts"][1] == exports["table runs"][1] == f"run {run}'s"
     graph = next(what for what in exports if what.startswith("follow graph"))
     assert exports[graph][1:] == [f"run {run}'s current follows", "follow_graph.graphml"]
+
+
+def test_the_report_writes_the_outcome_measures_per_tick(reported):
+    """`ysim report` writes analysis.measures' frames as they are, and lists them on the page."""
+    expected = measures(reported.url, reported.run_id)
+    for name, frame in (("measures", expected.ticks), ("polarization", expected.polarization)):
+        written = pq.read_table(reported.out / "measures" / f"{name}.parquet").to_pandas()
+        pd.testing.assert_frame_equal(written, frame.reset_index(drop=True), check_dtype=False)
+        from_csv = pd.read_csv(reported.out / "measures" / f"{name}.csv")
+        assert len(from_csv) == len(frame) and list(from_csv.columns) == list(frame.columns)
+    committed = rows(reported.url, TickRow.tick, where=[TickRow.run_id == reported.run_id])
+    assert expected.ticks["tick"].tolist() == sorted(t for (t,) in committed)
+    listed = read_page(reported.out / "index.html").exports
+    assert listed["outcome measures"][:2] == [f"{len(expected.ticks):,}", f"run {reported.run_id}, one row per "
+                                                                           "committed tick"]
 
 
 # -- compare ------------------------------------------------------------------------------------------------------
