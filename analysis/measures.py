@@ -32,6 +32,10 @@ import pandas as pd
 from analysis.data import reading
 from db import report_queries
 
+# networkx's greedy modularity takes minutes beyond this many agents, at every tick: a larger
+# run's report leaves `modularity` and `clustering` NaN (its follow_graph.graphml is exported for
+# igraph, graph-tool or Gephi).
+MAX_GRAPH_NODES = 20_000
 MEASURES = ("engagement", "reactions_gini", "followers_gini", "follow_ei", "exposure_ei", "modularity",
             "clustering")
 BIMODAL = 5 / 9  # Sarle's coefficient of a uniform distribution: above it, a sign of two modes
@@ -126,9 +130,12 @@ def measures(db_url: str, run_id: int) -> RunMeasures:
 
 
 def tick_measures(ticks: Sequence[int], follows: pd.DataFrame, agents: pd.DataFrame, reactions: pd.DataFrame,
-                  comments: pd.DataFrame, served: pd.DataFrame, acting: pd.DataFrame) -> pd.DataFrame:
-    """MEASURES per tick from the run's rows (the frames of `db.report_queries`)."""
+                  comments: pd.DataFrame, served: pd.DataFrame, acting: pd.DataFrame,
+                  max_graph_nodes: int = MAX_GRAPH_NODES) -> pd.DataFrame:
+    """MEASURES per tick from the run's rows (the frames of `db.report_queries`); the graph's
+    modularity and clustering only while at most `max_graph_nodes` agents are present."""
     leaning = {a.agent_id: ("" if a.is_page else a.leaning) for a in agents.itertuples(index=False)}
+    ids, joined, left = (agents[c].to_numpy() for c in ("agent_id", "joined_on", "left_on"))
     comments_at = dict(zip(comments["tick"], comments["comments"], strict=True))
     acting_at = dict(zip(acting["tick"], acting["acting"], strict=True))
     reactions_at = reactions.groupby("tick").size().to_dict()
@@ -147,14 +154,14 @@ def tick_measures(ticks: Sequence[int], follows: pd.DataFrame, agents: pd.DataFr
             author = reaction_records[r_pos].author_id
             received[author] = received.get(author, 0) + 1
             r_pos += 1
-        present = [a.agent_id for a in agents.itertuples(index=False)
-                   if a.joined_on <= tick and (a.left_on < 0 or a.left_on > tick)]
+        present = ids[(joined <= tick) & ((left < 0) | (left > tick))].tolist()
         followers = dict.fromkeys(present, 0)
         for _, followee in edges:
             if followee in followers:
                 followers[followee] += 1
         exposed = served[served["tick"] == tick]
-        modularity, clustering = graph_measures(edges, present)
+        modularity, clustering = (graph_measures(edges, present) if len(present) <= max_graph_nodes
+                                  else (math.nan, math.nan))
         active = acting_at.get(tick, 0)
         rows.append((tick,
                      (reactions_at.get(tick, 0) + comments_at.get(tick, 0)) / active if active else math.nan,

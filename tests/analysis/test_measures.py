@@ -79,6 +79,10 @@ def test_tick_measures_follow_the_rows_tick_by_tick():
     assert frame.loc[2, "reactions_gini"] == pytest.approx(gini([2, 1, 0]))  # agent 3 left at tick 2
     assert frame.loc[0, "exposure_ei"] == pytest.approx(0.0)  # D read D and R; the page is left out
     assert math.isnan(frame.loc[1, "exposure_ei"])
+    assert frame.loc[0, "modularity"] == pytest.approx(graph_measures([(1, 2), (2, 3), (1, 3)], [1, 2, 3, 4])[0])
+    too_large = tick_measures([0], follows, agents, reactions, comments, served, acting, max_graph_nodes=3)
+    assert too_large[["modularity", "clustering"]].isna().all().all()  # 4 present: past the bound
+    assert too_large["follow_ei"].tolist() == [pytest.approx(1 / 3)]
 
 
 def test_a_runs_measures_match_its_database(sqlite_url, llm_stub, tmp_path):
