@@ -8,10 +8,17 @@ errors name the field, the value and what is allowed.
 
 from __future__ import annotations
 
+import copy
+import functools
+from collections.abc import Iterable
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator,
+)
 
+from agent_models.dotted import DottedPathError, set_dotted
+from agent_models.interventions import Intervention
 from agent_models.opinion_dynamics import OpinionModel
 from agent_models.prompts import prompt_set
 
@@ -380,12 +387,52 @@ class RunConfig(_Section):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     ray: RaySettings = Field(default_factory=RaySettings)
+    interventions: list[Intervention] = Field(
+        default_factory=list, description="Changes of settings from a tick on: each `{at: <tick or \"day D hour "
+                                          "H\">, set: {<dotted setting>: <value>, ...}, note: <text>}`, recorded "
+                                          "by the tick it starts at (docs/experiments.md).")
 
     @field_validator("prompts")
     @classmethod
     def _prompts(cls, value: dict[str, str]) -> dict[str, str]:
         prompt_set(value)  # raises a PromptError (a ValueError) naming the bad key
         return value
+
+    @model_validator(mode="after")
+    def _interventions_apply(self) -> "RunConfig":
+        """Each intervention lies within the run and makes a valid configuration, checked now so
+        that a bad one stops the run before its first tick."""
+        last = self.simulation.ticks - 1
+        for index, intervention in enumerate(self.interventions):
+            if intervention.tick > last:
+                raise FieldError(f"interventions[{index}].at", intervention.at,
+                                 f"tick {intervention.tick} is past the run's last tick ({last})")
+            try:
+                self._with_settings(intervention.set.items())
+            except DottedPathError as exc:
+                raise FieldError(f"interventions[{index}].set", intervention.set, str(exc)) from None
+            except ValidationError as exc:
+                error = exc.errors()[0]
+                where = ".".join(str(part) for part in error["loc"])
+                raise FieldError(f"interventions[{index}].set.{where}", error.get("input"),
+                                 error["msg"].removeprefix("Value error, ")) from None
+        return self
+
+    def at_tick(self, tick: int) -> "RunConfig":
+        """The configuration tick `tick` runs with: every intervention up to it applied, in tick
+        order (entries of one tick in list order)."""
+        due = sorted((i.tick, n, i) for n, i in enumerate(self.interventions) if i.tick <= tick)
+        if not due:
+            return self
+        return self._with_settings(item for _, _, intervention in due for item in intervention.set.items())
+
+    def _with_settings(self, settings: Iterable[tuple[str, Any]]) -> "RunConfig":
+        data = self.model_dump()  # python values: the API key stays a SecretStr
+        data["interventions"] = []  # checked once, on the base configuration
+        for dotted, value in settings:
+            set_dotted(data, dotted, copy.deepcopy(value), _default_values())
+        applied = RunConfig.model_validate(data)
+        return applied.model_copy(update={"interventions": self.interventions})
 
     @model_validator(mode="after")
     def _pools_for_generated_agents(self) -> "RunConfig":
@@ -404,3 +451,10 @@ class RunConfig(_Section):
             if not adjectives:
                 raise FieldError(f"agents.big_five.{trait}", [], f"must hold at least one value when {why}")
         return self
+
+
+@functools.cache
+def _default_values() -> dict[str, Any]:
+    """The default configuration's values, for a setting an intervention reaches inside of
+    (`set_dotted` copies what it takes)."""
+    return RunConfig().model_dump()

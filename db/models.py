@@ -150,6 +150,20 @@ class RecommendationRow(Base):
     post_ids: Mapped[list[int]] = mapped_column(JSON)
 
 
+class InterventionRow(Base):
+    """An intervention of the run's configuration, recorded by the tick it took effect at, in that
+    tick's transaction (agent_models.interventions)."""
+
+    __tablename__ = "interventions"
+    __table_args__ = (Index("ix_interventions_run_tick", "run_id", "tick"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    tick: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer)  # its index in the configuration's list
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
 class TickRow(Base):
     """The tick ledger: a row exists exactly when the tick's writes committed."""
 

@@ -24,8 +24,8 @@ from agent_models.intents import ArticleRef, InterestIntent, JoinIntent, LeaveIn
 from db.llm_spend import settle_pending
 from db.content_writer import write_annotations, write_article_posts, write_article_topics
 from db.models import (
-    ActionRow, AgentInterestRow, AgentRow, FollowRow, LLMCacheRow, LLMCallRow, MentionRow, OpinionRow, PostRow,
-    PostTopicRow, ReactionRow, RecommendationRow, TickRow, VoteRow,
+    ActionRow, AgentInterestRow, AgentRow, FollowRow, InterventionRow, LLMCacheRow, LLMCallRow, MentionRow, OpinionRow,
+    PostRow, PostTopicRow, ReactionRow, RecommendationRow, TickRow, VoteRow,
 )
 from db.platform_queries import post_topic_names
 from db.row_ids import new_id
@@ -54,7 +54,9 @@ class TickWrite:
 
 
 def write_tick(session: Session, *, run_id: int, tick: int, active_agents: int, result: BatchResult,
-               feeds: Sequence[ServedFeed] = ()) -> TickWrite:
+               feeds: Sequence[ServedFeed] = (), interventions: Sequence[tuple[int, dict, str]] = ()) -> TickWrite:
+    """The tick's writes with its ledger row, and the interventions that take effect at it
+    (position in the configuration's list, settings, note): all or nothing, once."""
     if is_tick_committed(session, run_id, tick):
         return TickWrite(tick, already_committed=True)
     ledger_row = TickRow(id=new_id(session, TickRow), run_id=run_id, tick=tick, day=tick // HOURS_PER_DAY,
@@ -65,6 +67,8 @@ def write_tick(session: Session, *, run_id: int, tick: int, active_agents: int, 
     ledger_row.discarded_calls = discarded.calls
     ledger_row.discarded_prompt_tokens = discarded.prompt_tokens
     ledger_row.discarded_completion_tokens = discarded.completion_tokens
+    add_rows(session, InterventionRow, [dict(run_id=run_id, tick=tick, position=position, settings=settings, note=note)
+                                        for position, settings, note in interventions])
     return write_results(session, run_id=run_id, tick=tick, result=result, feeds=feeds)
 
 

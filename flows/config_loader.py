@@ -20,6 +20,7 @@ import yaml
 from pydantic import ValidationError
 
 from agent_models import RunConfig, YSocialConfigError, from_ysocial, is_ysocial_config
+from agent_models.dotted import DottedPathError, set_dotted
 from agent_models.run_config import HOURS_PER_DAY, FieldError
 from db import absolute_url
 
@@ -38,7 +39,8 @@ def describe_validation_error(exc: ValidationError) -> str:
     more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     if isinstance(cause := err.get("ctx", {}).get("error"), FieldError):  # a check across fields
         return f"{cause}{more}"
-    where = ".".join(map(_show_key, err["loc"])) or "configuration"
+    where = "".join(f"[{part}]" if isinstance(part, int) else f".{_show_key(part)}"
+                    for part in err["loc"]).lstrip(".") or "configuration"
     value = err.get("input")
     shown = f"{value!r:.80}" if not isinstance(value, dict) else "{...}"
     message = err["msg"].removeprefix("Value error, ")
@@ -183,8 +185,12 @@ def with_values(base: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     (`agents.age.min`, `simulation.actions_likelihood.post`): the rest of that setting is the
     base's value, else the default."""
     data = json.loads(json.dumps(base))  # deep copy
+    defaults = RunConfig().model_dump(mode="json")
     for dotted, value in values.items():
-        _set_path(data, dotted.split("."), value)
+        try:
+            set_dotted(data, dotted, value, defaults)
+        except DottedPathError as exc:
+            raise ConfigError(str(exc)) from None
     return data
 
 
@@ -196,36 +202,6 @@ def build(base: dict[str, Any], overrides: dict[str, Any]) -> RunConfig:
         return RunConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc)) from None
-
-
-def _set_path(data: dict[str, Any], parts: list[str], value: Any) -> None:
-    container: Any = data
-    for depth, part in enumerate(parts[:-1]):
-        key = _existing_key(container, part)
-        if key not in container:
-            container[key] = _default_at(parts[:depth + 1])
-        container = container[key]
-        if not isinstance(container, dict):  # else validation names the section that is not a mapping
-            if depth == 0:
-                return
-            raise ConfigError(f"{'.'.join(parts)}: {'.'.join(parts[:depth + 1])} is {container!r:.60}, "
-                              f"not a mapping of settings to set {parts[depth + 1]!r} in")
-    container[_existing_key(container, parts[-1])] = value
-
-
-def _existing_key(container: dict[Any, Any], part: str) -> Any:
-    """The container's own key that `part` names (a YAML file's `3:` is the int 3), else `part`."""
-    return next((key for key in container if str(key) == part), part)
-
-
-def _default_at(parts: list[str]) -> Any:
-    """The default value of the field at `parts`, as JSON; an empty mapping where there is none."""
-    value: Any = RunConfig().model_dump(mode="json")
-    for part in parts:
-        if not isinstance(value, dict) or (key := _existing_key(value, part)) not in value:
-            return {}
-        value = value[key]
-    return json.loads(json.dumps(value)) if isinstance(value, dict) else {}
 
 
 def with_absolute_database(config: RunConfig) -> RunConfig:

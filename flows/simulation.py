@@ -68,7 +68,7 @@ def _run_ticks(config: RunConfig) -> dict[str, Any]:
                 # A clean stop at a tick boundary: every committed tick stays, a larger budget resumes.
                 tell({"event": "budget", "tick": tick, "tokens_used": used, "budget": budget})
                 return {**(status(config.database.url) or {}), "stopped_by_budget": True}
-            summary = tick_with_retries(config, run.run_id, tick)
+            summary = tick_with_retries(config.at_tick(tick), run.run_id, tick)  # interventions due applied
             tell({"event": "tick", **summary})
     return status(config.database.url) or {}
 

@@ -228,6 +228,9 @@ def _publish(run_id: int, summary: dict[str, Any]) -> None:
     for group in ("actions", "statuses", "written"):
         for name, count in sorted(summary.get(group, {}).items()):
             lines.append(f"| {group}: {name} | {count} |")
+    for started in summary.get("interventions", []):
+        what = ", ".join(f"{key} = {value}" for key, value in started["set"].items())
+        lines.append(f"| intervention [{started['position']}] starts | {started['note'] or what} |")
     for phase, nodes in summary.get("nodes", {}).items():
         for node, count in sorted(nodes.items()):
             lines.append(f"| {phase} task runs on {node} | {count} |")

@@ -24,10 +24,11 @@ def apply_tick(ctx: TickContext, turns: list[AgentTurn] | Sealed, results: list[
     for result in results:
         merged.extend(result)
     feeds = [feed for batch in reads for feed in batch.served]
+    starting = [(position, i.set, i.note) for position, i in enumerate(ctx.config.interventions) if i.tick == ctx.tick]
     try:
         with session_factory(ctx.db_url).begin() as session:
             written = write_tick(session, run_id=ctx.run_id, tick=ctx.tick, active_agents=len(turns),
-                                 result=merged, feeds=feeds)
+                                 result=merged, feeds=feeds, interventions=starting)
     except IntegrityError:
         # The transaction is rolled back. A racing attempt of this tick that committed first makes
         # the ledger insert fail; so can any other constraint (llm_cache keys, hashtags, emotions,
@@ -44,6 +45,7 @@ def apply_tick(ctx: TickContext, turns: list[AgentTurn] | Sealed, results: list[
         "statuses": dict(Counter(a.status for a in merged.actions)),
         "written": dict(written.written),
         "rejected": written.rejected,
+        "interventions": [{"position": position, "set": settings, "note": note} for position, settings, note in starting],
         "llm_calls": len(merged.llm_calls),
         "llm_errors": sum(1 for c in merged.llm_calls if c.is_error),  # as `ysim status` counts them
         "llm_retried": sum(1 for c in merged.llm_calls if c.outcome == "retried"),

@@ -18,7 +18,7 @@ import pytest
 
 ROOT = Path(__file__).parents[1]
 DOCS = ROOT / "docs"
-PACKAGES = ("flows", "tasks", "db", "agent_models")
+PACKAGES = ("flows", "analysis", "tasks", "db", "agent_models")
 
 # What a quoted line may start with that the source does not spell out: the CLI's `error: ` and
 # `warning: ` prefixes, or the exception class of a traceback's last line.

@@ -1,0 +1,84 @@
+"""Issue 24, item 1 (first part): interventions that change run settings from a tick on, applied
+by the tick they start at and recorded once, in that tick's transaction."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from agent_models import RunConfig
+from db import session_factory
+from db.models import ActionRow, InterventionRow, RunRow
+from flows import config_loader
+from tests.flows.test_cli import status, ysim
+
+ALL_ACTIONS = {"post": 0.3, "comment": 0.3, "read": 0.3, "follow": 0.1}
+PUSH = {"at": "day 0 hour 2", "set": {"simulation.actions_likelihood": {"post": 1.0}, "feeds.feed_size": 3},
+        "note": "posting push"}
+
+
+def test_at_tick_applies_the_interventions_due_in_order():
+    config = RunConfig.model_validate({
+        "llm": {"api_key": "secret"},
+        "interventions": [{"at": 3, "set": {"llm.temperature": 0.5}},
+                          {"at": "day 0 hour 1", "set": {"llm.temperature": 0.2, "agents.age.min": 30}},
+                          {"at": 3, "set": {"llm.temperature": 0.7}}]})
+    assert config.at_tick(0) is config
+    assert (config.at_tick(1).llm.temperature, config.at_tick(2).agents.age.min) == (0.2, 30)
+    assert config.at_tick(2).agents.age.max == 60  # the rest of the setting stays
+    assert config.at_tick(3).llm.temperature == 0.7  # one tick's entries in list order
+    assert config.at_tick(9).llm.api_key.get_secret_value() == "secret"
+    assert config.at_tick(9).interventions == config.interventions
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({"at": 30, "set": {"feeds.feed_size": 3}}, r"interventions\[0\].at: 30: tick 30 is past the run's last tick \(23\)"),
+    ({"at": "noon", "set": {"feeds.feed_size": 3}}, r"interventions\[0\].at: 'noon': 'noon' is not a tick .* \"day D hour H\""),
+    ({"at": "day 1 hour 24", "set": {"feeds.feed_size": 3}}, r"hour 24 is outside 0..23"),
+    ({"at": 1, "set": {"simulation.seed": 3}}, r"'simulation.seed' cannot change during a run: the seed makes the run"),
+    ({"at": 1, "set": {"ray.batch_size": 3}}, r"'ray.batch_size' cannot change during a run"),
+    ({"at": 1, "set": {"feeds.fed_size": 3}}, r"interventions\[0\].set.feeds.fed_size: 3: Extra inputs are not permitted"),
+    ({"at": 1, "set": {"feeds.feed_size": 0}}, r"interventions\[0\].set.feeds.feed_size: 0: Input should be greater"),
+    ({"at": 1, "set": {}}, r"interventions\[0\].set: .* at least 1 item"),
+    ({"at": 1}, r"interventions\[0\].set: .*Field required"),
+])
+def test_a_bad_intervention_is_a_one_line_error_naming_the_entry(entry, message):
+    with pytest.raises(config_loader.ConfigError, match=message) as error:
+        config_loader.build({"interventions": [entry]}, {})
+    assert "\n" not in str(error.value)
+
+
+def test_a_bad_intervention_stops_ysim_run_before_anything_is_written(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump({"interventions": [{"at": 1, "set": {"simulation.seed": 5}}]}))
+    code, _, err = ysim(capsys, "run", "--config", str(config), "--db", f"sqlite:///{tmp_path / 'x.db'}")
+    assert code != 0 and err.count("\n") == 1 and "interventions[0].set" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.yaml"]
+
+
+def test_an_intervention_changes_the_run_from_its_tick_and_is_recorded_once(ray_session, llm_stub, sqlite_url,
+                                                                          tmp_path, capsys):
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump({
+        "simulation": {"hourly_activity": {h: 0.5 for h in range(24)}, "actions_likelihood": ALL_ACTIONS},
+        "agents": {"rule_based_share": 0.5}, "llm": {"max_retries": 0}, "interventions": [PUSH]}))
+    run = ("run", "--config", str(config), "--db", sqlite_url, "--llm-url", llm_stub.url, "--agents", "10")
+    code, _, err = ysim(capsys, *run, "--ticks", "3")
+    assert code == 0, err
+    code, _, err = ysim(capsys, *run, "--ticks", "4")  # resumed: the intervention is not recorded again
+    assert code == 0, err
+    assert status(capsys, sqlite_url)["ticks_committed"] == 4
+    with session_factory(sqlite_url).begin() as session:
+        recorded = [(r.tick, r.position, r.settings, r.note) for r in session.scalars(select(InterventionRow))]
+        chosen = session.execute(select(ActionRow.tick, ActionRow.action)).all()
+        stored = session.scalars(select(RunRow.config)).one()
+    assert recorded == [(2, 0, PUSH["set"], "posting push")]
+    assert stored["interventions"][0]["at"] == "day 0 hour 2"
+    before = Counter(action for tick, action in chosen if tick < 2)
+    after = Counter(action for tick, action in chosen if tick >= 2)
+    assert set(before) - {"POST", "NONE", "REPLY"}, before  # comments, reads, follows before the push
+    assert set(after) <= {"POST", "NONE", "REPLY"} and after["POST"], after  # only posting from tick 2
