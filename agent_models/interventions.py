@@ -7,7 +7,10 @@ An intervention is plain data in the run configuration (`interventions:`), e.g.
       - {at: 30, set: {llm.temperature: 0.2, feeds.feed_size: 3}}
 
 `at` is a tick (0-based) or "day D hour H"; `set` holds dotted run settings and their values
-from that tick on. `RunConfig.at_tick(tick)` is the configuration a tick runs with: the base
+from that tick on; `agent_set` holds agent settings (`AGENT_SETTINGS`: recommenders, action
+weights, rounds, toxicity) for the agents `agents` selects (by ids, leaning, age, interests,
+class, and a seeded random fraction of those), so one run can hold a treatment and a control
+group. `group_overrides` applies them to the agents a tick loads. `RunConfig.at_tick(tick)` is the configuration a tick runs with: the base
 configuration with every intervention up to that tick applied in order. The tick that an
 intervention starts at records it (the `interventions` table, written in the tick's transaction
 with its ledger row), so a run killed and resumed records it once.
@@ -18,10 +21,13 @@ cannot be changed this way: `FIXED` names them.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import hashlib
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 HOURS_PER_DAY = 24
 _DAY_HOUR = re.compile(r"^\s*day\s+(\d+)\s+hour\s+(\d+)\s*$", re.IGNORECASE)
@@ -41,15 +47,86 @@ FIXED = {
 }
 
 
+# An intervention's `agent_set` keys -> the AgentData field each sets.
+AGENT_SETTINGS = {"content_rec_sys": "content_rec_sys_name", "follow_rec_sys": "follow_rec_sys_name",
+                  "actions_likelihood": "actions_likelihood", "round_actions": "round_actions", "toxicity": "toxicity"}
+
+
+class AgeRange(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    min: int = 0
+    max: int = 2**31 - 1
+
+
+class Selector(BaseModel):
+    """Which agents a group intervention reaches: all criteria given must hold; `fraction` then
+    keeps a seeded random share of them (the same agents at every tick and on every resume)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ids: list[int] | None = Field(None, description="Agent ids.")
+    leaning: list[str] | None = Field(None, description="Political leanings (any of).")
+    age: AgeRange | None = Field(None, description="Ages, inclusive.")
+    interests: list[str] | None = Field(None, description="Interests (any of).")
+    agent_class: list[str] | None = Field(None, description="AgentData, PageAgentData, FakeAgentData, ...")
+    fraction: float = Field(1.0, gt=0, le=1, description="Seeded random share of the agents matching the rest.")
+
+    def picks(self, agent: Any, run_seed: int, position: int) -> bool:
+        if self.ids is not None and agent.agent_id not in self.ids:
+            return False
+        if self.leaning is not None and agent.leaning not in self.leaning:
+            return False
+        if self.age is not None and (agent.age is None or not self.age.min <= agent.age <= self.age.max):
+            return False
+        if self.interests is not None and not set(self.interests) & set(agent.interests):
+            return False
+        if self.agent_class is not None and agent.agent_class not in self.agent_class:
+            return False
+        return self.fraction >= 1 or _share(run_seed, position, agent.agent_id) < self.fraction
+
+
+def _share(run_seed: int, position: int, agent_id: int) -> float:
+    """A number in [0, 1) fixed by (run seed, intervention, agent)."""
+    digest = hashlib.blake2b(f"{run_seed}\x1fintervention\x1f{position}\x1f{agent_id}".encode(), digest_size=8)
+    return int.from_bytes(digest.digest(), "big") / 2**64
+
+
 class Intervention(BaseModel):
-    """One change of settings from a tick on."""
+    """One change of settings from a tick on: run settings, or settings of a group of agents."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     at: int | str = Field(description='The tick it takes effect at (0-based), or "day D hour H".')
-    set: dict[str, Any] = Field(min_length=1, description="Dotted run settings and their values from that tick on, "
-                                                          "e.g. {feeds.feed_size: 3}.")
+    set: dict[str, Any] = Field(default_factory=dict, description="Dotted run settings and their values from that "
+                                                                  "tick on, e.g. {feeds.feed_size: 3}.")
+    agents: Selector | None = Field(None, description="The group `agent_set` applies to (none: every agent).")
+    agent_set: dict[str, Any] = Field(default_factory=dict, description="Agent settings for the group from that tick "
+                                                                        f"on: {', '.join(AGENT_SETTINGS)}.")
     note: str = Field("", description="What it stands for, recorded with it.")
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> "Intervention":
+        if not self.set and not self.agent_set:
+            raise ValueError("give `set` (run settings) or `agent_set` (a group's agent settings), or both")
+        if self.agents is not None and not self.agent_set:
+            raise ValueError("`agents` selects the group `agent_set` applies to: run settings in `set` apply to "
+                             "every agent")
+        return self
+
+    @field_validator("agent_set")
+    @classmethod
+    def _agent_settings(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key, setting in value.items():
+            if key not in AGENT_SETTINGS:
+                raise ValueError(f"{key!r} is not an agent setting: one of {', '.join(AGENT_SETTINGS)}")
+            if key in ("content_rec_sys", "follow_rec_sys", "toxicity") and not isinstance(setting, str):
+                raise ValueError(f"{key}: {setting!r:.60} must be a name")
+            if key == "round_actions" and (isinstance(setting, bool) or not isinstance(setting, int) or setting < 1):
+                raise ValueError(f"round_actions: {setting!r:.60} must be an integer >= 1")
+            if key == "actions_likelihood" and not (isinstance(setting, dict) and all(
+                    isinstance(w, (int, float)) and not isinstance(w, bool) and w >= 0 for w in setting.values())):
+                raise ValueError(f"actions_likelihood: {setting!r:.60} must map actions to weights >= 0")
+        return value
 
     @field_validator("at")
     @classmethod
@@ -73,9 +150,26 @@ class Intervention(BaseModel):
     def tick(self) -> int:
         return tick_of(self.at)
 
-    def describe(self) -> dict[str, Any]:
-        """What is recorded of it: its tick, settings and note."""
-        return {"at": self.at, "tick": self.tick, "set": self.set, "note": self.note}
+    def recorded(self) -> dict[str, Any]:
+        """What the `interventions` table keeps of it: its run settings, group and agent settings."""
+        group = self.agents.model_dump(exclude_defaults=True) if self.agents is not None else None
+        return {"set": self.set, **({"agents": group, "agent_set": self.agent_set} if self.agent_set else {})}
+
+
+def group_overrides(agents: list[Any], interventions: list[Intervention], tick: int, run_seed: int) -> list[Any]:
+    """`agents` with the agent settings of every group intervention due by `tick` applied, in tick
+    order (list order within a tick): copies where something changes, the same objects elsewhere."""
+    due = sorted((i.tick, n, i) for n, i in enumerate(interventions) if i.tick <= tick and i.agent_set)
+    if not due:
+        return agents
+    changed = []
+    for agent in agents:
+        updates: dict[str, Any] = {}
+        for _, position, intervention in due:
+            if intervention.agents is None or intervention.agents.picks(agent, run_seed, position):
+                updates.update({AGENT_SETTINGS[k]: copy.deepcopy(v) for k, v in intervention.agent_set.items()})
+        changed.append(dataclasses.replace(agent, **updates) if updates else agent)
+    return changed
 
 
 def tick_of(at: int | str) -> int:

@@ -24,7 +24,8 @@ def apply_tick(ctx: TickContext, turns: list[AgentTurn] | Sealed, results: list[
     for result in results:
         merged.extend(result)
     feeds = [feed for batch in reads for feed in batch.served]
-    starting = [(position, i.set, i.note) for position, i in enumerate(ctx.config.interventions) if i.tick == ctx.tick]
+    starting = [(position, i.recorded(), i.note) for position, i in enumerate(ctx.config.interventions)
+                if i.tick == ctx.tick]
     try:
         with session_factory(ctx.db_url).begin() as session:
             written = write_tick(session, run_id=ctx.run_id, tick=ctx.tick, active_agents=len(turns),

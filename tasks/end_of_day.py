@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from agent_models import HOURS_PER_DAY, AgentData, AgentTurn, BatchResult, derive_seed, generate_population
 from agent_models.end_of_day import daily_change, draws_daily_follow, with_daily_follow
 from agent_models.intents import JoinIntent, LeaveIntent
+from agent_models.interventions import group_overrides
 from db import platform_queries, queries, session_factory
 from db.models import ActionRow
 from tasks.agent_function import agent_function
@@ -46,6 +47,7 @@ def end_of_day(ctx: TickContext, turns: list[AgentTurn]) -> tuple[list[AgentTurn
         following = queries.agents_by_id(session, [p.agent_id for p in day_agents
                                                    if draws_daily_follow(p, ctx.seed, ctx.tick)])
         joining = new_agents(session, ctx, daily_change(len(day_agents), ctx.config.simulation.percentage_new_agents))
+    following = group_overrides(following, ctx.config.interventions, ctx.tick, ctx.seed)
     leaving = churn_system.fn(ctx, daily_change(len(day_agents), ctx.config.simulation.percentage_removed_agents))
     changes = BatchResult(intents=[*leaving, *(JoinIntent(agent) for agent in joining)])
     return with_daily_follow(turns, following, ctx.seed, ctx.tick), changes

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from agent_models import HOURS_PER_DAY, AgentData, AgentTurn, plan_turn, rng_for, select_active
 from agent_models.activity import page_turns
+from agent_models.interventions import group_overrides
 from agent_models.opinion_dynamics import opinion_model_for
 from db import CONTENT_RECOMMENDERS, FOLLOW_RECOMMENDERS, FeedContext, ServedFeed, session_factory
 from db import platform_queries, queries
@@ -47,6 +48,7 @@ def plan_turns(ctx: TickContext) -> list[AgentTurn]:
         drawn = select_active(people, hour, sim.hourly_activity, profiles, rng_for(ctx.seed, ctx.tick, None, "select"))
         # Whole agents only for those who act: the drawn people and the pages.
         agents = queries.agents_by_id(session, [p.agent_id for p in drawn] + [p.agent_id for p in present if p.is_page])
+    agents = group_overrides(agents, ctx.config.interventions, ctx.tick, ctx.seed)  # a group's settings from its tick
     likelihood = sim.drawable_actions
     turns = [plan_turn(agent, likelihood, rng_for(ctx.seed, ctx.tick, agent.agent_id, "plan"), sim.client)
              for agent in agents if not agent.is_page]

@@ -126,6 +126,12 @@ def check_recommenders(config: RunConfig, agents: Sequence[AgentData] = ()) -> N
                                   ("agents.follow_rec_sys", config.agents.follow_rec_sys, FOLLOW_RECOMMENDERS)):
         if name not in registry:
             raise UnknownRecommenderError(f"{field}: {name!r} is not one of {', '.join(sorted(registry))}")
+    for position, intervention in enumerate(config.interventions):
+        for key, registry in (("content_rec_sys", CONTENT_RECOMMENDERS), ("follow_rec_sys", FOLLOW_RECOMMENDERS)):
+            name = intervention.agent_set.get(key)
+            if name is not None and name not in registry:
+                raise UnknownRecommenderError(f"interventions[{position}].agent_set.{key}: {name!r} is not one of "
+                                              f"{', '.join(sorted(registry))}")
     for agent in agents:
         for field, name, registry in (("rec_sys", agent.content_rec_sys_name, CONTENT_RECOMMENDERS),
                                       ("frec_sys", agent.follow_rec_sys_name, FOLLOW_RECOMMENDERS)):

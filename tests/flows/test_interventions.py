@@ -11,9 +11,11 @@ from sqlalchemy import select
 
 from agent_models import RunConfig
 from db import session_factory
-from db.models import ActionRow, InterventionRow, RunRow
+from db.models import ActionRow, AgentRow, InterventionRow, RecommendationRow, RunRow
 from flows import config_loader
+from tasks import prepare_run
 from tests.flows.test_cli import status, ysim
+from tests.tasks.platform_fixture import run_tick_inline
 
 ALL_ACTIONS = {"post": 0.3, "comment": 0.3, "read": 0.3, "follow": 0.1}
 PUSH = {"at": "day 0 hour 2", "set": {"simulation.actions_likelihood": {"post": 1.0}, "feeds.feed_size": 3},
@@ -42,8 +44,13 @@ def test_at_tick_applies_the_interventions_due_in_order():
     ({"at": 1, "set": {"ray.batch_size": 3}}, r"'ray.batch_size' cannot change during a run"),
     ({"at": 1, "set": {"feeds.fed_size": 3}}, r"interventions\[0\].set.feeds.fed_size: 3: Extra inputs are not permitted"),
     ({"at": 1, "set": {"feeds.feed_size": 0}}, r"interventions\[0\].set.feeds.feed_size: 0: Input should be greater"),
-    ({"at": 1, "set": {}}, r"interventions\[0\].set: .* at least 1 item"),
-    ({"at": 1}, r"interventions\[0\].set: .*Field required"),
+    ({"at": 1, "set": {}}, r"interventions\[0\]: .*give `set` \(run settings\) or `agent_set`"),
+    ({"at": 1, "agents": {"leaning": ["D"]}, "set": {"feeds.feed_size": 3}},
+     r"interventions\[0\]: .*`agents` selects the group `agent_set` applies to"),
+    ({"at": 1, "agent_set": {"feed_size": 3}}, r"interventions\[0\].agent_set: .*'feed_size' is not an agent setting"),
+    ({"at": 1, "agent_set": {"round_actions": 0}}, r"round_actions: 0 must be an integer >= 1"),
+    ({"at": 1, "agents": {"fraction": 0}, "agent_set": {"toxicity": "high"}},
+     r"interventions\[0\].agents.fraction: 0: Input should be greater than 0"),
 ])
 def test_a_bad_intervention_is_a_one_line_error_naming_the_entry(entry, message):
     with pytest.raises(config_loader.ConfigError, match=message) as error:
@@ -76,9 +83,49 @@ def test_an_intervention_changes_the_run_from_its_tick_and_is_recorded_once(ray_
         recorded = [(r.tick, r.position, r.settings, r.note) for r in session.scalars(select(InterventionRow))]
         chosen = session.execute(select(ActionRow.tick, ActionRow.action)).all()
         stored = session.scalars(select(RunRow.config)).one()
-    assert recorded == [(2, 0, PUSH["set"], "posting push")]
+    assert recorded == [(2, 0, {"set": PUSH["set"]}, "posting push")]
     assert stored["interventions"][0]["at"] == "day 0 hour 2"
     before = Counter(action for tick, action in chosen if tick < 2)
     after = Counter(action for tick, action in chosen if tick >= 2)
     assert set(before) - {"POST", "NONE", "REPLY"}, before  # comments, reads, follows before the push
     assert set(after) <= {"POST", "NONE", "REPLY"} and after["POST"], after  # only posting from tick 2
+
+
+def test_a_group_intervention_changes_only_its_agents_from_its_tick(sqlite_url):
+    """Republicans only post from tick 2; a seeded half of the Democrats read a reverse-chronological
+    feed from tick 2 (the same half at every tick); everyone else is untouched."""
+    config = RunConfig.model_validate({
+        "simulation": {"seed": 5, "ticks": 5, "hourly_activity": {h: 0.6 for h in range(24)},
+                       "actions_likelihood": ALL_ACTIONS},
+        "agents": {"count": 40, "rule_based_share": 1.0, "political_leanings": ["Democrat", "Republican"]},
+        "database": {"url": sqlite_url},
+        "interventions": [
+            {"at": 2, "agents": {"leaning": ["Republican"]}, "agent_set": {"actions_likelihood": {"post": 1.0}},
+             "note": "treatment: posting"},
+            {"at": 2, "agents": {"leaning": ["Democrat"], "fraction": 0.5},
+             "agent_set": {"content_rec_sys": "ReverseChrono"}}]})
+    run = prepare_run.fn(config)
+    for tick in range(config.simulation.ticks):
+        run_tick_inline(config, run.run_id, tick)
+    with session_factory(sqlite_url).begin() as session:
+        leaning = dict(session.execute(select(AgentRow.agent_id, AgentRow.leaning)).all())
+        chosen = session.execute(select(ActionRow.tick, ActionRow.agent_id, ActionRow.action)).all()
+        served = session.execute(select(RecommendationRow.tick, RecommendationRow.agent_id,
+                                        RecommendationRow.recommender)).all()
+        recorded = [(r.tick, r.position, r.settings, r.note) for r in session.scalars(select(InterventionRow))]
+    kinds = {(early, side): Counter(a for t, agent, a in chosen if (t < 2) == early and leaning[agent] == side)
+             for early in (True, False) for side in ("Democrat", "Republican")}
+    assert set(kinds[(False, "Republican")]) <= {"POST", "NONE", "REPLY"} and kinds[(False, "Republican")]["POST"]
+    for group in ((True, "Republican"), (True, "Democrat"), (False, "Democrat")):
+        assert set(kinds[group]) - {"POST", "NONE", "REPLY"}, group  # comments, reads, follows
+    switched = {agent for t, agent, name in served if t >= 2 and name == "ReverseChrono"}
+    assert switched and all(leaning[a] == "Democrat" for a in switched)
+    assert not {agent for t, agent, name in served if t < 2 and name == "ReverseChrono"}
+    democrats_served_late = {agent for t, agent, _ in served if t >= 2 and leaning[agent] == "Democrat"}
+    assert switched < democrats_served_late  # a share of them, not all
+    for t, agent, name in served:  # the same agents at every tick from 2 on
+        if t >= 2 and leaning[agent] == "Democrat":
+            assert (name == "ReverseChrono") == (agent in switched)
+    assert [(t, p) for t, p, _, _ in recorded] == [(2, 0), (2, 1)]
+    assert recorded[0][2] == {"set": {}, "agents": {"leaning": ["Republican"]},
+                              "agent_set": {"actions_likelihood": {"post": 1.0}}}
