@@ -58,12 +58,17 @@ def test_a_bad_intervention_is_a_one_line_error_naming_the_entry(entry, message)
     assert "\n" not in str(error.value)
 
 
-def test_a_bad_intervention_stops_ysim_run_before_anything_is_written(tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize("entry, message", [
+    ({"at": 1, "set": {"simulation.seed": 5}}, "interventions[0].set"),
+    ({"at": 1, "agent_set": {"content_rec_sys": "Nope"}},
+     "interventions[0].agent_set.content_rec_sys: 'Nope' is not one of "),
+])
+def test_a_bad_intervention_stops_ysim_run_before_anything_is_written(tmp_path, capsys, monkeypatch, entry, message):
     monkeypatch.chdir(tmp_path)
     config = tmp_path / "run.yaml"
-    config.write_text(yaml.safe_dump({"interventions": [{"at": 1, "set": {"simulation.seed": 5}}]}))
+    config.write_text(yaml.safe_dump({"interventions": [entry]}))
     code, _, err = ysim(capsys, "run", "--config", str(config), "--db", f"sqlite:///{tmp_path / 'x.db'}")
-    assert code != 0 and err.count("\n") == 1 and "interventions[0].set" in err
+    assert code != 0 and err.count("\n") == 1 and message in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.yaml"]
 
 
