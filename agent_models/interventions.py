@@ -91,8 +91,38 @@ def _share(run_seed: int, position: int, agent_id: int) -> float:
     return int.from_bytes(digest.digest(), "big") / 2**64
 
 
+class InjectedPost(BaseModel):
+    """A post the intervention writes, by an existing agent (a page, for news)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    author: int = Field(description="The id of the agent who posts it.")
+    text: str = Field(min_length=1, description="Its text; hashtags and mentions are read from it.")
+    topics: list[str] = Field(default_factory=list, description="The topics it is about.")
+
+
+class OpinionShock(BaseModel):
+    """A topic's opinion for the group: set to a value, or shifted by an amount (kept in 0..1)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    set: float | None = Field(None, ge=0, le=1)
+    shift: float | None = Field(None, ge=-1, le=1)
+
+    @model_validator(mode="after")
+    def _one(self) -> "OpinionShock":
+        if (self.set is None) == (self.shift is None):
+            raise ValueError("give one of `set` (a value in 0..1) or `shift` (an amount in -1..1)")
+        return self
+
+    def applied(self, current: float | None) -> float | None:
+        """The new opinion of a holder of `current` (None: no opinion yet, which a shift keeps)."""
+        if self.set is not None:
+            return self.set
+        return None if current is None else min(1.0, max(0.0, current + self.shift))
+
+
 class Intervention(BaseModel):
-    """One change of settings from a tick on: run settings, or settings of a group of agents."""
+    """One change from a tick on: run settings, a group's agent settings, and what the tick writes
+    (posts, opinion shocks, agents removed or added)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -102,16 +132,28 @@ class Intervention(BaseModel):
     agents: Selector | None = Field(None, description="The group `agent_set` applies to (none: every agent).")
     agent_set: dict[str, Any] = Field(default_factory=dict, description="Agent settings for the group from that tick "
                                                                         f"on: {', '.join(AGENT_SETTINGS)}.")
+    posts: list[InjectedPost] = Field(default_factory=list, description="Posts written at that tick, visible "
+                                                                       "from the next.")
+    opinions: dict[str, OpinionShock] = Field(default_factory=dict, description="Topic -> {set: x} or {shift: d} "
+                                                                                "for the group's holders.")
+    remove: bool = Field(False, description="The group leaves (is banned) at the end of that tick.")
+    add_agents: int = Field(0, ge=0, description="Agents generated from the persona pools, joining after that tick.")
     note: str = Field("", description="What it stands for, recorded with it.")
 
     @model_validator(mode="after")
     def _changes_something(self) -> "Intervention":
-        if not self.set and not self.agent_set:
-            raise ValueError("give `set` (run settings) or `agent_set` (a group's agent settings), or both")
-        if self.agents is not None and not self.agent_set:
-            raise ValueError("`agents` selects the group `agent_set` applies to: run settings in `set` apply to "
-                             "every agent")
+        if not (self.set or self.agent_set or self.writes):
+            raise ValueError("give `set` (run settings), `agent_set` (a group's agent settings), `posts`, "
+                             "`opinions`, `remove` or `add_agents`")
+        if self.agents is not None and not (self.agent_set or self.opinions or self.remove):
+            raise ValueError("`agents` selects the group that `agent_set`, `opinions` or `remove` apply to: run "
+                             "settings in `set` apply to every agent")
         return self
+
+    @property
+    def writes(self) -> bool:
+        """Whether the tick it starts at writes something for it."""
+        return bool(self.posts or self.opinions or self.remove or self.add_agents)
 
     @field_validator("agent_set")
     @classmethod
@@ -152,8 +194,8 @@ class Intervention(BaseModel):
 
     def recorded(self) -> dict[str, Any]:
         """What the `interventions` table keeps of it: its run settings, group and agent settings."""
-        group = self.agents.model_dump(exclude_defaults=True) if self.agents is not None else None
-        return {"set": self.set, **({"agents": group, "agent_set": self.agent_set} if self.agent_set else {})}
+        recorded = self.model_dump(mode="json", exclude_defaults=True, exclude={"at", "note"})
+        return {"set": self.set, **recorded}
 
 
 def group_overrides(agents: list[Any], interventions: list[Intervention], tick: int, run_seed: int) -> list[Any]:

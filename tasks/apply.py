@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from agent_models import AgentTurn, BatchResult
 from db import session_factory, write_tick
 from tasks.context import BatchReads, Sealed, TickContext, unsealed
+from tasks.intervention_effects import intervention_effects
 from tasks.run_state import tick_committed
 
 
@@ -23,6 +24,7 @@ def apply_tick(ctx: TickContext, turns: list[AgentTurn] | Sealed, results: list[
     merged = BatchResult()
     for result in results:
         merged.extend(result)
+    merged.extend(intervention_effects(ctx))  # posts, opinion shocks, agents removed or added
     feeds = [feed for batch in reads for feed in batch.served]
     starting = [(position, i.recorded(), i.note) for position, i in enumerate(ctx.config.interventions)
                 if i.tick == ctx.tick]

@@ -63,12 +63,12 @@ def churn_system(ctx: TickContext, n_agents: int) -> list[LeaveIntent]:
                 platform_queries.churn_candidates(session, ctx.run_id, ctx.tick, n_agents)]
 
 
-def new_agents(session: Session, ctx: TickContext, n: int) -> list[AgentData]:
+def new_agents(session: Session, ctx: TickContext, n: int, purpose: str = "new-agents") -> list[AgentData]:
     """`n` agents generated from the run's persona pools, joining from the next tick, with names the
-    run does not have yet (Y Social's `generate_user`)."""
+    run does not have yet (Y Social's `generate_user`); `purpose` seeds the draw."""
     if n <= 0:
         return []
-    generated = generate_population(ctx.config, n, derive_seed(ctx.seed, ctx.tick, "new-agents"))
+    generated = generate_population(ctx.config, n, derive_seed(ctx.seed, ctx.tick, purpose))
     # Only the names these agents may take are looked up, not the whole population's.
     candidates = [name for i, a in enumerate(generated) for name in (a.name, f"{a.name}{ctx.tick}{i}")]
     taken = set(platform_queries.agent_ids_by_name(session, ctx.run_id, candidates))

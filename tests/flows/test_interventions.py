@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from agent_models import RunConfig
 from db import session_factory
-from db.models import ActionRow, AgentRow, InterventionRow, RecommendationRow, RunRow
+from db.models import ActionRow, AgentRow, InterventionRow, OpinionRow, PostRow, RecommendationRow, RunRow
 from flows import config_loader
 from tasks import prepare_run
 from tests.flows.test_cli import status, ysim
@@ -44,9 +44,11 @@ def test_at_tick_applies_the_interventions_due_in_order():
     ({"at": 1, "set": {"ray.batch_size": 3}}, r"'ray.batch_size' cannot change during a run"),
     ({"at": 1, "set": {"feeds.fed_size": 3}}, r"interventions\[0\].set.feeds.fed_size: 3: Extra inputs are not permitted"),
     ({"at": 1, "set": {"feeds.feed_size": 0}}, r"interventions\[0\].set.feeds.feed_size: 0: Input should be greater"),
-    ({"at": 1, "set": {}}, r"interventions\[0\]: .*give `set` \(run settings\) or `agent_set`"),
+    ({"at": 1, "set": {}}, r"interventions\[0\]: .*give `set` \(run settings\), `agent_set`"),
+    ({"at": 1, "opinions": {"tax": {"set": 0.5, "shift": 0.1}}}, r"give one of `set` \(a value in 0..1\) or `shift`"),
+    ({"at": 1, "posts": [{"author": 1, "text": ""}]}, r"interventions\[0\].posts\[0\].text: '': String should have"),
     ({"at": 1, "agents": {"leaning": ["D"]}, "set": {"feeds.feed_size": 3}},
-     r"interventions\[0\]: .*`agents` selects the group `agent_set` applies to"),
+     r"interventions\[0\]: .*`agents` selects the group that `agent_set`, `opinions` or `remove` apply to"),
     ({"at": 1, "agent_set": {"feed_size": 3}}, r"interventions\[0\].agent_set: .*'feed_size' is not an agent setting"),
     ({"at": 1, "agent_set": {"round_actions": 0}}, r"round_actions: 0 must be an integer >= 1"),
     ({"at": 1, "agents": {"fraction": 0}, "agent_set": {"toxicity": "high"}},
@@ -134,3 +136,39 @@ def test_a_group_intervention_changes_only_its_agents_from_its_tick(sqlite_url):
     assert [(t, p) for t, p, _, _ in recorded] == [(2, 0), (2, 1)]
     assert recorded[0][2] == {"set": {}, "agents": {"leaning": ["Republican"]},
                               "agent_set": {"actions_likelihood": {"post": 1.0}}}
+
+
+def test_posts_opinion_shocks_bans_and_new_agents_are_written_once_by_their_tick(sqlite_url):
+    config = RunConfig.model_validate({
+        "simulation": {"seed": 8, "ticks": 4, "hourly_activity": {h: 0.5 for h in range(24)},
+                       "actions_likelihood": ALL_ACTIONS},
+        "agents": {"count": 20, "rule_based_share": 1.0, "political_leanings": ["Democrat", "Republican"]},
+        "database": {"url": sqlite_url},
+        "interventions": [
+            {"at": 1, "posts": [{"author": 3, "text": "Breaking: the river flooded #flood", "topics": ["weather"]}],
+             "note": "news breaks"},
+            {"at": 1, "agents": {"leaning": ["Democrat"]}, "opinions": {"tax": {"set": 0.9}}},
+            {"at": 1, "agents": {"leaning": ["Republican"], "fraction": 0.5}, "remove": True, "note": "ban"},
+            {"at": 1, "add_agents": 3}]})
+    run = prepare_run.fn(config)
+    for tick in range(config.simulation.ticks):
+        run_tick_inline(config, run.run_id, tick)
+    again = run_tick_inline(config, run.run_id, 1)  # a retried tick 1 writes nothing twice
+    assert again.get("already_committed")
+    with session_factory(sqlite_url).begin() as session:
+        agents = session.execute(select(AgentRow.agent_id, AgentRow.leaning, AgentRow.joined_on,
+                                        AgentRow.left_on)).all()
+        posts = session.execute(select(PostRow.tick, PostRow.author_id, PostRow.text)
+                                .where(PostRow.text.like("Breaking%"))).all()
+        shocks = session.execute(select(OpinionRow.agent_id, OpinionRow.tick, OpinionRow.opinion)
+                                 .where(OpinionRow.tick == 1)).all()
+        acted_late = {a for (a,) in session.execute(select(ActionRow.agent_id).where(ActionRow.tick >= 2))}
+        recorded = session.execute(select(InterventionRow.tick, InterventionRow.position)).all()
+    democrats = {a for a, leaning, joined, _ in agents if leaning == "Democrat" and joined == 0}
+    republicans = {a for a, leaning, joined, _ in agents if leaning == "Republican" and joined == 0}
+    banned = {a for a, _, _, left in agents if left == 2}
+    assert posts == [(1, 3, "Breaking: the river flooded #flood")]
+    assert {(a, o) for a, _, o in shocks} == {(a, 0.9) for a in democrats}
+    assert banned and banned < republicans and not banned & acted_late  # a share of them, gone from tick 2
+    assert len([a for a, _, joined, _ in agents if joined == 2]) == 3
+    assert recorded == [(1, 0), (1, 1), (1, 2), (1, 3)]
