@@ -78,7 +78,8 @@ def run(
     from flows import config_loader
     from flows.resume import fields, given_keys, resume
     from tasks.run_state import (
-        DatabaseUnavailableError, UnknownRecommenderError, check_recommenders, find_run,
+        DatabaseUnavailableError, EmptyGroupError, UnknownRecommenderError, check_intervention_groups,
+        check_recommenders, find_run,
     )
 
     try:
@@ -98,6 +99,7 @@ def run(
         cfg = config_loader.build(base, overrides)
         _warn_skipped_actions(cfg)
         check_recommenders(cfg)
+        check_intervention_groups(cfg)
         normalize_url(cfg.database.url)
         if cfg.agents.population or cfg.agents.follow_graph or cfg.agents.news_feeds:
             # Checked before the database is opened, also when it holds a run to resume: a bad file
@@ -110,7 +112,7 @@ def run(
             keys = given_keys(base) | set(overrides)
             total = cfg.simulation.ticks if "simulation.ticks" in keys else stored.total_ticks
             resumed = resume(stored.config, {**fields(cfg, keys), "simulation.ticks": total,
-                                             "database.url": cfg.database.url})
+                                             "database.url": cfg.database.url}, stored.next_tick)
             for line in resumed.kept:
                 console.print(Text.assemble(("warning:", "yellow"), f" {line}"), highlight=False)
             cfg = resumed.config
@@ -120,7 +122,7 @@ def run(
                 return
             console.print(f"Resuming run {stored.run_id} at tick {stored.next_tick} of {total}.")
     except (config_loader.ConfigError, DatabaseURLError, UnknownRecommenderError, DatabaseUnavailableError,
-            PopulationError, FollowGraphError, NewsFeedError, PromptError) as exc:
+            PopulationError, FollowGraphError, NewsFeedError, PromptError, EmptyGroupError) as exc:
         raise UserError(str(exc)) from None
     summary = _run_with_services(cfg, (verbose, quiet))
     _print_summary(summary, time.perf_counter() - started)

@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from agent_models import RunConfig
+from agent_models.interventions import tick_of
 from agent_models.run_config import LLMSettings, RaySettings
 from flows.config_loader import ConfigError, describe_validation_error
 
@@ -71,7 +72,7 @@ def given_keys(data: dict[str, Any]) -> set[str]:
     return keys
 
 
-def resume(stored: dict[str, Any], given: dict[str, Any]) -> Resumed:
+def resume(stored: dict[str, Any], given: dict[str, Any], next_tick: int = 0) -> Resumed:
     """The configuration a stored run resumes with, given the fields set now (`fields`' form; a
     None value counts as not given). Raises ResumeError naming a changed identity field."""
     try:
@@ -91,11 +92,13 @@ def resume(stored: dict[str, Any], given: dict[str, Any]) -> Resumed:
         taken.pop("llm.embedded", None)
         if not taken.get("llm.model"):
             taken.pop("llm.model", None)
+    interventions = _planned_interventions(before["interventions"], taken.pop("interventions", None), next_tick)
     kept = tuple(f"{key}: the run stored in the database keeps {before[key]!r:.80} (given {value!r:.80}); "
                  f"a resumed run changes only {CHANGEABLE_SUMMARY}"
                  for key, value in sorted(taken.items())
                  if key not in CHANGEABLE and key not in IDENTITY and key in before and value != before[key])
     data = kept_config.model_dump(mode="json")  # the stored run keeps no API key: none is lost here
+    data["interventions"] = interventions
     for key in CHANGEABLE:
         if key in taken:
             section, name = key.split(".")
@@ -104,6 +107,22 @@ def resume(stored: dict[str, Any], given: dict[str, Any]) -> Resumed:
         return Resumed(RunConfig.model_validate(data), kept)
     except ValidationError as exc:
         raise ResumeError(describe_validation_error(exc)) from None
+
+
+def _planned_interventions(stored: list[dict], given: list[dict] | None, next_tick: int) -> list[dict]:
+    """The interventions a resumed run goes on with: those given, when the ticks it has run keep
+    theirs (an intervention before `next_tick` cannot be added, changed or removed: the run has
+    passed it); the stored ones when none are given."""
+    if not given or given == stored:  # none given (a flow's default []): the stored ones
+        return stored
+    past = [i for i in stored if tick_of(i["at"]) < next_tick]
+    given_past = [i for i in given if tick_of(i["at"]) < next_tick]
+    if given_past != past:
+        changed = next((n for n, i in enumerate(given) if tick_of(i["at"]) < next_tick and i not in past), None)
+        where = f"interventions[{changed}].at" if changed is not None else "interventions"
+        raise ResumeError(f"{where}: the run resumes at tick {next_tick}, so the interventions of ticks before it "
+                          "stay as stored; add, change or remove only later ones")
+    return given
 
 
 def _flatten(data: dict[str, Any]) -> dict[str, Any]:

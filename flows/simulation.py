@@ -43,7 +43,7 @@ def _resumed(config: RunConfig) -> RunConfig:
     stored = find_run(config.database.url)
     if stored is None:
         return config
-    resumed = resume(stored.config, fields(config))
+    resumed = resume(stored.config, fields(config), stored.next_tick)
     for line in resumed.kept:
         get_run_logger().warning(line)
     return resumed.config

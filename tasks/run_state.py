@@ -39,6 +39,28 @@ class UnknownRecommenderError(ValueError):
     """A configuration names a recommender ysim does not have."""
 
 
+class EmptyGroupError(ValueError):
+    """An intervention's group matches no agent of the run's starting population."""
+
+
+def check_intervention_groups(config: RunConfig, agents: Sequence[AgentData] | None = None) -> None:
+    """Each group intervention's selector matches someone in the starting population (`agents`,
+    else read or generated as the run will), by the criteria known before the run: ids are given
+    by the database and the seeded `fraction` keys on them, so only the rest is checked here."""
+    selectors = [(n, i.agents) for n, i in enumerate(config.interventions) if i.agents is not None
+                 and i.agents.model_copy(update={"ids": None, "fraction": 1.0}) != type(i.agents)()]
+    if not selectors:
+        return
+    if agents is None:
+        agents, _ = starting_population(config)
+    people = [a for a in agents if not a.is_page]
+    for position, selector in selectors:
+        known = selector.model_copy(update={"ids": None, "fraction": 1.0})
+        if not any(known.picks(agent, config.simulation.seed, position) for agent in people):
+            raise EmptyGroupError(f"interventions[{position}].agents: {known.model_dump(exclude_defaults=True)}: "
+                                  f"matches none of the run's {len(people)} starting agents")
+
+
 @dataclass(slots=True, frozen=True)
 class StoredRun:
     run_id: int

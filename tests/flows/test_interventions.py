@@ -13,6 +13,7 @@ from agent_models import RunConfig
 from db import session_factory
 from db.models import ActionRow, AgentRow, InterventionRow, OpinionRow, PostRow, RecommendationRow, RunRow
 from flows import config_loader
+from flows.resume import ResumeError, fields, resume
 from tasks import prepare_run
 from tests.flows.test_cli import status, ysim
 from tests.tasks.platform_fixture import run_tick_inline
@@ -64,6 +65,8 @@ def test_a_bad_intervention_is_a_one_line_error_naming_the_entry(entry, message)
     ({"at": 1, "set": {"simulation.seed": 5}}, "interventions[0].set"),
     ({"at": 1, "agent_set": {"content_rec_sys": "Nope"}},
      "interventions[0].agent_set.content_rec_sys: 'Nope' is not one of "),
+    ({"at": 1, "agents": {"leaning": ["Martian"], "fraction": 0.5}, "remove": True},
+     "interventions[0].agents: {'leaning': ['Martian']}: matches none of the run's 30 starting agents"),
 ])
 def test_a_bad_intervention_stops_ysim_run_before_anything_is_written(tmp_path, capsys, monkeypatch, entry, message):
     monkeypatch.chdir(tmp_path)
@@ -172,3 +175,18 @@ def test_posts_opinion_shocks_bans_and_new_agents_are_written_once_by_their_tick
     assert banned and banned < republicans and not banned & acted_late  # a share of them, gone from tick 2
     assert len([a for a, _, joined, _ in agents if joined == 2]) == 3
     assert recorded == [(1, 0), (1, 1), (1, 2), (1, 3)]
+
+
+def test_a_resumed_run_may_plan_later_interventions_but_not_rewrite_the_past():
+    push, late = PUSH, {"at": 10, "set": {"llm.temperature": 0.1}}
+    stored = RunConfig.model_validate({"interventions": [push]}).model_dump(mode="json")
+    given = fields(RunConfig.model_validate({"interventions": [push, late]}))
+    resumed = resume(stored, given, next_tick=5)
+    assert [i.tick for i in resumed.config.interventions] == [2, 10] and not resumed.kept
+    assert resume(stored, fields(RunConfig()), next_tick=5).config.interventions[0].tick == 2  # none given: kept
+    with pytest.raises(ResumeError, match=r"interventions\[0\].at: the run resumes at tick 5, so the interventions "
+                                          r"of ticks before it stay as stored"):
+        resume(stored, fields(RunConfig.model_validate({"interventions": [{"at": 3, "set": {"feeds.feed_size": 2}},
+                                                                            push]})), next_tick=5)
+    with pytest.raises(ResumeError, match=r"^interventions: the run resumes at tick 5"):  # the past one removed
+        resume(stored, fields(RunConfig.model_validate({"interventions": [late]})), next_tick=5)
