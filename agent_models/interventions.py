@@ -8,7 +8,7 @@ An intervention is plain data in the run configuration (`interventions:`), e.g.
 
 `at` is a tick (0-based) or "day D hour H"; `set` holds dotted run settings and their values
 from that tick on; `agent_set` holds agent settings (`AGENT_SETTINGS`: recommenders, action
-weights, rounds, toxicity) for the agents `agents` selects (by ids, leaning, age, interests,
+weights, rounds, toxicity, LLM model, opinion dynamics) for the agents `agents` selects (by ids, leaning, age, interests,
 class, and a seeded random fraction of those), so one run can hold a treatment and a control
 group. `group_overrides` applies them to the agents a tick loads. `RunConfig.at_tick(tick)` is the configuration a tick runs with: the base
 configuration with every intervention up to that tick applied in order. The tick that an
@@ -28,6 +28,8 @@ import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from agent_models.opinion_dynamics import OpinionModel
 
 HOURS_PER_DAY = 24
 _DAY_HOUR = re.compile(r"^\s*day\s+(\d+)\s+hour\s+(\d+)\s*$", re.IGNORECASE)
@@ -49,7 +51,8 @@ FIXED = {
 
 # An intervention's `agent_set` keys -> the AgentData field each sets.
 AGENT_SETTINGS = {"content_rec_sys": "content_rec_sys_name", "follow_rec_sys": "follow_rec_sys_name",
-                  "actions_likelihood": "actions_likelihood", "round_actions": "round_actions", "toxicity": "toxicity"}
+                  "actions_likelihood": "actions_likelihood", "round_actions": "round_actions", "toxicity": "toxicity",
+                  "model": "type", "opinion_dynamics": "opinion_dynamics"}
 
 
 class AgeRange(BaseModel):
@@ -161,7 +164,9 @@ class Intervention(BaseModel):
         for key, setting in value.items():
             if key not in AGENT_SETTINGS:
                 raise ValueError(f"{key!r} is not an agent setting: one of {', '.join(AGENT_SETTINGS)}")
-            if key in ("content_rec_sys", "follow_rec_sys", "toxicity") and not isinstance(setting, str):
+            if key == "opinion_dynamics":
+                OpinionModel.from_settings(setting)  # raises naming the bad parameter
+            if key in ("content_rec_sys", "follow_rec_sys", "toxicity", "model") and not isinstance(setting, str):
                 raise ValueError(f"{key}: {setting!r:.60} must be a name")
             if key == "round_actions" and (isinstance(setting, bool) or not isinstance(setting, int) or setting < 1):
                 raise ValueError(f"round_actions: {setting!r:.60} must be an integer >= 1")

@@ -9,7 +9,8 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from agent_models import RunConfig
+from agent_models import AgentData, RunConfig
+from agent_models.interventions import group_overrides
 from db import session_factory
 from db.models import ActionRow, AgentRow, InterventionRow, OpinionRow, PostRow, RecommendationRow, RunRow
 from flows import config_loader
@@ -190,3 +191,17 @@ def test_a_resumed_run_may_plan_later_interventions_but_not_rewrite_the_past():
                                                                             push]})), next_tick=5)
     with pytest.raises(ResumeError, match=r"^interventions: the run resumes at tick 5"):  # the past one removed
         resume(stored, fields(RunConfig.model_validate({"interventions": [late]})), next_tick=5)
+
+
+def test_group_overrides_copy_the_selected_agents_with_their_new_settings():
+    dynamics = {"enabled": True, "model_name": "bounded_confidence", "parameters": {"epsilon": 0.3}}
+    config = RunConfig.model_validate({"interventions": [
+        {"at": 1, "agents": {"age": {"min": 30, "max": 50}}, "agent_set": {"model": "small", "opinion_dynamics": dynamics}},
+        {"at": 3, "agent_set": {"toxicity": "high"}}]})
+    people = [AgentData("young", "y@x", agent_id=1, age=20), AgentData("mid", "m@x", agent_id=2, age=40)]
+    assert group_overrides(people, config.interventions, 0, 7) == people  # nothing due yet
+    young, mid = group_overrides(people, config.interventions, 2, 7)
+    assert young is people[0] and (mid.type, mid.opinion_dynamics) == ("small", dynamics)
+    assert people[1].type == "" and people[1].opinion_dynamics is None  # the loaded agent is not changed
+    later = group_overrides(people, config.interventions, 3, 7)
+    assert [a.toxicity for a in later] == ["high", "high"] and later[1].type == "small"
