@@ -400,13 +400,10 @@ class RunConfig(_Section):
 
     @model_validator(mode="after")
     def _interventions_apply(self) -> "RunConfig":
-        """Each intervention lies within the run and makes a valid configuration, checked now so
-        that a bad one stops the run before its first tick."""
-        last = self.simulation.ticks - 1
+        """Each intervention makes a valid configuration, checked now so that a bad one stops the
+        run before its first tick. (One past the run's length is allowed: it applies when the run
+        is extended, by `ysim run --ticks` or a scheduled `advance`; the CLI names it.)"""
         for index, intervention in enumerate(self.interventions):
-            if intervention.tick > last:
-                raise FieldError(f"interventions[{index}].at", intervention.at,
-                                 f"tick {intervention.tick} is past the run's last tick ({last})")
             try:
                 self._with_settings(intervention.set.items())
             except DottedPathError as exc:

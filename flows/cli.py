@@ -174,6 +174,93 @@ def replay(
     _print_summary(summary, time.perf_counter() - started)
 
 
+@app.command()
+def fork(
+    source: Annotated[str, typer.Option("--from", help="Database of the run to fork.")],
+    at: Annotated[int, typer.Option("--at", help="The last tick the fork shares with the source.")],
+    db: Annotated[str, typer.Option("--db", help="New database for the fork.")],
+    set_values: Annotated[Optional[list[str]], typer.Option(
+        "--set", help="Change one setting from tick AT + 1, e.g. --set feeds.feed_size=5 (repeatable).")] = None,
+    interventions: Annotated[Optional[Path], typer.Option(
+        "--interventions", help="YAML with `interventions:` (docs/experiments.md), each after tick AT.")] = None,
+    llm_url: Annotated[Optional[str], typer.Option(
+        "--llm-url", help="Ask this server what the cache cannot answer (none: answers only from the cache).")] = None,
+    llm_model: Annotated[Optional[str], typer.Option("--llm-model", help="Model name on that server.")] = None,
+    ticks: Annotated[Optional[int], typer.Option("--ticks", help="The fork's length (default: the source's).")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="One line per phase and per tick, no bar.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output; the summary only.")] = False,
+) -> None:
+    """A new run whose state through tick AT is exactly the source's, going on with changes.
+
+    Ticks 0 to AT are replayed from the source's LLM response cache (no LLM call); from tick AT + 1
+    the --set values and the --interventions entries apply (an intervention at AT + 1 records them).
+    Cached answers that still apply are reused after AT too; with --llm-url the rest is asked of a
+    server, without it the fork stops at the first answer the cache lacks. The source is only read.
+    """
+    started = time.perf_counter()
+    _one_output_mode(verbose, quiet)
+    _start_prefect_server_early()
+    from db import DatabaseURLError, display_url, normalize_url
+    from flows import config_loader
+    from tasks.run_state import (
+        DatabaseUnavailableError, EmptyGroupError, UnknownRecommenderError, check_intervention_groups,
+        check_recommenders, find_run, seed_cache,
+    )
+
+    try:
+        normalize_url(source)
+        normalize_url(db)
+        original = find_run(source)
+        if original is None:
+            raise UserError(f"--from: {source} holds no ysim run")
+        if not 0 <= at < original.next_tick:
+            raise UserError(f"--at: {at}: the source run has committed ticks 0 to {original.next_tick - 1}; a fork "
+                            "shares one of them and the ticks before it")
+        added = [{"at": at + 1, "set": changes, "note": f"fork of {display_url(source)} at tick {at}"}
+                 for changes in [config_loader.parse_set(set_values or [])] if changes]
+        added += _fork_interventions(interventions, at) if interventions else []
+        base = {**original.config, "interventions": [*original.config.get("interventions", []), *added]}
+        if ticks is not None and ticks <= at:
+            raise UserError(f"--ticks: {ticks}: a fork at tick {at} runs at least {at + 1} ticks")
+        cfg = config_loader.build(base, {"database.url": db, "llm.cache_only": llm_url is None, "llm.url": llm_url,
+                                         "llm.model": llm_model,
+                                         "simulation.ticks": ticks if ticks is not None else original.total_ticks})
+        check_recommenders(cfg)
+        check_intervention_groups(cfg)
+        target = find_run(db)
+        if target is None:
+            copied = seed_cache(source, db)
+            console.print(f"Forking run {original.run_id} of {source} at tick {at} into {db} ({copied} cached "
+                          "answers).")
+        else:
+            console.print(f"Resuming the fork in {db} at tick {target.next_tick}.")
+    except (config_loader.ConfigError, DatabaseURLError, DatabaseUnavailableError, UnknownRecommenderError,
+            EmptyGroupError) as exc:
+        raise UserError(str(exc)) from None
+    summary = _run_with_services(cfg, (verbose, quiet))
+    _print_summary(summary, time.perf_counter() - started)
+
+
+def _fork_interventions(path: Path, at: int) -> list[dict[str, Any]]:
+    """The entries of an interventions file (YAML or JSON with `interventions:`, as in a run
+    configuration), each after tick `at`."""
+    from agent_models.interventions import tick_of
+    from flows import config_loader
+
+    entries = config_loader.load_file(path).get("interventions")
+    if not isinstance(entries, list):
+        raise config_loader.ConfigError(f"--interventions: {path} must hold `interventions:` with a list of entries")
+    for position, entry in enumerate(entries):
+        try:
+            tick = tick_of(entry.get("at", -1)) if isinstance(entry, dict) else -1
+        except ValueError as exc:
+            raise config_loader.ConfigError(f"--interventions: {path}: interventions[{position}].at: {exc}") from None
+        if tick <= at:
+            raise config_loader.ConfigError(f"--interventions: {path}: interventions[{position}].at: tick {tick} is "
+                                            f"not after the fork's tick {at}: a fork changes only what follows it")
+    return entries
+
+
 def _one_output_mode(verbose: bool, quiet: bool) -> None:
     if verbose and quiet:
         raise UserError("--verbose and --quiet: give one of them, not both")
@@ -200,6 +287,11 @@ def _warnings_printed() -> Iterator[None]:
 def _warn_skipped_actions(cfg: Any) -> None:
     for action, reason in cfg.simulation.skipped_actions.items():
         console.print(f"[yellow]warning:[/yellow] action {action!r} is never drawn: {reason}", highlight=False)
+    last = cfg.simulation.ticks - 1
+    for position, intervention in enumerate(cfg.interventions):
+        if intervention.tick > last:
+            console.print(f"[yellow]warning:[/yellow] interventions[{position}] at tick {intervention.tick} is past "
+                          f"the run's last tick ({last}): it applies if the run is extended", highlight=False)
 
 
 def _load_with_warnings(paths: list[Path]) -> dict[str, Any]:

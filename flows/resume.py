@@ -88,6 +88,7 @@ def resume(stored: dict[str, Any], given: dict[str, Any], next_tick: int = 0) ->
                               "use a new database for a new run")
     if "llm.url" in taken:
         taken.setdefault("llm.model", "")  # another server without a model name: its own (only) model
+        taken.setdefault("llm.cache_only", False)  # a server given: a replay or fork may ask it now
     else:  # the stored server: a model name given with it is taken, an empty one (no choice) is not
         taken.pop("llm.embedded", None)
         if not taken.get("llm.model"):

@@ -1,0 +1,80 @@
+"""Issue 24, item 2: `ysim fork --from SRC --at T --db NEW`: a new run whose state through tick T is
+exactly the source's, going on from there with the changes; the source is only read."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from db import session_factory
+from db.models import ActionRow, InterventionRow, LLMCallRow
+from tests.dumps import dump
+from tests.flows.test_cli import status, ysim
+from tests.flows.test_replay import without_outcomes
+
+ACTIONS = {"post": 0.3, "comment": 0.3, "read": 0.3, "follow": 0.1}
+
+
+@pytest.fixture
+def source(ray_session, llm_stub, tmp_path, capsys) -> tuple[str, dict]:
+    """A 4-tick run, and its database after its first 2 ticks (the oracle of a fork at tick 1)."""
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump({"simulation": {"hourly_activity": {h: 0.5 for h in range(24)},
+                                                     "actions_likelihood": ACTIONS},
+                                      "agents": {"rule_based_share": 0.5}, "llm": {"max_retries": 0}}))
+    url = f"sqlite:///{tmp_path / 'source.db'}"
+    run = ("run", "--config", str(config), "--db", url, "--llm-url", llm_stub.url, "--agents", "10", "--seed", "3")
+    code, _, err = ysim(capsys, *run, "--ticks", "2")
+    assert code == 0, err
+    after_two = dump(url)
+    code, _, err = ysim(capsys, *run, "--ticks", "4")  # the same run, extended: ticks 2 and 3
+    assert code == 0, err
+    return url, after_two
+
+
+def test_a_fork_shares_the_sources_ticks_exactly_and_changes_what_follows(source, llm_stub, tmp_path, capsys):
+    url, after_two = source
+    before = dump(url)
+    fork_url = f"sqlite:///{tmp_path / 'fork.db'}"
+    requests = len(llm_stub.state.requests)
+    code, _, err = ysim(capsys, "fork", "--from", url, "--at", "1", "--db", fork_url, "--ticks", "2",
+                          "--set", "simulation.actions_likelihood={post: 1.0}")
+    assert code == 0, err
+    assert "Forking run 1 of" in err and len(llm_stub.state.requests) == requests  # no LLM call through tick 1
+    assert without_outcomes(dump(fork_url)) == without_outcomes(after_two)  # every table, rows and ids
+    # The fork goes on (resumed as any run) with its change from tick 2, asking the server what is new.
+    code, _, err = ysim(capsys, "run", "--db", fork_url, "--ticks", "4", "--llm-url", llm_stub.url)
+    assert code == 0, err
+    with session_factory(fork_url).begin() as session:
+        late = Counter(a for (a,) in session.execute(select(ActionRow.action).where(ActionRow.tick >= 2)))
+        outcomes = Counter((t < 2, o) for t, o in session.execute(select(LLMCallRow.tick, LLMCallRow.outcome)))
+        recorded = session.execute(select(InterventionRow.tick, InterventionRow.settings, InterventionRow.note)).all()
+    assert set(late) <= {"POST", "NONE", "REPLY"} and late["POST"], late
+    assert {o for early, o in outcomes if early} == {"cached"}  # ticks 0 and 1: answers from the source's cache
+    assert recorded == [(2, {"set": {"simulation.actions_likelihood": {"post": 1.0}}}, f"fork of {url} at tick 1")]
+    assert dump(url) == before  # the source is only read
+    assert status(capsys, fork_url)["ticks_committed"] == 4
+
+
+def test_a_fork_with_no_change_and_no_server_replays_the_source_to_the_end(source, tmp_path, capsys):
+    url, _ = source
+    fork_url = f"sqlite:///{tmp_path / 'same.db'}"
+    code, _, err = ysim(capsys, "fork", "--from", url, "--at", "2", "--db", fork_url)
+    assert code == 0, err
+    assert without_outcomes(dump(fork_url)) == without_outcomes(dump(url))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--at", "4"], "--at: 4: the source run has committed ticks 0 to 3"),
+    (["--at", "1", "--set", "simulation.seed=9"], "'simulation.seed' cannot change during a run"),
+    (["--at", "1", "--ticks", "1"], "--ticks: 1: a fork at tick 1 runs at least 2 ticks"),
+])
+def test_bad_fork_input_is_one_line_and_creates_nothing(source, tmp_path, capsys, args, message):
+    url, _ = source
+    fork_path = tmp_path / "bad.db"
+    code, _, err = ysim(capsys, "fork", "--from", url, "--db", f"sqlite:///{fork_path}", *args)
+    assert code != 0 and err.count("\n") == 1 and message in err, err
+    assert not fork_path.exists()
