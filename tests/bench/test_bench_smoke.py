@@ -134,6 +134,13 @@ def check_fidelity(summary: dict, full: dict) -> None:
     assert full["pooled"]["llm_calls_per_round"].get("NONE", {"measured": 1.0})["measured"] == 1.0  # the choice
 
 
+def check_fork(summary: dict, full: dict) -> None:
+    assert full["at"] == 2 and summary["rows"] > 0 and full["source_rows"] >= summary["rows"]
+    assert summary["llm_calls_not_cached"] == 0 and full["fork_llm_calls"].get("cached", 0) > 0
+    per_million = summary["fork_s"] / summary["rows"] * 1e6  # fork_s is rounded to 10 ms
+    assert abs(summary["seconds_per_million_rows"] - per_million) <= 0.01 * per_million
+
+
 def check_llm_concurrency(summary: dict, full: dict) -> None:
     assert set(full["results"]) == {"fixed_8", "adaptive"}
     assert all(r["llm_calls"] > 0 and number(r["mean_wait_ms"]) for r in full["results"].values())
@@ -166,13 +173,14 @@ SMOKES: dict[str, Smoke] = {
                           check_small_run),
     "tick_floor.py": Smoke("tick_floor", ["--ticks", "3", "--repeats", "1"], check_tick_floor),
     "fidelity.py": Smoke("fidelity", ["--quick"], check_fidelity),
+    "fork.py": Smoke("fork", ["--agents", "20", "--ticks", "4", "--at", "2"], check_fork),
 }
 
 
 # Longest first, so that the two lanes end together.
 LONGEST_FIRST = ["seed_table.py", "tick_overhead.py", "saturation.py", "scale.py", "llm_concurrency.py",
-                 "parallel_call_phases.py", "small_run.py", "tick_floor.py", "fidelity.py", "apply_rows.py",
-                 "recsys.py", "agent_memory.py"]
+                 "parallel_call_phases.py", "small_run.py", "tick_floor.py", "fidelity.py", "fork.py",
+                 "apply_rows.py", "recsys.py", "agent_memory.py"]
 
 
 def head_commit() -> str:

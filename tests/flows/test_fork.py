@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from db import session_factory
 from db.models import ActionRow, InterventionRow, LLMCallRow
+from tests.conftest import reset_postgres
 from tests.dumps import dump
 from tests.flows.test_cli import status, ysim
 from tests.flows.test_replay import without_outcomes
@@ -78,3 +79,16 @@ def test_bad_fork_input_is_one_line_and_creates_nothing(source, tmp_path, capsys
     code, _, err = ysim(capsys, "fork", "--from", url, "--db", f"sqlite:///{fork_path}", *args)
     assert code != 0 and err.count("\n") == 1 and message in err, err
     assert not fork_path.exists()
+
+
+def test_forks_go_between_sqlite_and_postgresql_both_ways(source, postgres_url, tmp_path, capsys):
+    """SQLite -> PostgreSQL, then that PostgreSQL fork -> SQLite: the same database each time."""
+    url, _ = source
+    reset_postgres(postgres_url)
+    code, _, err = ysim(capsys, "fork", "--from", url, "--at", "2", "--db", postgres_url)
+    assert code == 0, err
+    assert without_outcomes(dump(postgres_url)) == without_outcomes(dump(url))
+    back = f"sqlite:///{tmp_path / 'back.db'}"
+    code, _, err = ysim(capsys, "fork", "--from", postgres_url, "--at", "1", "--db", back)
+    assert code == 0, err
+    assert without_outcomes(dump(back)) == without_outcomes(dump(url))
