@@ -133,9 +133,10 @@ def replay(
     source: Annotated[str, typer.Option("--from", help="Database of the run to replay.")],
     db: Annotated[str, typer.Option("--db", help="New database for the replayed run.")],
     set_values: Annotated[Optional[list[str]], typer.Option(
-        "--set", help="A fork: change one setting, e.g. --set feeds.feed_size=5 (repeatable).")] = None,
+        "--set", help="Change one setting from the first tick, e.g. --set feeds.feed_size=5 (repeatable; from a "
+                      "later tick: ysim fork).")] = None,
     llm_url: Annotated[Optional[str], typer.Option(
-        "--llm-url", help="A fork may ask this server what the cache cannot answer.")] = None,
+        "--llm-url", help="A changed replay may ask this server what the cache cannot answer.")] = None,
     llm_model: Annotated[Optional[str], typer.Option("--llm-model", help="Model name on that server.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="One line per phase and per tick, no bar.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output; the summary only.")] = False,
