@@ -202,17 +202,38 @@ class Intervention(BaseModel):
         recorded = self.model_dump(mode="json", exclude_defaults=True, exclude={"at", "note"})
         return {"set": self.set, **recorded}
 
+    def summary(self) -> str:
+        """One line for the tick's artifact: its note, else what it changes."""
+        if self.note:
+            return self.note
+        changes = {**self.set, **self.agent_set, **({"posts": len(self.posts)} if self.posts else {}),
+                   **{topic: shock.model_dump(exclude_none=True) for topic, shock in self.opinions.items()},
+                   **({"remove": True} if self.remove else {}),
+                   **({"add_agents": self.add_agents} if self.add_agents else {})}
+        return ", ".join(f"{key} = {value}" for key, value in changes.items())
+
+
+def due(interventions: list[Intervention], tick: int) -> list[tuple[int, Intervention]]:
+    """(position in the list, intervention) of those taking effect by `tick`, in the order they
+    apply: tick order, list order within a tick."""
+    return [(n, i) for _, n, i in sorted((i.tick, n, i) for n, i in enumerate(interventions) if i.tick <= tick)]
+
+
+def starting(interventions: list[Intervention], tick: int) -> list[tuple[int, Intervention]]:
+    """(position, intervention) of those that start at `tick`, in list order."""
+    return [(n, i) for n, i in enumerate(interventions) if i.tick == tick]
+
 
 def group_overrides(agents: list[Any], interventions: list[Intervention], tick: int, run_seed: int) -> list[Any]:
     """`agents` with the agent settings of every group intervention due by `tick` applied, in tick
     order (list order within a tick): copies where something changes, the same objects elsewhere."""
-    due = sorted((i.tick, n, i) for n, i in enumerate(interventions) if i.tick <= tick and i.agent_set)
-    if not due:
+    groups = [(n, i) for n, i in due(interventions, tick) if i.agent_set]
+    if not groups:
         return agents
     changed = []
     for agent in agents:
         updates: dict[str, Any] = {}
-        for _, position, intervention in due:
+        for position, intervention in groups:
             if intervention.agents is None or intervention.agents.picks(agent, run_seed, position):
                 updates.update({AGENT_SETTINGS[k]: copy.deepcopy(v) for k, v in intervention.agent_set.items()})
         changed.append(dataclasses.replace(agent, **updates) if updates else agent)

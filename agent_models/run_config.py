@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from agent_models.dotted import DottedPathError, set_dotted
-from agent_models.interventions import Intervention
+from agent_models.interventions import Intervention, due
 from agent_models.opinion_dynamics import OpinionModel
 from agent_models.prompts import prompt_set
 
@@ -418,10 +418,8 @@ class RunConfig(_Section):
     def at_tick(self, tick: int) -> "RunConfig":
         """The configuration tick `tick` runs with: every intervention up to it applied, in tick
         order (entries of one tick in list order)."""
-        due = sorted((i.tick, n, i) for n, i in enumerate(self.interventions) if i.tick <= tick)
-        if not due:
-            return self
-        return self._with_settings(item for _, _, intervention in due for item in intervention.set.items())
+        settings = [item for _, intervention in due(self.interventions, tick) for item in intervention.set.items()]
+        return self._with_settings(settings) if settings else self
 
     def _with_settings(self, settings: Iterable[tuple[str, Any]]) -> "RunConfig":
         data = self.model_dump()  # python values: the API key stays a SecretStr

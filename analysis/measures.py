@@ -139,6 +139,7 @@ def tick_measures(ticks: Sequence[int], follows: pd.DataFrame, agents: pd.DataFr
     comments_at = dict(zip(comments["tick"], comments["comments"], strict=True))
     acting_at = dict(zip(acting["tick"], acting["acting"], strict=True))
     reactions_at = reactions.groupby("tick").size().to_dict()
+    served_at = {tick: list(zip(rows["reader"], rows["author"], strict=True)) for tick, rows in served.groupby("tick")}
     follow_records = list(follows.itertuples(index=False))
     reaction_records = list(reactions.sort_values("tick", kind="stable").itertuples(index=False))
     edges: set[tuple[int, int]] = set()
@@ -159,7 +160,6 @@ def tick_measures(ticks: Sequence[int], follows: pd.DataFrame, agents: pd.DataFr
         for _, followee in edges:
             if followee in followers:
                 followers[followee] += 1
-        exposed = served[served["tick"] == tick]
         modularity, clustering = (graph_measures(edges, present) if len(present) <= max_graph_nodes
                                   else (math.nan, math.nan))
         active = acting_at.get(tick, 0)
@@ -167,8 +167,6 @@ def tick_measures(ticks: Sequence[int], follows: pd.DataFrame, agents: pd.DataFr
                      (reactions_at.get(tick, 0) + comments_at.get(tick, 0)) / active if active else math.nan,
                      gini([received.get(a, 0) for a in present]), gini(list(followers.values())),
                      ei_index((leaning.get(a, ""), leaning.get(b, "")) for a, b in edges),
-                     ei_index((leaning.get(r, ""), leaning.get(w, "")) for r, w in zip(exposed["reader"],
-                                                                                       exposed["author"],
-                                                                                       strict=True)),
+                     ei_index((leaning.get(r, ""), leaning.get(w, "")) for r, w in served_at.get(tick, ())),
                      modularity, clustering))
     return pd.DataFrame(rows, columns=["tick", *MEASURES])

@@ -149,26 +149,17 @@ def replay(
     started = time.perf_counter()
     _one_output_mode(verbose, quiet)
     _start_prefect_server_early()
-    from db import DatabaseURLError, normalize_url
+    from db import DatabaseURLError
     from flows import config_loader
-    from tasks.run_state import DatabaseUnavailableError, find_run, seed_cache
+    from tasks.run_state import DatabaseUnavailableError
 
     try:
-        normalize_url(source)
-        normalize_url(db)
-        original = find_run(source)
-        if original is None:
-            raise UserError(f"--from: {source} holds no ysim run")
-        target = find_run(db)
+        original = _source_run(source, db)
         overrides: dict[str, Any] = {"database.url": db, "llm.cache_only": llm_url is None,
                                      "llm.url": llm_url, "llm.model": llm_model}
         forked = config_loader.with_values(original.config, config_loader.parse_set(set_values or []))
         cfg = config_loader.build(forked, overrides)
-        if target is None:
-            copied = seed_cache(source, db)
-            console.print(f"Replaying run {original.run_id} of {source} into {db} ({copied} cached answers).")
-        else:
-            console.print(f"Resuming the replay in {db} at tick {target.next_tick}.")
+        _copy_answers_or_resume(source, db, "replay", f"Replaying run {original.run_id} of {source}")
     except (config_loader.ConfigError, DatabaseURLError, DatabaseUnavailableError) as exc:
         raise UserError(str(exc)) from None
     summary = _run_with_services(cfg, (verbose, quiet))
@@ -201,19 +192,15 @@ def fork(
     started = time.perf_counter()
     _one_output_mode(verbose, quiet)
     _start_prefect_server_early()
-    from db import DatabaseURLError, display_url, normalize_url
+    from db import DatabaseURLError, display_url
     from flows import config_loader
     from tasks.run_state import (
         DatabaseUnavailableError, EmptyGroupError, UnknownRecommenderError, check_intervention_groups,
-        check_recommenders, find_run, seed_cache,
+        check_recommenders,
     )
 
     try:
-        normalize_url(source)
-        normalize_url(db)
-        original = find_run(source)
-        if original is None:
-            raise UserError(f"--from: {source} holds no ysim run")
+        original = _source_run(source, db)
         if not 0 <= at < original.next_tick:
             raise UserError(f"--at: {at}: the source run has committed ticks 0 to {original.next_tick - 1}; a fork "
                             "shares one of them and the ticks before it")
@@ -228,18 +215,37 @@ def fork(
                                          "simulation.ticks": ticks if ticks is not None else original.total_ticks})
         check_recommenders(cfg)
         check_intervention_groups(cfg)
-        target = find_run(db)
-        if target is None:
-            copied = seed_cache(source, db)
-            console.print(f"Forking run {original.run_id} of {source} at tick {at} into {db} ({copied} cached "
-                          "answers).")
-        else:
-            console.print(f"Resuming the fork in {db} at tick {target.next_tick}.")
+        _copy_answers_or_resume(source, db, "fork", f"Forking run {original.run_id} of {source} at tick {at}")
     except (config_loader.ConfigError, DatabaseURLError, DatabaseUnavailableError, UnknownRecommenderError,
             EmptyGroupError) as exc:
         raise UserError(str(exc)) from None
     summary = _run_with_services(cfg, (verbose, quiet))
     _print_summary(summary, time.perf_counter() - started)
+
+
+def _source_run(source: str, db: str) -> Any:
+    """The run `--from` names, both database URLs checked first (a replay's and a fork's source)."""
+    from db import normalize_url
+    from tasks.run_state import find_run
+
+    normalize_url(source)
+    normalize_url(db)
+    original = find_run(source)
+    if original is None:
+        raise UserError(f"--from: {source} holds no ysim run")
+    return original
+
+
+def _copy_answers_or_resume(source: str, db: str, kind: str, starting: str) -> None:
+    """A new replay or fork gets the source's LLM response cache; one `db` already holds resumes."""
+    from tasks.run_state import find_run, seed_cache
+
+    target = find_run(db)
+    if target is None:
+        copied = seed_cache(source, db)
+        console.print(f"{starting} into {db} ({copied} cached answers).")
+    else:
+        console.print(f"Resuming the {kind} in {db} at tick {target.next_tick}.")
 
 
 def _fork_interventions(path: Path, at: int) -> list[dict[str, Any]]:

@@ -229,9 +229,7 @@ def _publish(run_id: int, summary: dict[str, Any]) -> None:
         for name, count in sorted(summary.get(group, {}).items()):
             lines.append(f"| {group}: {name} | {count} |")
     for started in summary.get("interventions", []):
-        what = ", ".join(f"{key} = {value}" for key, value in {**started["set"]["set"],
-                                                                 **started["set"].get("agent_set", {})}.items())
-        lines.append(f"| intervention [{started['position']}] starts | {started['note'] or what} |")
+        lines.append(f"| intervention [{started['position']}] starts | {started['summary']} |")
     for phase, nodes in summary.get("nodes", {}).items():
         for node, count in sorted(nodes.items()):
             lines.append(f"| {phase} task runs on {node} | {count} |")

@@ -10,6 +10,7 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy.exc import IntegrityError
 
 from agent_models import AgentTurn, BatchResult
+from agent_models.interventions import starting
 from db import session_factory, write_tick
 from tasks.context import BatchReads, Sealed, TickContext, unsealed
 from tasks.intervention_effects import intervention_effects
@@ -24,14 +25,14 @@ def apply_tick(ctx: TickContext, turns: list[AgentTurn] | Sealed, results: list[
     merged = BatchResult()
     for result in results:
         merged.extend(result)
-    merged.extend(intervention_effects(ctx))  # posts, opinion shocks, agents removed or added
+    begun = starting(ctx.config.interventions, ctx.tick)
+    merged.extend(intervention_effects(ctx, begun))  # posts, opinion shocks, agents removed or added
     feeds = [feed for batch in reads for feed in batch.served]
-    starting = [(position, i.recorded(), i.note) for position, i in enumerate(ctx.config.interventions)
-                if i.tick == ctx.tick]
     try:
         with session_factory(ctx.db_url).begin() as session:
             written = write_tick(session, run_id=ctx.run_id, tick=ctx.tick, active_agents=len(turns),
-                                 result=merged, feeds=feeds, interventions=starting)
+                                 result=merged, feeds=feeds,
+                                 interventions=[(n, i.recorded(), i.note) for n, i in begun])
     except IntegrityError:
         # The transaction is rolled back. A racing attempt of this tick that committed first makes
         # the ledger insert fail; so can any other constraint (llm_cache keys, hashtags, emotions,
@@ -48,7 +49,7 @@ def apply_tick(ctx: TickContext, turns: list[AgentTurn] | Sealed, results: list[
         "statuses": dict(Counter(a.status for a in merged.actions)),
         "written": dict(written.written),
         "rejected": written.rejected,
-        "interventions": [{"position": position, "set": settings, "note": note} for position, settings, note in starting],
+        "interventions": [{"position": n, "summary": i.summary()} for n, i in begun],
         "llm_calls": len(merged.llm_calls),
         "llm_errors": sum(1 for c in merged.llm_calls if c.is_error),  # as `ysim status` counts them
         "llm_retried": sum(1 for c in merged.llm_calls if c.outcome == "retried"),

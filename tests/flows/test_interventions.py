@@ -204,3 +204,12 @@ def test_group_overrides_copy_the_selected_agents_with_their_new_settings():
     assert people[1].type == "" and people[1].opinion_dynamics is None  # the loaded agent is not changed
     later = group_overrides(people, config.interventions, 3, 7)
     assert [a.toxicity for a in later] == ["high", "high"] and later[1].type == "small"
+
+
+def test_an_interventions_artifact_line_is_its_note_else_its_changes():
+    from agent_models.interventions import Intervention
+
+    assert Intervention.model_validate(PUSH).summary() == "posting push"
+    bare = Intervention.model_validate({"at": 1, "set": {"feeds.feed_size": 3}, "opinions": {"tax": {"shift": -0.2}},
+                                        "remove": True, "agents": {"leaning": ["D"]}})
+    assert bare.summary() == "feeds.feed_size = 3, tax = {'shift': -0.2}, remove = True"
