@@ -1,9 +1,10 @@
-"""Two runs' configurations side by side: the keys they differ in, and labels that tell them apart."""
+"""Runs' configurations side by side: the keys they differ in, and labels that tell them apart
+(two runs for `ysim compare`'s side-by-side page, any number of variants for its statistics)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 ABSENT = "(absent)"
@@ -33,6 +34,39 @@ def differences(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[tuple[str, t
         if _compared(flat_a, key) != _compared(flat_b, key):
             rows.append((key, (_shown(flat_a, key), _shown(flat_b, key))))
     return rows
+
+
+def varying(configs: Sequence[Mapping[str, Any]]) -> list[tuple[str, tuple[str, ...]]]:
+    """(key, (value in each configuration)) for every dotted key whose values are not all equal,
+    by key; values shown as in `differences`."""
+    flats = [flatten(config) for config in configs]
+    rows = []
+    for key in sorted(set().union(*flats)):
+        if len({_compared(flat, key) for flat in flats}) > 1:
+            rows.append((key, tuple(_shown(flat, key) for flat in flats)))
+    return rows
+
+
+def telling_labels(diff: list[tuple[str, tuple[str, ...]]]) -> list[str] | None:
+    """Labels that tell the configurations of `varying` apart: `short=value` for the first key
+    that separates them, and further keys (joined by ", ") while some are still alike; None when
+    no key tells them all apart (incidental keys are never used)."""
+    telling = [(key, values) for key, values in diff if key not in INCIDENTAL_KEYS]
+    if not telling:
+        return None
+    count = len(telling[0][1])
+    chosen: list[tuple[str, ...]] = []
+    for key, values in telling:
+        if _distinct([*chosen, values]) > _distinct(chosen):  # the key separates some that were alike
+            chosen.append(tuple(f"{key.rsplit('.', 1)[-1]}={value}" for value in values))
+        if _distinct(chosen) == count:
+            return [", ".join(parts) for parts in zip(*chosen, strict=True)]
+    return None
+
+
+def _distinct(columns: list[tuple[str, ...]]) -> int:
+    """How many configurations these columns of values tell apart."""
+    return len(set(zip(*columns, strict=True))) if columns else 1
 
 
 def labels(names: tuple[str, str], diff: list[tuple[str, tuple[str, str]]]) -> tuple[str, str]:

@@ -53,13 +53,7 @@ class ExportLink:
     kept: str = ""  # which rows it holds, in words (`exports.TableFiles.kept`)
 
 
-_TEMPLATE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{ title }}</title>
-<style>
+STYLE = """<style>
   body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto; max-width: 1400px;
          padding: 0 1em; color: #222; }
   h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ddd; }
@@ -73,9 +67,18 @@ _TEMPLATE = """<!DOCTYPE html>
   code { font-size: 0.95em; }
   nav a { margin-right: 1em; }
 </style>
-</head>
+"""  # shared with the statistics page (`statistics_page`)
+
+_TEMPLATE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ title }}</title>
+""" + STYLE + """</head>
 <body>
 <h1>{{ title }}</h1>
+{% for href, text in see_also %}<p class="see-also"><a href="{{ href }}">{{ text }}</a></p>{% endfor %}
 <nav>{% for plot in plots %}<a href="#figure-{{ plot.name }}">{{ plot.title }}</a>{% endfor %}</nav>
 
 <h2>Summary</h2>
@@ -142,13 +145,14 @@ _TEMPLATE = """<!DOCTYPE html>
 
 
 def render_page(title: str, runs: Sequence[RunReport], plots: Sequence[PlotImage],
-                differences: Sequence[tuple[str, Sequence[str]]] = (), exports: Sequence[ExportLink] = ()) -> str:
+                differences: Sequence[tuple[str, Sequence[str]]] = (), exports: Sequence[ExportLink] = (),
+                see_also: Sequence[tuple[str, str]] = ()) -> str:
     """The page: headline table, configuration differences (several runs), plots, exports, and
-    the configuration (one run)."""
+    the configuration (one run); `see_also` (href, text) links under the title."""
     environment = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
     template = environment.from_string(_TEMPLATE)
     return template.render(title=title, runs=runs, plots=plots, headline=HEADLINE, differences=differences,
-                           exports=exports, cell=_cell, config_text=config_text)
+                           exports=exports, see_also=see_also, cell=_cell, config_text=config_text)
 
 
 def config_text(config: Mapping[str, Any]) -> str:

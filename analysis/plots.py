@@ -1,5 +1,7 @@
 """The report's figures: one function per plot, each taking one run's data (`ysim report`) or
-several (`ysim compare`: one column per run, axes shared, so the runs read side by side).
+several (`ysim compare`: one column per run, axes shared, so the runs read side by side), and
+`measure_over_seeds`, one measure's mean over seeds per variant with its 95 % band (`ysim compare`'s
+statistics).
 
 Figures are `matplotlib.figure.Figure` objects rendered by the Agg canvas directly: no pyplot,
 no global backend switch, nothing happens at import. A panel with nothing to show says so in
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -194,6 +197,41 @@ def llm_usage(runs: Sequence[RunReport]) -> Figure:
     latency[0].set_ylabel("ms per call")
     _legend(figure, axes, "LLM")
     figure.suptitle("LLM tokens and latency per tick")
+    return figure
+
+
+def measure_over_seeds(over_seeds: pd.DataFrame, measure: str, variants: Sequence[str], title: str) -> Figure:
+    """One line per variant: the mean over its seeds after each tick (`statistics.over_seeds`), in a
+    shaded band from ci_low to ci_high, also drawn as a bar at each tick (a band between ticks
+    without an interval would not show); no band where a tick has fewer than two runs."""
+    figure = Figure(figsize=(PANEL_SIZE[0] * 1.6, PANEL_SIZE[1] * 1.3), dpi=DPI, layout="constrained")
+    ax = figure.subplots()
+    rows = over_seeds[over_seeds["measure"] == measure]
+    drawn = False
+    for number, variant in enumerate(variants):
+        line = rows[(rows["variant"] == variant) & (rows["runs"] > 0)].sort_values("tick")
+        if line.empty:
+            continue
+        colour = f"C{number % 10}"
+        marker = "o" if len(line) <= HOURS_PER_DAY * 2 else None
+        ax.fill_between(line["tick"], line["ci_low"], line["ci_high"], color=colour, alpha=0.2, linewidth=0)
+        ax.vlines(line["tick"], line["ci_low"], line["ci_high"], color=colour, alpha=0.5, linewidth=1.5)
+        ax.plot(line["tick"], line["mean"], marker=marker, markersize=4, color=colour,
+                label=f"{variant} (up to {int(line['runs'].max())} runs)")
+        drawn = True
+    if drawn:
+        low, high = rows["tick"].min() - TICK_MARGIN, rows["tick"].max() + TICK_MARGIN
+        ax.set_xlim(low, high)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=MAX_TICK_LABELS, integer=True))
+        ax.xaxis.set_major_formatter(FuncFormatter(_tick_label))
+        ax.set_xlabel("tick (day, hour)")
+        ax.set_ylabel(measure)
+        # Below the axes: variant labels (settings) are long.
+        figure.legend(loc="outside lower center", title="variant: mean over runs, 95 % interval", fontsize=9,
+                      ncols=1 if len(variants) > 3 else len(variants) or 1)
+    else:
+        _say(ax, "no run has a value")
+    figure.suptitle(title)
     return figure
 
 

@@ -3,11 +3,13 @@
 The command line resolves the runs first (`data.resolve_run`) and checks the output folder
 (`prepare_out_dir`), so a user error leaves nothing behind; these functions then write
 `DIR/index.html`, `DIR/plots/<name>.png` and, for a report, `DIR/tables/` and the follow graph.
+The statistics of a comparison over seeds are `comparison`'s.
 """
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -77,9 +79,10 @@ class RunChoice:
     label: str | None = None
 
 
-def write_comparison(first: RunChoice, second: RunChoice, out_dir: Path) -> ReportOutput:
+def write_comparison(first: RunChoice, second: RunChoice, out_dir: Path,
+                     see_also: Sequence[tuple[str, str]] = ()) -> ReportOutput:
     """Two runs side by side in `out_dir`: plots with one column per run, both headline tables,
-    and the configuration keys they differ in."""
+    and the configuration keys they differ in; `see_also` (href, text) links under the title."""
     gathered = [gather(choice.db_url, choice.run_id) for choice in (first, second)]
     diff = configs.differences(gathered[0].config, gathered[1].config)
     automatic = configs.labels((default_label(first.db_url), default_label(second.db_url)), diff)
@@ -87,7 +90,7 @@ def write_comparison(first: RunChoice, second: RunChoice, out_dir: Path) -> Repo
             for run, choice, label in zip(gathered, (first, second), automatic, strict=True)]
     images = _draw(runs)
     page = _write_page(out_dir, html.render_page(f"ysim: {runs[0].label} vs {runs[1].label}", runs, images,
-                                                 differences=diff))
+                                                 differences=diff, see_also=see_also))
     return ReportOutput(page, _write_plots(out_dir, images))
 
 

@@ -35,6 +35,7 @@ SUITE: dict[str, tuple[str, list[str], list[str]]] = {
     "tick_floor": ("tick_floor.py", [], ["--ticks", "10", "--repeats", "1"]),
     "fidelity": ("fidelity.py", [], ["--quick"]),
     "fork": ("fork.py", [], ["--agents", "50", "--ticks", "4", "--at", "2"]),
+    "sweep": ("sweep.py", [], ["--agents", "30", "--ticks", "6"]),
 }
 
 

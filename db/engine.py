@@ -8,6 +8,7 @@ ysim does not support, raises `DatabaseURLError` naming it before anything is op
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 
 from sqlalchemy import Engine, create_engine, event
@@ -40,10 +41,38 @@ def normalize_url(url: str) -> str:
         parsed = parsed.set(drivername="postgresql+psycopg")  # the driver ysim installs
         if not parsed.database:
             raise DatabaseURLError(f"database URL {shown!r} names no database; expected e.g. {URL_EXAMPLES}")
+        schema = _search_path(parsed.query.get("options"))
+        if schema is not None and not _SCHEMA_NAME.match(schema):
+            raise DatabaseURLError(f"database URL {shown!r}: search_path {schema!r} must be one schema name of "
+                                   "letters, digits and '_', not starting with a digit (e.g. "
+                                   "?options=-csearch_path%3Dsweep_a_seed1)")
     elif backend == "sqlite" and not parsed.database:
         raise DatabaseURLError(f"database URL {shown!r} names no file; an in-memory SQLite database "
                                f"cannot be shared with Ray workers ({URL_EXAMPLES})")
     return parsed.render_as_string(hide_password=False)
+
+
+# A run may live in a PostgreSQL schema of its own (a sweep's members share one database so):
+# `postgresql://.../db?options=-csearch_path%3Dname`. One plain name, created if missing
+# (db.migrate), unquoted, so PostgreSQL folds it to lower case as everywhere else.
+_SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SEARCH_PATH = re.compile(r"-c\s*search_path\s*=\s*(\S+)")
+
+
+def _search_path(options: str | tuple[str, ...] | None) -> str | None:
+    if options is None:
+        return None
+    found = _SEARCH_PATH.search(" ".join(options) if isinstance(options, tuple) else options)
+    return found.group(1) if found else None
+
+
+def search_path_schema(url: str) -> str | None:
+    """The schema a PostgreSQL URL's `options=-csearch_path=NAME` names (lower case), else None."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        return None
+    schema = _search_path(parsed.query.get("options"))
+    return schema.lower() if schema is not None and _SCHEMA_NAME.match(schema) else None
 
 
 def absolute_url(url: str) -> str:

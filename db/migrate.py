@@ -6,18 +6,23 @@ recognised and stamped at the first revision, then upgraded like any other.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
-from db.engine import get_engine
+from db.engine import get_engine, search_path_schema
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 BASELINE = "0001"  # the schema ysim 0.1 created without Alembic
+# Alembic's `context` and `op` are module-level proxies that each command installs and removes: two
+# upgrades at once in one process (a sweep's runs starting together) would run one database's
+# migrations through the other's connection. One at a time per process; they take milliseconds.
+_ONE_UPGRADE_AT_A_TIME = threading.Lock()
 
 
 def alembic_config() -> Config:
@@ -38,8 +43,10 @@ def current_revision(url: str) -> str | None:
 def upgrade(url: str, revision: str = "head") -> tuple[str | None, str]:
     """Bring the database at `url` to `revision`; returns (revision before, revision after)."""
     config = alembic_config()
-    with get_engine(url).begin() as connection:
+    with _ONE_UPGRADE_AT_A_TIME, get_engine(url).begin() as connection:
         config.attributes["connection"] = connection
+        if (schema := search_path_schema(url)) is not None:  # a run in a schema of its own: made here
+            connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))  # a checked plain name
         before = MigrationContext.configure(connection).get_current_revision()
         if before is None and inspect(connection).has_table("runs"):
             command.stamp(config, BASELINE)  # made by ysim 0.1 with create_all

@@ -13,15 +13,19 @@ import signal
 import sys
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from typer._click.exceptions import ClickException  # typer vendors click; no public alias
 from rich.console import Console
 from rich.text import Text
+
+if TYPE_CHECKING:  # imported where used: `ysim --help` does not load pandas and matplotlib
+    from analysis.variants import ComparedRun, Variant
 
 app = typer.Typer(add_completion=False, help="ysim: LLM-agent social-media simulations on Prefect and Ray.")
 console = Console(stderr=True, soft_wrap=True)
@@ -223,6 +227,63 @@ def fork(
     _print_summary(summary, time.perf_counter() - started)
 
 
+@app.command()
+def sweep(
+    config: Annotated[Path, typer.Option("--config", help="Sweep file: base configuration, variants, seeds "
+                                                          "(docs/experiments.md).")],
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Each member's tick lines too.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output; the summary only.")] = False,
+) -> None:
+    """Run every variant of a sweep at every seed, several runs at once on one Ray and LLM server.
+
+    Each (variant, seed) is a whole run with its own database. Run the same command again after a
+    crash or Ctrl-C: finished members are skipped, the others resume at their first uncommitted
+    tick. Compare the outcome with `ysim compare --sweep FILE --out DIR`.
+    """
+    started = time.perf_counter()
+    _one_output_mode(verbose, quiet)
+    _start_prefect_server_early()
+    from db import DatabaseURLError, normalize_url
+    from flows.config_loader import ConfigError
+    from flows.resume import fields, resume
+    from flows.sweep import member_states
+    from flows.sweep_plan import load_sweep, plan
+    from tasks.run_state import (
+        DatabaseUnavailableError, EmptyGroupError, UnknownRecommenderError, check_intervention_groups,
+        check_recommenders, find_run,
+    )
+
+    try:
+        checked = plan(load_sweep(config))
+        for member in checked.members:
+            try:
+                normalize_url(member.config.database.url)
+                check_recommenders(member.config)
+                check_intervention_groups(member.config)
+            except (DatabaseURLError, UnknownRecommenderError, EmptyGroupError) as exc:
+                raise UserError(f"--config {config}: variant {member.variant!r} seed {member.seed}: {exc}") from None
+        states = member_states(checked)
+        for state in states:
+            if state.state == "resume":  # resumed by the rule of `ysim run`: another population is refused
+                stored = find_run(state.member.config.database.url)
+                resume(stored.config, fields(state.member.config), stored.next_tick)
+    except (ConfigError, DatabaseUnavailableError) as exc:
+        raise UserError(f"--config {config}: {exc}") from None
+    counts = {kind: sum(s.state == kind for s in states) for kind in ("finished", "resume", "new")}
+    console.print(f"Sweep {checked.name}: {len(states)} runs ({len(checked.variants)} variants x "
+                  f"{len(checked.spec.seeds)} seeds), {checked.concurrency} at once: {counts['new']} to start, "
+                  f"{counts['resume']} to resume, {counts['finished']} finished.", highlight=False)
+    if counts["finished"] == len(states):
+        print(f"Sweep {checked.name}: every run is finished; nothing to do.")
+        return
+    summary = _run_with_services(checked.members[0].config, (verbose, quiet), sweep=checked)
+    for member in summary["members"]:
+        print(f"{member['variant']} seed {member['seed']}: run {member.get('run_id')}, "
+              f"{member.get('ticks_committed')}/{member.get('ticks_total')} ticks, {member.get('llm_calls', 0)} LLM "
+              f"calls{' (already finished)' if member.get('already_finished') else ''}")
+    print(f"Sweep {checked.name}: {len(summary['members'])} runs finished in {time.perf_counter() - started:.1f} s")
+
+
 def _source_run(source: str, db: str) -> Any:
     """The run `--from` names, both database URLs checked first (a replay's and a fork's source)."""
     from db import normalize_url
@@ -330,8 +391,11 @@ def _with_starting_population(cfg: Any, agents_option: int | None) -> Any:
     return config_loader.build(cfg.model_dump(mode="json"), {"agents.count": len(population)})
 
 
-def _run_with_services(cfg: Any, output: tuple[bool, bool]) -> dict[str, Any]:
+def _run_with_services(cfg: Any, output: tuple[bool, bool], sweep: Any = None) -> dict[str, Any]:
     """Check the LLM, start a Prefect API if none is configured, run, and stop what was started.
+
+    `cfg`'s run, or with `sweep` (a checked flows.sweep_plan.SweepPlan whose first member is `cfg`)
+    the sweep flow over its members, on a Ray sized for them (flows.sweep.sweep_ray_settings).
 
     The LLM is checked before the database is touched: an unreachable server or a missing
     embedded model ends the command with the database as it was.
@@ -343,7 +407,9 @@ def _run_with_services(cfg: Any, output: tuple[bool, bool]) -> dict[str, Any]:
     from flows.ray_runner import RayUnreachableError, ensure_ray, shutdown_ray
     from flows.run_display import display
     from flows.services import served_model
+    from flows.run_display import SweepLines
     from flows.simulation import listen, simulation_flow
+    from flows.sweep import SweepFailedError, sweep_flow, sweep_ray_settings
     from tasks.embedded_llm import NOTICE, EmbeddedLLMError, model_path
     from tasks.llm_client import CacheMissError, LLMError, LLMUnavailableError, resolve_api_key
     from tasks.local_server import LocalServerError
@@ -373,7 +439,8 @@ def _run_with_services(cfg: Any, output: tuple[bool, bool]) -> dict[str, Any]:
         ready = ready_in_background()  # the server's boot and first answer, while Ray starts
         owns_ray = False
         try:
-            owns_ray = ensure_ray(cfg.ray)  # after the Prefect API URL is set, so Ray workers inherit it
+            owns_ray = ensure_ray(cfg.ray if sweep is None else sweep_ray_settings(sweep))  # after the Prefect API
+            # URL is set, so Ray workers inherit it
             if owns_ray:
                 stack.callback(shutdown_ray)
                 warm_workers()  # tick 0's workers import Prefect and ysim now, not in tick 0
@@ -389,8 +456,11 @@ def _run_with_services(cfg: Any, output: tuple[bool, bool]) -> dict[str, Any]:
         except PrefectServerError as exc:
             raise UserError(str(exc)) from None
         try:
-            with display(console, *output) as shown, listen(shown), _heartbeats(not started_here):
-                return simulation_flow(cfg)
+            shown = display(console, *output) if sweep is None else SweepLines(*output)
+            with shown, listen(shown), _heartbeats(not started_here):
+                return simulation_flow(cfg) if sweep is None else sweep_flow(sweep.spec)
+        except SweepFailedError as exc:
+            raise UserError(str(exc)) from None
         except CacheMissError as exc:
             raise UserError(f"{exc}; the ticks replayed so far are kept") from None
         except (LLMError, LocalServerError) as exc:  # LocalServerError: the embedded LLM server never came up
@@ -512,30 +582,131 @@ def report(
 
 @app.command()
 def compare(
-    run_a: Annotated[str, typer.Argument(metavar="RUN_A", help="Database URL of the first run.")],
-    run_b: Annotated[str, typer.Argument(metavar="RUN_B", help="Database URL of the second run.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for index.html and plots/.")] = ...,
+    runs: Annotated[Optional[list[str]], typer.Argument(
+        metavar="RUN", help="Database URLs of the runs, each its latest run (with two: RUN_A RUN_B, "
+                               "--run-a/--run-b choose others).", show_default=False)] = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the pages, plots/ and measures/.")] = ...,
     run_id_a: Annotated[Optional[int], typer.Option("--run-a", help="Run id in RUN_A (default: its latest).")] = None,
     run_id_b: Annotated[Optional[int], typer.Option("--run-b", help="Run id in RUN_B (default: its latest).")] = None,
     label_a: Annotated[Optional[str], typer.Option(
         "--label-a", help="Name of the first run on the page (default: its database's name, or the setting "
                           "that tells the runs apart).")] = None,
     label_b: Annotated[Optional[str], typer.Option("--label-b", help="Name of the second run on the page.")] = None,
+    sweep_file: Annotated[Optional[Path], typer.Option(
+        "--sweep", help="A sweep file (ysim sweep --config): its runs, each under its variant and seed.")] = None,
 ) -> None:
-    """Two runs side by side (e.g. one seed under two recommenders): the report's plots with one
-    column per run, both headline tables and their configuration differences, in --out.
+    """Runs compared, in --out: their outcome measures with statistics over seeds, and two runs also
+    side by side.
 
-    RUN_A and RUN_B are database URLs (they may be the same database with --run-a/--run-b)."""
-    from analysis.report import RunChoice, write_comparison
+    Runs whose configurations differ only in the seed (and where they ran) are one variant; per
+    variant, measures/ holds every run's measures per tick, their mean over the seeds with a 95 %
+    interval, the final values and the differences from the first variant (Welch), and the
+    statistics page shows them (index.html; with two runs, statistics/index.html).
+
+    With two runs, RUN_A RUN_B (they may be the same database with --run-a/--run-b), index.html
+    puts them side by side: the report's plots with one column per run, both headline tables and
+    their configuration differences."""
+    from analysis.variants import ComparedRun
 
     started = time.perf_counter()
-    first = RunChoice(run_a, _resolve_report_run(run_a, run_id_a, "RUN_A", "--run-a"), label_a)
-    second = RunChoice(run_b, _resolve_report_run(run_b, run_id_b, "RUN_B", "--run-b"), label_b)
+    urls = runs or []
+    if sweep_file is not None:
+        if urls:
+            raise UserError(f"RUN {urls[0]}: give the runs or --sweep, not both")
+        choices = _sweep_runs(sweep_file)
+        _compare_runs(choices, _output_folder(out), started)
+        return
+    if not urls:
+        raise UserError("RUN: give the database URL of at least one run, or --sweep FILE")
+    if len(urls) == 2:
+        names = ("RUN_A", "RUN_B")
+        ids, id_options = (run_id_a, run_id_b), ("--run-a", "--run-b")
+    else:
+        for option, value in (("--run-a", run_id_a), ("--run-b", run_id_b), ("--label-a", label_a),
+                              ("--label-b", label_b)):
+            if value is not None:
+                raise UserError(f"{option} {value}: only with exactly two runs (RUN_A RUN_B); {len(urls)} given")
+        names = tuple(f"RUN {number}" for number in range(1, len(urls) + 1))
+        ids, id_options = (None,) * len(urls), ("--run",) * len(urls)
+    choices = [ComparedRun(url, _resolve_report_run(url, run_id, name, option))
+               for url, run_id, name, option in zip(urls, ids, names, id_options, strict=True)]
+    if len(urls) != 2:
+        _refuse_repeated_runs(choices, names)
     out_dir = _output_folder(out)
+    # `--sweep FILE` (the sweep's runs, their variants and seeds) is to end in the same call.
+    _compare_runs(choices, out_dir, started, labels=(label_a, label_b))
+
+
+def _sweep_runs(path: Path) -> list[Any]:
+    """The runs of the sweep file at `path`, each under its variant and seed; a UserError for a
+    member whose database holds no run yet."""
+    from analysis.variants import ComparedRun
+    from flows.config_loader import ConfigError
+    from flows.sweep_plan import load_sweep, plan
+
+    try:
+        members = plan(load_sweep(path)).members
+    except ConfigError as exc:
+        raise UserError(f"--sweep {path}: {exc}") from None
+    return [ComparedRun(member.config.database.url,
+                        _resolve_report_run(member.config.database.url, None,
+                                            f"--sweep {path}: {member.label}", "--run"),
+                        member.variant, member.seed)
+            for member in members]
+
+
+def _compare_runs(choices: list[ComparedRun], out_dir: Path, started: float,
+                  labels: tuple[str | None, str | None] = (None, None)) -> None:
+    """Write the comparison of `choices` (analysis.variants.ComparedRun, resolved) in `out_dir`, a
+    folder `_output_folder` checked, and print its summary line: the statistics (index.html, plots/,
+    measures/), or with two runs the side-by-side page (index.html and plots/; `labels`, else the
+    runs' variants, name the runs, and labels name their variants too) and the statistics in
+    statistics/."""
+    from analysis.comparison import STATISTICS_DIR, write_statistics_comparison
+    from analysis.report import RunChoice, write_comparison
+
+    if len(choices) != 2:
+        with _report_errors("RUN"):
+            written = write_statistics_comparison(choices, out_dir)
+        print(f"Statistics of {_runs_summary(written.variants)} in {out_dir}: {written.page.name}, "
+              f"{len(written.plots)} plots in plots/, {len(written.tables)} tables as CSV and Parquet in measures/; "
+              f"{time.perf_counter() - started:.1f} s")
+        return
+    # A label names the run's variant too; a run's own variant (a sweep's) labels it where none is given.
+    named = [choice if label is None else replace(choice, variant=label)
+             for choice, label in zip(choices, labels, strict=True)]
+    first, second = (RunChoice(choice.db_url, choice.run_id, choice.variant) for choice in named)
     with _report_errors("RUN_A/RUN_B"):
-        written = write_comparison(first, second, out_dir)
-    print(f"Comparison of run {first.run_id} and run {second.run_id} in {out_dir}: {written.page.name}, "
-          f"{len(written.plots)} plots in plots/; {time.perf_counter() - started:.1f} s")
+        pair = write_comparison(first, second, out_dir, see_also=[(f"{STATISTICS_DIR}/index.html",
+                                                                   "Outcome measures with statistics over seeds")])
+        written = write_statistics_comparison(named, out_dir / STATISTICS_DIR,
+                                              see_also=[(f"../{pair.page.name}", "The two runs side by side")])
+    print(f"Comparison of run {first.run_id} and run {second.run_id} in {out_dir}: {pair.page.name}, "
+          f"{len(pair.plots)} plots in plots/; statistics of {_runs_summary(written.variants)} in "
+          f"{STATISTICS_DIR}/: {written.page.name}, {len(written.plots)} plots, {len(written.tables)} tables; "
+          f"{time.perf_counter() - started:.1f} s")
+
+
+def _refuse_repeated_runs(choices: list[ComparedRun], names: tuple[str, ...]) -> None:
+    """A run named twice would count twice in its variant's statistics."""
+    from db import normalize_url
+
+    seen: dict[tuple[str, int], str] = {}
+    for choice, name in zip(choices, names, strict=True):
+        key = (normalize_url(choice.db_url), choice.run_id)
+        if key in seen:
+            raise UserError(f"{name}: {choice.db_url} run {choice.run_id} is {seen[key]} already")
+        seen[key] = name
+
+
+def _runs_summary(variants: Sequence[Variant]) -> str:
+    """`6 runs (2 variants x 3 seeds)`, or with unequal counts `5 runs (2 variants, 2 to 3 seeds each)`."""
+    counts = [len(variant.runs) for variant in variants]
+    runs = f"{sum(counts)} run{'s' * (sum(counts) != 1)}"
+    kinds = f"{len(counts)} variant{'s' * (len(counts) != 1)}"
+    if min(counts) == max(counts):
+        return f"{runs} ({kinds} x {counts[0]} seed{'s' * (counts[0] != 1)})"
+    return f"{runs} ({kinds}, {min(counts)} to {max(counts)} seeds each)"
 
 
 def _resolve_report_run(db_url: str, run_id: int | None, db_option: str, run_option: str) -> int:

@@ -32,6 +32,15 @@ def listen(listener: Listener) -> Iterator[None]:
         _listener.reset(token)
 
 
+@contextmanager
+def tagged(tags: dict[str, Any]) -> Iterator[None]:
+    """Inside the block, events go to the listener outside it with `tags` added (a sweep's members
+    tell which member an event is from)."""
+    outer = _listener.get()
+    with listen(lambda event: outer({**event, **tags}) if outer is not None else None):
+        yield
+
+
 def notify(event: dict[str, Any]) -> None:
     listener = _listener.get()
     if listener is not None:
@@ -49,6 +58,8 @@ def event_line(event: dict[str, Any]) -> str:
         return f"run {event['run_id']}: ticks {event['first_tick']} to {event['total_ticks'] - 1}"
     if kind == "phase":
         return f"{tick_label(event['tick'])}: {event['phase']}"
+    if kind == "member":  # a sweep's member (flows.sweep)
+        return event["state"]
     if kind == "budget":
         return (f"Stopped before tick {event['tick']}: {event['tokens_used']} tokens used, the budget "
                 f"(--max-tokens-total) is {event['budget']}. Committed ticks are kept; run again with a larger "

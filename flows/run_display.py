@@ -87,6 +87,22 @@ class Quiet(Lines):
             self._print(event_line(event))
 
 
+class SweepLines(Lines):
+    """A sweep's members, several at once: one stderr line when each starts and ends, prefixed
+    with the member (`[popular seed 2]`); with --verbose, each tick's line too; nothing with --quiet
+    but what stops a member early."""
+
+    def __init__(self, ticks: bool, quiet: bool) -> None:
+        super().__init__(phases=False)
+        self.ticks, self.quiet = ticks, quiet
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        kind = event["event"]
+        shown = kind == "budget" or not self.quiet and (kind in ("start", "member") or kind == "tick" and self.ticks)
+        if shown:
+            self._print(f"[{event.get('variant')} seed {event.get('seed')}] {event_line(event)}")
+
+
 def display(console: Console, verbose: bool, quiet: bool) -> ProgressBar | Lines:
     if quiet:
         return Quiet()

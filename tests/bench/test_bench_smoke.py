@@ -141,6 +141,14 @@ def check_fork(summary: dict, full: dict) -> None:
     assert abs(summary["seconds_per_million_rows"] - per_million) <= 0.01 * per_million
 
 
+def check_sweep(summary: dict, full: dict) -> None:
+    assert full["variants"] == 6 and full["agents"] == 5 and full["ticks"] == 2
+    assert summary["every_member_whole"] is True and summary["same_databases"] is True
+    ratio = summary["one_after_another_s"] / summary["sweep_s"]  # both rounded to 0.1 s
+    assert abs(summary["speedup"] - ratio) <= 0.02 * ratio + 0.01
+    assert full["llm_calls_per_sweep"] > 0
+
+
 def check_llm_concurrency(summary: dict, full: dict) -> None:
     assert set(full["results"]) == {"fixed_8", "adaptive"}
     assert all(r["llm_calls"] > 0 and number(r["mean_wait_ms"]) for r in full["results"].values())
@@ -174,13 +182,14 @@ SMOKES: dict[str, Smoke] = {
     "tick_floor.py": Smoke("tick_floor", ["--ticks", "3", "--repeats", "1"], check_tick_floor),
     "fidelity.py": Smoke("fidelity", ["--quick"], check_fidelity),
     "fork.py": Smoke("fork", ["--agents", "20", "--ticks", "4", "--at", "2"], check_fork),
+    "sweep.py": Smoke("sweep", ["--agents", "5", "--ticks", "2", "--latency", "0.05"], check_sweep),
 }
 
 
 # Longest first, so that the two lanes end together.
 LONGEST_FIRST = ["seed_table.py", "tick_overhead.py", "saturation.py", "scale.py", "llm_concurrency.py",
                  "parallel_call_phases.py", "small_run.py", "tick_floor.py", "fidelity.py", "fork.py",
-                 "apply_rows.py", "recsys.py", "agent_memory.py"]
+                 "sweep.py", "apply_rows.py", "recsys.py", "agent_memory.py"]
 
 
 def head_commit() -> str:

@@ -227,7 +227,7 @@ def test_simulate_then_the_scheduled_advance_run_on_a_process_worker_that_joins_
     config = with_interval(project / "prefect.yaml")
     pool = config["definitions"]["work_pools"]["local"]["name"]
     deployments = {d["name"]: d for d in config["deployments"]}
-    assert {name: d["concurrency_limit"] for name, d in deployments.items()} == {"simulate": 1, "advance": 1}
+    assert {name: d["concurrency_limit"] for name, d in deployments.items()} == {"simulate": 1, "advance": 1, "sweep": 1}
     twin_url = deployments["advance"]["parameters"]["database_url"]  # relative: in the project directory
 
     server, head = start_server(machine), start_ray_head(machine)
