@@ -10,6 +10,11 @@ after another (`sweep.speedup`). One sitting, side by side:
    process (one Prefect API and Ray start-up, as in 1: the ratio is the runs', not six start-ups);
 3. `--alone`: also the first variant as a lone `ysim run`, for what one run costs by itself.
 
+The CPU time of each command's processes (the CLI, the Prefect server, Ray's workers) is sampled
+too: `cpu_bound_speedup` is the speedup the machine's cores would allow were they busy from the
+sweep's start to its end (one after another's wall time / (the sweep's CPU seconds / cores)), and
+`cores_busy_share` how busy they were.
+
 Both sweeps write every member's database; the script checks that each holds the whole day and
 that the two sweeps' databases hold the same rows (concurrency changes no result).
 
@@ -28,7 +33,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -40,15 +48,51 @@ from bench.stub_process import stub_server  # noqa: E402
 RECOMMENDERS = ("ReverseChrono", "ReverseChronoPopularity", "ReverseChronoFollowers",
                 "ReverseChronoFollowersPopularity", "ReverseChronoComments", "CommonInterests")
 # Wall-clock and per-attempt columns differ between any two runs of one configuration.
+CPU_SAMPLE_S = 0.25
 UNCOMPARED = {"created_at", "latency_ms", "wait_ms", "latency_s", "wall_s", "started_at", "finished_at", "committed_at", "name", "url"}
 
 
-def ysim(*args: str, cwd: str) -> float:
-    """Run the `ysim` command line in a process of its own; its wall time."""
+@dataclass
+class Timed:
+    wall_s: float
+    cpu_s: dict[str, float]  # CPU seconds (user + system) of the command's processes, by kind
+
+
+def ysim(*args: str, cwd: str) -> Timed:
+    """Run the `ysim` command line in a process of its own: its wall time, and the CPU time of it
+    and every process it started (the Prefect server, Ray's), sampled every CPU_SAMPLE_S (a
+    process's last fraction of a sample before it exits is not counted)."""
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", YSIM, *args, "-q"], cwd=cwd, check=True, stdout=subprocess.DEVNULL,
-                   env={**os.environ, "PYTHONPATH": str(ROOT)})
-    return time.perf_counter() - started
+    process = subprocess.Popen([sys.executable, "-c", YSIM, *args, "-q"], cwd=cwd, stdout=subprocess.DEVNULL,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+    seen: dict[int, tuple[str, float]] = {}
+    while process.poll() is None:
+        try:
+            family = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]
+        except psutil.NoSuchProcess:
+            break
+        for member in family:
+            try:
+                times = member.cpu_times()
+                seen[member.pid] = (_kind(member, process.pid), times.user + times.system)
+            except psutil.Error:
+                pass  # gone since it was listed
+        time.sleep(CPU_SAMPLE_S)
+    if process.wait() != 0:
+        raise subprocess.CalledProcessError(process.returncode, args)
+    cpu: dict[str, float] = {}
+    for kind, seconds in seen.values():
+        cpu[kind] = round(cpu.get(kind, 0.0) + seconds, 1)
+    return Timed(time.perf_counter() - started, cpu)
+
+
+def _kind(process: psutil.Process, driver: int) -> str:
+    if process.pid == driver:
+        return "ysim"
+    command = " ".join(process.cmdline())
+    if "prefect_server" in command or "uvicorn" in command:
+        return "prefect_server"
+    return "ray_workers" if process.name().startswith("ray::") else "ray_other"
 
 
 def sweep_file(folder: Path, name: str, llm_url: str, agents: int, ticks: int, concurrency: int) -> Path:
@@ -91,26 +135,33 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, stub_server(args.latency) as url:
         folder = Path(tmp)
-        together_s = ysim("sweep", "--config", str(sweep_file(folder, "together", url, args.agents, args.ticks, 6)),
-                          cwd=tmp)
-        one_by_one_s = ysim("sweep", "--config", str(sweep_file(folder, "one-by-one", url, args.agents, args.ticks,
-                                                                1)), cwd=tmp)
+        together = ysim("sweep", "--config", str(sweep_file(folder, "together", url, args.agents, args.ticks, 6)),
+                        cwd=tmp)
+        one_by_one = ysim("sweep", "--config", str(sweep_file(folder, "one-by-one", url, args.agents, args.ticks,
+                                                              1)), cwd=tmp)
         alone_s = None
         if args.alone:
             alone_s = ysim("run", "--db", f"sqlite:///{folder / 'alone.db'}", "--llm-url", url, "--agents",
                            str(args.agents), "--ticks", str(args.ticks), "--seed", "1", "--set",
                            "agents.rule_based_share=0.0", "--set", f"agents.content_rec_sys={RECOMMENDERS[0]}",
-                           cwd=tmp)
+                           cwd=tmp).wall_s
         databases = {rec: (folder / "together" / f"{rec}-seed1.db", folder / "one-by-one" / f"{rec}-seed1.db")
                      for rec in RECOMMENDERS}
         whole = all(ticks_of(a) == ticks_of(b) == args.ticks for a, b in databases.values())
         same = all(contents(a) == contents(b) for a, b in databases.values())
         llm_calls = sum(len(contents(a)["llm_calls"]) for a, _ in databases.values())
-    summary = {"speedup": round(one_by_one_s / together_s, 2), "sweep_s": round(together_s, 1),
-               "one_after_another_s": round(one_by_one_s, 1), "every_member_whole": whole,
-               "same_databases": same}
+    # The sweep cannot finish before the machine's cores have done its CPU work: the speedup the
+    # cores allow, were every core busy from start to end.
+    cores = os.cpu_count() or 1
+    together_cpu = sum(together.cpu_s.values())
+    summary = {"speedup": round(one_by_one.wall_s / together.wall_s, 2), "sweep_s": round(together.wall_s, 1),
+               "one_after_another_s": round(one_by_one.wall_s, 1),
+               "cpu_bound_speedup": round(one_by_one.wall_s / (together_cpu / cores), 2),
+               "every_member_whole": whole, "same_databases": same}
     details = {"variants": len(RECOMMENDERS), "seeds": 1, "agents": args.agents, "ticks": args.ticks,
-               "llm_latency_s": args.latency, "llm_calls_per_sweep": llm_calls,
+               "llm_latency_s": args.latency, "llm_calls_per_sweep": llm_calls, "cores": cores,
+               "cpu_s": {"sweep": together.cpu_s, "one_after_another": one_by_one.cpu_s},
+               "cores_busy_share": round(together_cpu / (together.wall_s * cores), 2),
                "lone_run_s": None if alone_s is None else round(alone_s, 1), **summary}
     out = record("sweep", summary, details, args.results_dir)
     print(json.dumps(summary), flush=True)

@@ -146,7 +146,8 @@ def check_sweep(summary: dict, full: dict) -> None:
     assert summary["every_member_whole"] is True and summary["same_databases"] is True
     ratio = summary["one_after_another_s"] / summary["sweep_s"]  # both rounded to 0.1 s
     assert abs(summary["speedup"] - ratio) <= 0.02 * ratio + 0.01
-    assert full["llm_calls_per_sweep"] > 0
+    assert full["llm_calls_per_sweep"] > 0 and summary["cpu_bound_speedup"] > 0
+    assert full["cpu_s"]["sweep"]["ysim"] > 0 and full["cpu_s"]["sweep"]["ray_workers"] > 0
 
 
 def check_llm_concurrency(summary: dict, full: dict) -> None:
