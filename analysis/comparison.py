@@ -21,7 +21,7 @@ from matplotlib import rc_context
 from analysis import exports, html, statistics
 from analysis.measures import MEASURES, measures
 from analysis.plots import MAX_OPINION_TOPICS, measure_over_seeds, render_png
-from analysis.report import MEASURES_DIR, PAGE, PLOTS_DIR
+from analysis.report import MEASURES_DIR, PAGE, relative, write_plots
 from analysis.statistics_page import render_statistics_page
 from analysis.variants import ComparedRun, GroupedRun, Variant, group
 
@@ -92,7 +92,7 @@ def write_statistics_comparison(runs: Sequence[ComparedRun], out_dir: Path,
                                                 KEPT[name].format(reference=reference))]
     plotted, omitted = _plotted_measures(long)
     images = _draw(over, plotted, [variant.name for variant in variants])
-    links = [html.ExportLink(table.name, table.rows, (_relative(table.csv, out_dir), _relative(table.parquet, out_dir)),
+    links = [html.ExportLink(table.name, table.rows, (relative(table.csv, out_dir), relative(table.parquet, out_dir)),
                              table.kept) for table in tables]
     count = sum(len(variant.runs) for variant in variants)
     title = f"ysim compare: {len(variants)} variant{'s' if len(variants) != 1 else ''}, {count} run{'s' * (count != 1)}"
@@ -100,7 +100,7 @@ def write_statistics_comparison(runs: Sequence[ComparedRun], out_dir: Path,
                                   omitted, see_also)
     page = out_dir / PAGE
     page.write_text(text, encoding="utf-8")
-    return StatisticsOutput(page, _write_plots(out_dir, images), tuple(tables), tuple(variants))
+    return StatisticsOutput(page, write_plots(out_dir, images), tuple(tables), tuple(variants))
 
 
 def _run_measures(run: GroupedRun) -> pd.DataFrame:
@@ -153,18 +153,3 @@ def _file_name(measure: str, used: set[str]) -> str:
         name, number = f"{base}-{number}", number + 1
     used.add(name)
     return name
-
-
-def _write_plots(out_dir: Path, images: list[html.PlotImage]) -> tuple[Path, ...]:
-    folder = out_dir / PLOTS_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for image in images:
-        path = folder / f"{image.name}.png"
-        path.write_bytes(image.png)
-        paths.append(path)
-    return tuple(paths)
-
-
-def _relative(path: Path, root: Path) -> str:
-    return path.relative_to(root).as_posix()

@@ -69,7 +69,8 @@ STYLE = """<style>
 </style>
 """  # shared with the statistics page (`statistics_page`)
 
-_TEMPLATE = """<!DOCTYPE html>
+# The top of every analysis page: title, style, and links to its sibling pages (`see_also`).
+PAGE_HEAD = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -79,7 +80,9 @@ _TEMPLATE = """<!DOCTYPE html>
 <body>
 <h1>{{ title }}</h1>
 {% for href, text in see_also %}<p class="see-also"><a href="{{ href }}">{{ text }}</a></p>{% endfor %}
-<nav>{% for plot in plots %}<a href="#figure-{{ plot.name }}">{{ plot.title }}</a>{% endfor %}</nav>
+"""
+
+_TEMPLATE = PAGE_HEAD + """<nav>{% for plot in plots %}<a href="#figure-{{ plot.name }}">{{ plot.title }}</a>{% endfor %}</nav>
 
 <h2>Summary</h2>
 <table id="summary">

@@ -59,15 +59,15 @@ def write_report(db_url: str, run_id: int, out_dir: Path, export_run: int | None
     measured = exports.write_frames({"measures": outcome.ticks, "polarization": outcome.polarization},
                                     out_dir / MEASURES_DIR, f"run {run_id}, one row per committed tick")
     images = _draw([run])
-    links = [html.ExportLink(f"table {t.name}", t.rows, (_relative(t.csv, out_dir), _relative(t.parquet, out_dir)),
+    links = [html.ExportLink(f"table {t.name}", t.rows, (relative(t.csv, out_dir), relative(t.parquet, out_dir)),
                              t.kept) for t in tables]
-    links += [html.ExportLink(f"outcome {t.name}", t.rows, (_relative(t.csv, out_dir), _relative(t.parquet, out_dir)),
+    links += [html.ExportLink(f"outcome {t.name}", t.rows, (relative(t.csv, out_dir), relative(t.parquet, out_dir)),
                               t.kept) for t in measured]
     links.append(html.ExportLink(f"follow graph ({graph.nodes:,} agents, {graph.edges:,} follows)", None,
-                                 (_relative(graph.path, out_dir),), f"run {run_id}'s current follows"))
+                                 (relative(graph.path, out_dir),), f"run {run_id}'s current follows"))
     page = _write_page(out_dir, html.render_page(f"ysim run {run.run_id}: {run.label}", [run], images,
                                                  exports=links))
-    return ReportOutput(page, _write_plots(out_dir, images), tuple(tables), graph, tuple(measured))
+    return ReportOutput(page, write_plots(out_dir, images), tuple(tables), graph, tuple(measured))
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +91,7 @@ def write_comparison(first: RunChoice, second: RunChoice, out_dir: Path,
     images = _draw(runs)
     page = _write_page(out_dir, html.render_page(f"ysim: {runs[0].label} vs {runs[1].label}", runs, images,
                                                  differences=diff, see_also=see_also))
-    return ReportOutput(page, _write_plots(out_dir, images))
+    return ReportOutput(page, write_plots(out_dir, images))
 
 
 def _draw(runs: list[RunReport]) -> list[html.PlotImage]:
@@ -102,7 +102,8 @@ def _draw(runs: list[RunReport]) -> list[html.PlotImage]:
                 for plot in PLOTS]
 
 
-def _write_plots(out_dir: Path, images: list[html.PlotImage]) -> tuple[Path, ...]:
+def write_plots(out_dir: Path, images: list[html.PlotImage]) -> tuple[Path, ...]:
+    """Each image as `out_dir/plots/<name>.png` (the report's, a comparison's and the statistics page's)."""
     folder = out_dir / PLOTS_DIR
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -119,5 +120,6 @@ def _write_page(out_dir: Path, text: str) -> Path:
     return path
 
 
-def _relative(path: Path, root: Path) -> str:
+def relative(path: Path, root: Path) -> str:
+    """`path` as a page in `root` links to it."""
     return path.relative_to(root).as_posix()

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment
 
-from analysis.html import STYLE, ExportLink, PlotImage
+from analysis.html import PAGE_HEAD, ExportLink, PlotImage
 from analysis.statistics import LEVEL
 from analysis.variants import Variant
 
@@ -36,17 +36,7 @@ class Cell:
     n: str  # "3", or "3 vs 3" for a difference
 
 
-_TEMPLATE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{ title }}</title>
-""" + STYLE + """</head>
-<body>
-<h1>{{ title }}</h1>
-{% for href, text in see_also %}<p class="see-also"><a href="{{ href }}">{{ text }}</a></p>{% endfor %}
-<nav><a href="#final">Final values</a><a href="#diffs">Differences</a>{% for plot in plots %}<a href="#figure-{{ plot.name }}">{{ plot.title }}</a>{% endfor %}<a href="#run-list">Runs</a><a href="#files">Files</a></nav>
+_TEMPLATE = PAGE_HEAD + """<nav><a href="#final">Final values</a><a href="#diffs">Differences</a>{% for plot in plots %}<a href="#figure-{{ plot.name }}">{{ plot.title }}</a>{% endfor %}<a href="#run-list">Runs</a><a href="#files">Files</a></nav>
 
 <h2>Variants</h2>
 <table id="variants">

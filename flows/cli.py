@@ -243,30 +243,12 @@ def sweep(
     started = time.perf_counter()
     _one_output_mode(verbose, quiet)
     _start_prefect_server_early()
-    from db import DatabaseURLError, normalize_url
     from flows.config_loader import ConfigError
-    from flows.resume import fields, resume
-    from flows.sweep import member_states
-    from flows.sweep_plan import load_sweep, plan
-    from tasks.run_state import (
-        DatabaseUnavailableError, EmptyGroupError, UnknownRecommenderError, check_intervention_groups,
-        check_recommenders, find_run,
-    )
+    from flows.sweep import checked_sweep
+    from tasks.run_state import DatabaseUnavailableError
 
     try:
-        checked = plan(load_sweep(config))
-        for member in checked.members:
-            try:
-                normalize_url(member.config.database.url)
-                check_recommenders(member.config)
-                check_intervention_groups(member.config)
-            except (DatabaseURLError, UnknownRecommenderError, EmptyGroupError) as exc:
-                raise UserError(f"--config {config}: variant {member.variant!r} seed {member.seed}: {exc}") from None
-        states = member_states(checked)
-        for state in states:
-            if state.state == "resume":  # resumed by the rule of `ysim run`: another population is refused
-                stored = find_run(state.member.config.database.url)
-                resume(stored.config, fields(state.member.config), stored.next_tick)
+        checked, states = checked_sweep(config)
     except (ConfigError, DatabaseUnavailableError) as exc:
         raise UserError(f"--config {config}: {exc}") from None
     counts = {kind: sum(s.state == kind for s in states) for kind in ("finished", "resume", "new")}

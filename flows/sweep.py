@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -26,16 +27,20 @@ from prefect.futures import wait
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from agent_models import RunConfig
+from db import DatabaseURLError, normalize_url
 from agent_models.run_config import RaySettings
 from flows.config_loader import with_absolute_database
 from flows.progress import notify, tagged
 from flows.ray_runner import ensure_ray
 from flows.services import llm_endpoint
 from flows.simulation import simulation_flow
-from flows.sweep_plan import Member, SweepPlan, SweepSpec, make_folders, plan
-from tasks.run_state import find_run, status
+from flows.resume import ResumeError, fields, resume
+from flows.sweep_plan import Member, SweepError, SweepPlan, SweepSpec, load_sweep, make_folders, plan
+from tasks.run_state import (
+    EmptyGroupError, UnknownRecommenderError, check_intervention_groups, check_recommenders, find_run, status,
+)
 
-__all__ = ["SweepFailedError", "member_states", "sweep_flow", "sweep_ray_settings"]
+__all__ = ["SweepFailedError", "checked_sweep", "member_states", "sweep_flow", "sweep_ray_settings"]
 
 
 class SweepFailedError(RuntimeError):
@@ -63,6 +68,29 @@ def member_states(sweep: SweepPlan) -> list[MemberState]:
         else:
             states.append(MemberState(member, "resume", stored.next_tick))
     return states
+
+
+def checked_sweep(path: Path) -> tuple[SweepPlan, list[MemberState]]:
+    """The sweep file at `path` planned, each member checked as `ysim run` checks a run before it
+    touches a database (its URL, recommenders, intervention groups; one to resume, by the resume
+    rule), and where each stands. Raises SweepError naming the member, or ConfigError."""
+    sweep = plan(load_sweep(path))
+    for member in sweep.members:
+        try:
+            normalize_url(member.config.database.url)
+            check_recommenders(member.config)
+            check_intervention_groups(member.config)
+        except (DatabaseURLError, UnknownRecommenderError, EmptyGroupError) as exc:
+            raise SweepError(f"variant {member.variant!r} seed {member.seed}: {exc}") from None
+    states = member_states(sweep)
+    for state in states:
+        if state.state != "new":  # another seed or population is refused, as `ysim run` refuses it
+            stored = find_run(state.member.config.database.url)
+            try:
+                resume(stored.config, fields(state.member.config), stored.next_tick)
+            except ResumeError as exc:
+                raise SweepError(f"variant {state.member.variant!r} seed {state.member.seed}: {exc}") from None
+    return sweep, states
 
 
 def sweep_ray_settings(sweep: SweepPlan) -> RaySettings:

@@ -143,6 +143,18 @@ def test_a_finished_sweep_started_again_runs_nothing(reference, capsys):
     assert {name: dump(url) for name, url in member_urls(folder).items()} == tables
 
 
+def test_a_sweep_whose_population_changed_is_refused_against_its_stored_runs(reference, tmp_path, capsys):
+    folder, stub_url, tables = reference
+    changed = sweep_file(tmp_path / "changed", stub_url, base={**BASE, "agents": {**BASE["agents"], "count": 9},
+                                                                "llm": {**BASE["llm"], "url": stub_url}},
+                         database=f"sqlite:///{folder}/{{variant}}-seed{{seed}}.db")
+    code, out, err = ysim(capsys, "sweep", "--config", changed)
+    assert code == 1 and out == "" and len(err.splitlines()) == 1
+    assert err.startswith(f"error: --config {changed}: variant 'chrono' seed 1: agents.count: 9 differs from the "
+                          "run stored in the database (8)"), err
+    assert {name: dump(url) for name, url in member_urls(folder).items()} == tables
+
+
 def test_a_sweep_killed_midway_and_started_again_finishes_every_member_once(reference, tmp_path, capsys):
     """One member at a time, so the kill finds one finished, one part-way and two not started."""
     _, stub_url, tables = reference
