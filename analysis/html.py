@@ -82,6 +82,18 @@ PAGE_HEAD = """<!DOCTYPE html>
 {% for href, text in see_also %}<p class="see-also"><a href="{{ href }}">{{ text }}</a></p>{% endfor %}
 """
 
+# The files a page links to, with their row counts (`exports`: ExportLink).
+EXPORTS_TABLE = """<table id="tables">
+  <thead><tr><th>what</th><th>rows</th><th>kept</th><th>files</th></tr></thead>
+  <tbody>
+  {% for export in exports %}
+  <tr><th>{{ export.label }}</th><td class="number">{{ "" if export.rows is none else "{:,}".format(export.rows) }}</td><td>{{ export.kept }}</td>
+      <td>{% for path in export.paths %}<a href="{{ path }}">{{ path }}</a> {% endfor %}</td></tr>
+  {% endfor %}
+  </tbody>
+</table>
+"""
+
 _TEMPLATE = PAGE_HEAD + """<nav>{% for plot in plots %}<a href="#figure-{{ plot.name }}">{{ plot.title }}</a>{% endfor %}</nav>
 
 <h2>Summary</h2>
@@ -125,16 +137,7 @@ _TEMPLATE = PAGE_HEAD + """<nav>{% for plot in plots %}<a href="#figure-{{ plot.
 
 {% if exports %}
 <h2>Exports</h2>
-<table id="tables">
-  <thead><tr><th>what</th><th>rows</th><th>kept</th><th>files</th></tr></thead>
-  <tbody>
-  {% for export in exports %}
-  <tr><th>{{ export.label }}</th><td class="number">{{ "" if export.rows is none else "{:,}".format(export.rows) }}</td><td>{{ export.kept }}</td>
-      <td>{% for path in export.paths %}<a href="{{ path }}">{{ path }}</a> {% endfor %}</td></tr>
-  {% endfor %}
-  </tbody>
-</table>
-{% endif %}
+""" + EXPORTS_TABLE + """{% endif %}
 {% if runs | length == 1 %}
 <h2>Configuration</h2>
 <details><summary>The run's configuration, as stored with it</summary>

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment
 
-from analysis.html import PAGE_HEAD, ExportLink, PlotImage
+from analysis.html import EXPORTS_TABLE, PAGE_HEAD, ExportLink, PlotImage
 from analysis.statistics import LEVEL
 from analysis.variants import Variant
 
@@ -102,16 +102,7 @@ and n, the runs with a value.</p>
 </table>
 
 <h2 id="files">Files</h2>
-<table id="tables">
-  <thead><tr><th>what</th><th>rows</th><th>kept</th><th>files</th></tr></thead>
-  <tbody>
-  {% for export in exports %}
-  <tr><th>{{ export.label }}</th><td class="number">{{ "" if export.rows is none else "{:,}".format(export.rows) }}</td><td>{{ export.kept }}</td>
-      <td>{% for path in export.paths %}<a href="{{ path }}">{{ path }}</a> {% endfor %}</td></tr>
-  {% endfor %}
-  </tbody>
-</table>
-
+""" + EXPORTS_TABLE + """
 </body>
 </html>
 """

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,6 +20,7 @@ from analysis.comparison import ComparedRun, write_statistics_comparison
 from analysis.measures import MEASURES, measures
 from flows.cli import main
 from tests.analysis.reporting_runs import RECOMMENDERS, make_seed_runs
+from tests.flows.test_cli_report import refused_in_one_line
 from tests.llm_stub import LLMStub
 
 SEEDS = (1, 2, 3)
@@ -176,13 +176,7 @@ def test_given_variants_and_seeds_are_kept(seed_runs, tmp_path):
 def test_user_errors_are_one_line_and_write_nothing(seed_runs, tmp_path, capsys, args, message):
     a, b, c = (url for _, _, url in seed_runs[:3])
     values = {"a": a, "b": b, "c": c, "tmp": tmp_path, "a_file": a.removeprefix("sqlite:///")}
-    argv = [arg.format(**values) for arg in args]
-    if "--out" not in argv:
-        argv += ["--out", str(tmp_path / "out")]
-    code, stdout, err = ysim(capsys, *argv)
-    assert code == 1 and stdout == ""
-    assert len(err.splitlines()) == 1 and err.startswith(message.format(**values)), err
-    assert not (tmp_path / "out").exists() and not Path(tmp_path / "none.db").exists()
+    refused_in_one_line(capsys, tmp_path, [arg.format(**values) for arg in args], message.format(**values))
 
 
 def test_two_runs_given_with_variants_keep_them_on_both_pages(seed_runs, tmp_path, capsys):

@@ -71,12 +71,17 @@ def test_compare_with_run_ids_and_labels(run_db, tmp_path, capsys):
 ])
 def test_user_errors_are_one_line_and_write_nothing(run_db, tmp_path, capsys, args, message):
     values = {"db": run_db, "tmp": tmp_path, "db_file": run_db.removeprefix("sqlite:///")}
-    argv = [a.format(**values) for a in args]
+    refused_in_one_line(capsys, tmp_path, [a.format(**values) for a in args], message.format(**values))
+
+
+def refused_in_one_line(capsys, tmp_path: Path, argv: list[str], message: str) -> None:
+    """`ysim argv` (with --out tmp_path/out unless given) fails with one line starting `message`,
+    and writes neither the output folder nor a database."""
     if "--out" not in argv:
-        argv += ["--out", str(tmp_path / "out")]
+        argv = [*argv, "--out", str(tmp_path / "out")]
     code, stdout, err = ysim(capsys, *argv)
     assert code == 1 and stdout == ""
-    assert len(err.splitlines()) == 1 and err.startswith(message.format(**values)), err
+    assert len(err.splitlines()) == 1 and err.startswith(message), err
     assert not (tmp_path / "out").exists() and not Path(tmp_path / "none.db").exists()
 
 
