@@ -124,7 +124,8 @@ def table_rows(table) -> list[dict[str, str]]:
         header = [text.strip() for text in table.get_by_role("columnheader").all_inner_texts()]
         cells = [[text.strip() for text in row.get_by_role("cell").all_inner_texts()]
                  for row in table.get_by_role("row").all()[1:]]
-        if header and all(len(row) == len(header) for row in cells):
+        # Rows seen, then none (the UI re-rendered the table between the two reads): read again.
+        if header and cells and all(len(row) == len(header) for row in cells):
             return [dict(zip(header, row, strict=True)) for row in cells]
         assert time.monotonic() < deadline, f"table not rendered whole in {TABLE_RENDER_S} s: {header} {cells}"
         time.sleep(0.2)

@@ -28,8 +28,8 @@ LAST_TABLE = "recommendations"  # db.writer.write_results writes it last
 
 
 class WriterTerminator(threading.Thread):
-    """Holds a SHARE lock on LAST_TABLE, terminates the first backend that waits for it, and lets
-    go; `terminated` is what that backend was running when it was cut."""
+    """Holds a SHARE lock on LAST_TABLE, terminates the first backend that waits for that lock, and
+    lets go; `terminated` is what that backend was running when it was cut."""
 
     def __init__(self, url: str) -> None:
         super().__init__(daemon=True)
@@ -45,9 +45,12 @@ class WriterTerminator(threading.Thread):
                 self.locked.set()
                 deadline = time.monotonic() + 120
                 while self.terminated is None and time.monotonic() < deadline:
+                    # The backend waiting for LAST_TABLE's lock, not one waiting behind it (a batch
+                    # keeping answers waits on the writer's lock of llm_pending meanwhile).
                     row = watcher.execute(
-                        "SELECT pid, query, now() - xact_start FROM pg_stat_activity WHERE datname = current_database()"
-                        " AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'").fetchone()
+                        "SELECT a.pid, a.query, now() - a.xact_start FROM pg_stat_activity a JOIN pg_locks l"
+                        " ON l.pid = a.pid WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()"
+                        f" AND NOT l.granted AND l.relation = '{LAST_TABLE}'::regclass").fetchone()
                     if row:
                         pid, query, in_transaction = row
                         ledger_rows = watcher.execute("SELECT count(*) FROM ticks").fetchone()[0]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, FlowRunFilterName
 from prefect.flows import load_flow_from_entrypoint
 from prefect.settings import PREFECT_API_URL
 from sqlalchemy import select, text
@@ -95,7 +95,7 @@ def reference(ray_session, tmp_path_factory):
     """An uninterrupted sweep (4 members at once) and its tables, member by member."""
     folder = tmp_path_factory.mktemp("sweep-reference")
     with LLMStub() as stub:
-        path = sweep_file(folder, stub.url)
+        path = sweep_file(folder, stub.url, name="reference")  # its own name: Prefect's runs of it are its own
         assert main(["sweep", "--config", str(path)]) == 0  # a module fixture has no capsys: real streams
         yield folder, stub.url, {name: dump(url) for name, url in member_urls(folder).items()}
 
@@ -123,15 +123,16 @@ def test_each_member_is_the_run_its_settings_make_alone_and_a_child_flow_run_of_
         run (Prefect's stand-in for a subflow) is in the sweep's flow run."""
         async with get_client() as client:
             [sweep] = await client.read_flow_runs(flow_run_filter=FlowRunFilter(
-                name=FlowRunFilterName(any_=["sweep-trial"])))
-            in_sweep = {t.id: t.name for t in await client.read_task_runs() if t.flow_run_id == sweep.id}
+                name=FlowRunFilterName(any_=["sweep-reference"])))
+            in_sweep = {t.id: t.name for t in await client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[sweep.id])))}
             runs = await client.read_flow_runs(flow_run_filter=FlowRunFilter(
-                name=FlowRunFilterName(any_=[f"trial-{n}" for n in member_urls(folder)])))
+                name=FlowRunFilterName(any_=[f"reference-{n}" for n in member_urls(folder)])))
             return sorted(in_sweep.values()), sorted(run.name for run in runs if run.parent_task_run_id in in_sweep)
 
     task_runs, children = asyncio.run(runs_under_the_sweep())
     assert {name for name in task_runs if not name.startswith("ysim-simulation")} == set(member_urls(folder))
-    assert children == sorted(f"trial-{name}" for name in member_urls(folder))
+    assert children == sorted(f"reference-{name}" for name in member_urls(folder))
 
 
 def test_a_finished_sweep_started_again_runs_nothing(reference, capsys):
@@ -139,7 +140,7 @@ def test_a_finished_sweep_started_again_runs_nothing(reference, capsys):
     code, out, err = ysim(capsys, "sweep", "--config", folder / "sweep.yaml")
     assert code == 0, err
     assert "4 runs (2 variants x 2 seeds), 4 at once: 0 to start, 0 to resume, 4 finished." in err
-    assert out == "Sweep trial: every run is finished; nothing to do.\n"
+    assert out == "Sweep reference: every run is finished; nothing to do.\n"
     assert {name: dump(url) for name, url in member_urls(folder).items()} == tables
 
 
