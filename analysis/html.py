@@ -82,6 +82,15 @@ PAGE_HEAD = """<!DOCTYPE html>
 {% for href, text in see_also %}<p class="see-also"><a href="{{ href }}">{{ text }}</a></p>{% endfor %}
 """
 
+# The page's plots, embedded (`plots`: PlotImage), each linking to its file in plots/.
+PLOT_FIGURES = """{% for plot in plots %}
+<figure id="figure-{{ plot.name }}">
+  <img id="plot-{{ plot.name }}" alt="{{ plot.title }}" src="{{ plot.data_uri }}">
+  <figcaption>{{ plot.description }} (<a href="plots/{{ plot.name }}.png">plots/{{ plot.name }}.png</a>)</figcaption>
+</figure>
+{% endfor %}
+"""
+
 # The files a page links to, with their row counts (`exports`: ExportLink).
 EXPORTS_TABLE = """<table id="tables">
   <thead><tr><th>what</th><th>rows</th><th>kept</th><th>files</th></tr></thead>
@@ -128,13 +137,7 @@ _TEMPLATE = PAGE_HEAD + """<nav>{% for plot in plots %}<a href="#figure-{{ plot.
 
 
 <h2>Plots</h2>
-{% for plot in plots %}
-<figure id="figure-{{ plot.name }}">
-  <img id="plot-{{ plot.name }}" alt="{{ plot.title }}" src="{{ plot.data_uri }}">
-  <figcaption>{{ plot.description }} (<a href="plots/{{ plot.name }}.png">plots/{{ plot.name }}.png</a>)</figcaption>
-</figure>
-{% endfor %}
-
+""" + PLOT_FIGURES + """
 {% if exports %}
 <h2>Exports</h2>
 """ + EXPORTS_TABLE + """{% endif %}

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment
 
-from analysis.html import EXPORTS_TABLE, PAGE_HEAD, ExportLink, PlotImage
+from analysis.html import EXPORTS_TABLE, PAGE_HEAD, PLOT_FIGURES, ExportLink, PlotImage
 from analysis.statistics import LEVEL
 from analysis.variants import Variant
 
@@ -84,13 +84,7 @@ and n, the runs with a value.</p>
 
 <h2>Measures over ticks</h2>
 {% if omitted %}<p>{{ omitted }}</p>{% endif %}
-{% for plot in plots %}
-<figure id="figure-{{ plot.name }}">
-  <img id="plot-{{ plot.name }}" alt="{{ plot.title }}" src="{{ plot.data_uri }}">
-  <figcaption>{{ plot.description }} (<a href="plots/{{ plot.name }}.png">plots/{{ plot.name }}.png</a>)</figcaption>
-</figure>
-{% endfor %}
-
+""" + PLOT_FIGURES + """
 <h2 id="run-list">Runs</h2>
 <table id="runs">
   <thead><tr><th>variant</th><th>seed</th><th>database</th><th>run id</th></tr></thead>

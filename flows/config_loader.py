@@ -153,11 +153,19 @@ def load_files(paths: Sequence[Path]) -> dict[str, Any]:
     (`simulation.actions_likelihood` from ysim.yaml is the run's whole action mix, not a blend)."""
     merged: dict[str, Any] = {}
     for path in paths:
-        for name, value in load_file(path).items():
-            if isinstance(value, dict) and isinstance(merged.get(name), dict):
-                merged[name] = {**merged[name], **value}
-            else:
-                merged[name] = value
+        merged = merge_sections(merged, load_file(path))
+    return merged
+
+
+def merge_sections(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    """`second` layered on `first`: a section (a mapping) merges setting by setting, anything else
+    is replaced whole."""
+    merged = dict(first)
+    for name, value in second.items():
+        if isinstance(value, dict) and isinstance(merged.get(name), dict):
+            merged[name] = {**merged[name], **value}
+        else:
+            merged[name] = value
     return merged
 
 

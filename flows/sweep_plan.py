@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from agent_models import RunConfig
 from db import sqlite_path
-from flows.config_loader import ConfigError, build, describe_validation_error, load_file, load_files
+from flows.config_loader import ConfigError, build, describe_validation_error, load_file, load_files, merge_sections
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # it names files and Prefect flow runs
 DEFAULT_DATABASE = "sqlite:///sweeps/{sweep}/{variant}-seed{seed}.db"
@@ -159,7 +159,7 @@ def parse_sweep(data: dict[str, Any]) -> SweepSpec:
 
 def plan(spec: SweepSpec) -> SweepPlan:
     """Every member's RunConfig, built and validated; a SweepError names the variant and field."""
-    base = _merge_sections(load_files([Path(name) for name in spec.config]), spec.base)
+    base = merge_sections(load_files([Path(name) for name in spec.config]), spec.base)
     members = []
     for variant in _expanded(spec):
         for seed in spec.seeds:
@@ -201,11 +201,3 @@ def _expanded(spec: SweepSpec) -> list[Variant]:
 
 def _name_part(value: Any) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "", str(value)) or "x"
-
-
-def _merge_sections(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(first)
-    for name, value in second.items():
-        merged[name] = {**merged[name], **value} if isinstance(value, dict) and isinstance(merged.get(name), dict) \
-            else value
-    return merged
