@@ -30,11 +30,15 @@ def ask(url: str, n: int, **settings) -> tuple[list, LLMClient]:
 
 
 def test_a_server_that_serves_any_number_gets_far_more_than_eight_at_once():
+    # A loose latency tolerance: on a loaded 2-core machine the in-process stub's own round trips
+    # can pass 2x the best seen, which the latency rule (tested in tests/agent_models) rightly cuts
+    # on; this test is about the default start and a server that never refuses.
+    tolerance = {"concurrency_latency_tolerance": 25.0}
     with LLMStub(latency_s=0.2, capacity=UNBOUNDED) as stub:
-        results, client = ask(stub.url, 100)
+        results, client = ask(stub.url, 100, **tolerance)
         assert all(text for text, _ in results)
         assert stub.state.max_in_flight >= 60  # the adaptive default starts at 64 (was 8 per batch)
-        assert limit_for(LLMSettings(), stub.url).limit >= 64  # a fixed-latency server never cut it
+        assert limit_for(LLMSettings(**tolerance), stub.url).limit >= 64  # no 429, no timeout: never cut
 
 
 class _Overloaded:
