@@ -181,6 +181,9 @@ class TickRow(Base):
     discarded_prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
     discarded_completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
     committed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    # {table: its largest id when the tick committed}, for the append-only tables (db.snapshot):
+    # the rows of the run as it stood after this tick. NULL for ticks committed before 0007.
+    last_ids: Mapped[dict[str, int] | None] = mapped_column(JSON)
 
 
 class ActionRow(Base):
@@ -265,6 +268,7 @@ class MentionRow(Base):
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"))
     tick: Mapped[int] = mapped_column(Integer)
     answered: Mapped[bool] = mapped_column(Boolean, default=False)
+    answered_tick: Mapped[int | None] = mapped_column(Integer)  # the tick of the reply (NULL before 0007)
 
 
 class EmotionRow(Base):

@@ -29,6 +29,7 @@ from db.models import (
 )
 from db.platform_queries import post_topic_names
 from db.row_ids import new_id
+from db.snapshot import row_marks
 from db.queries import add_rows, current_followees, insert_rows, is_tick_committed, register_agents, topic_ids_for
 
 _INTENT_ORDER = {PostIntent: 0, CommentIntent: 1, ReactionIntent: 2, VoteIntent: 3, FollowIntent: 4,
@@ -69,7 +70,9 @@ def write_tick(session: Session, *, run_id: int, tick: int, active_agents: int, 
     ledger_row.discarded_completion_tokens = discarded.completion_tokens
     add_rows(session, InterventionRow, [dict(run_id=run_id, tick=tick, position=position, settings=settings, note=note)
                                         for position, settings, note in interventions])
-    return write_results(session, run_id=run_id, tick=tick, result=result, feeds=feeds)
+    written = write_results(session, run_id=run_id, tick=tick, result=result, feeds=feeds)
+    ledger_row.last_ids = row_marks(session)  # after every write of the tick: the run as of its commit
+    return written
 
 
 def write_results(session: Session, *, run_id: int, tick: int, result: BatchResult,
@@ -89,7 +92,7 @@ def write_results(session: Session, *, run_id: int, tick: int, result: BatchResu
                          rejected, visible)
     comments = _write_comments_and_reactions(session, run_id, tick, intents, outcome, rejected, visible)
     write_annotations(session, run_id, tick, posts + comments)
-    _mark_answered(session, [c for _, c in comments if c.answers_mention is not None], rejected)
+    _mark_answered(session, tick, [c for _, c in comments if c.answers_mention is not None])
     _write_votes(session, run_id, tick, [i for i in intents if isinstance(i, VoteIntent)], outcome, rejected, visible)
     _write_follows(session, run_id, tick, [i for i in intents if isinstance(i, FollowIntent)], outcome, rejected)
     _write_interests(session, run_id, tick, [i for i in intents if isinstance(i, InterestIntent)], outcome)
@@ -209,11 +212,13 @@ def _write_comments_and_reactions(session: Session, run_id: int, tick: int, inte
     return list(zip(ids, comments, strict=True))
 
 
-def _mark_answered(session: Session, replies: list[CommentIntent], rejected: dict[tuple[int, int], str]) -> None:
-    """A reply answers its mention (Y Social marks it answered when `/read_mentions` returns it)."""
+def _mark_answered(session: Session, tick: int, replies: list[CommentIntent]) -> None:
+    """A reply answers its mention (Y Social marks it answered when `/read_mentions` returns it);
+    the tick it did is kept, so that a fork before it sees the mention unanswered (db.snapshot)."""
     ids = {c.answers_mention for c in replies}
     if ids:
-        session.execute(update(MentionRow).where(MentionRow.id.in_(ids)).values(answered=True))
+        session.execute(update(MentionRow).where(MentionRow.id.in_(ids), MentionRow.answered.is_(False))
+                        .values(answered=True, answered_tick=tick))
 
 
 def _write_votes(session: Session, run_id: int, tick: int, votes: list[VoteIntent], outcome: TickWrite,

@@ -219,10 +219,15 @@ def fork(
                                          "simulation.ticks": ticks if ticks is not None else original.total_ticks})
         check_recommenders(cfg)
         check_intervention_groups(cfg)
-        _copy_answers_or_resume(source, db, "fork", f"Forking run {original.run_id} of {source} at tick {at}")
+        copied = _start_fork(source, db, at, cfg, f"Forking run {original.run_id} of {source} at tick {at}")
     except (config_loader.ConfigError, DatabaseURLError, DatabaseUnavailableError, UnknownRecommenderError,
             EmptyGroupError) as exc:
         raise UserError(str(exc)) from None
+    if copied and cfg.simulation.ticks == at + 1:  # nothing after the shared ticks: no Ray, no Prefect
+        from tasks.run_state import status
+
+        _print_summary(status(db), time.perf_counter() - started)
+        return
     summary = _run_with_services(cfg, (verbose, quiet))
     _print_summary(summary, time.perf_counter() - started)
 
@@ -289,6 +294,28 @@ def _copy_answers_or_resume(source: str, db: str, kind: str, starting: str) -> N
         console.print(f"{starting} into {db} ({copied} cached answers).")
     else:
         console.print(f"Resuming the {kind} in {db} at tick {target.next_tick}.")
+
+
+def _start_fork(source: str, db: str, at: int, cfg: Any, starting: str) -> bool:
+    """A new fork copies the source's run as it stood after tick `at` (True); a source whose ticks
+    carry no row marks (ysim before migration 0007) gets its LLM response cache copied, and ticks
+    0 to `at` are replayed from it. A `db` that already holds the fork resumes."""
+    from db.snapshot import NotCopyableError
+    from tasks.run_state import copy_run_through, find_run
+
+    if find_run(db) is not None:
+        _copy_answers_or_resume(source, db, "fork", starting)  # says where it resumes
+        return False
+    try:
+        rows = copy_run_through(source, db, at, cfg)
+    except NotCopyableError as exc:
+        console.print(f"Cannot copy the source as of tick {at} ({exc}): its ticks 0 to {at} are replayed.",
+                      highlight=False)
+        _copy_answers_or_resume(source, db, "fork", starting)
+        return False
+    console.print(f"{starting} into {db}: its state through tick {at} copied ({rows} rows, the LLM response "
+                  "cache whole).", highlight=False)
+    return True
 
 
 def _fork_interventions(path: Path, at: int) -> list[dict[str, Any]]:

@@ -29,6 +29,7 @@ from db import (
 from db import queries
 from db.llm_spend import spent
 from db.models import LLMCacheRow, RunRow
+from db.snapshot import copy_through
 
 
 class DatabaseUnavailableError(RuntimeError):
@@ -131,6 +132,18 @@ def seed_cache(source_url: str, target_url: str) -> int:
         known = set(target.scalars(select(LLMCacheRow.key)))
         queries.insert_rows(target, LLMCacheRow, [r for r in rows if r["key"] not in known])
     return len(rows)
+
+
+def copy_run_through(source_url: str, target_url: str, tick: int, config: RunConfig) -> int:
+    """A fork's start: the source's run as it stood after `tick`, copied into the new database
+    `target_url` as the run `config` describes (db.snapshot); the rows copied. Raises
+    db.snapshot.NotCopyableError where the source's ticks carry no row marks (ysim before 0007)."""
+    try:
+        return copy_through(source_url, target_url, tick, run_config=storable_config(config),
+                            total_ticks=config.simulation.ticks)
+    except DBAPIError as exc:
+        raise DatabaseUnavailableError(f"cannot fork {display_url(source_url)} into {display_url(target_url)}: "
+                                       f"{_one_line(exc.orig)}") from None
 
 
 def tokens_used(db_url: str) -> int:

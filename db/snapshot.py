@@ -1,0 +1,171 @@
+"""A run as it stood after a committed tick: the row marks each tick records, and the copy a fork starts from.
+
+Every table but four is append-only, with ids that follow each other in commit order (SQLite's
+max(rowid) + 1, `db.row_ids` on PostgreSQL), and a tick's rows commit with its ledger row. So
+the writer records, with each tick's ledger row, every such table's largest id (`ticks.last_ids`,
+`row_marks`), and the run as of tick T is: each table's rows up to T's mark, the ledger through T,
+and the run's LLM response cache whole (its answers still apply after T: a fork reuses them).
+
+Four columns change after their row is written, and are set back to what they were after T:
+
+- `posts.reaction_count`: the reactions kept, counted (each reaction row added one);
+- `mentions.answered` / `answered_tick`: answered only by a reply at or before T;
+- `agents.left_on`: a churn or ban at tick t writes `left_on = t + 1`; later ones are cleared;
+- `websites.last_fetched`: the last tick at or before T a page posted one of the site's articles
+  (`db.content_writer` sets it so; shares and injected posts carry no article).
+
+`copy_through(source, target, tick, ...)` writes that state into an empty database: one
+`INSERT ... SELECT` per table from the attached source file when both are SQLite (the database
+engine copies, no row passes through Python), else the same SELECTs streamed in batches. The
+source is only read. Ticks committed before migration 0007 have no marks: `NotCopyableError`, and
+the caller forks by replay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import (
+    Connection, MetaData, Select, Table, and_, case, false, func, insert, literal, select, text as sql_text, true,
+)
+from sqlalchemy.orm import Session
+
+from db.engine import get_engine, sqlite_path
+from db.migrate import create_schema, current_revision, head_revision
+from db.models import Base
+
+_NOT_MARKED = {"runs", "ticks", "llm_pending", "llm_cache"}  # the run row, the ledger, bookkeeping, the cache
+MARKED_TABLES: tuple[Table, ...] = tuple(t for t in Base.metadata.sorted_tables if t.name not in _NOT_MARKED)
+_STREAM_BATCH = 20_000
+
+
+class NotCopyableError(Exception):
+    """The source cannot be copied as of the tick (no row marks: committed before migration 0007)."""
+
+
+def row_marks(session: Session) -> dict[str, int]:
+    """{table: its largest id (0 when empty)} for the append-only tables, in one query."""
+    marks = select(*(select(func.coalesce(func.max(t.c.id), 0)).scalar_subquery().label(t.name)
+                     for t in MARKED_TABLES))
+    return dict(session.execute(marks).one()._mapping)
+
+
+def marks_at(source_url: str, tick: int) -> dict[str, int]:
+    """Tick `tick`'s row marks in the source; NotCopyableError where it has none."""
+    if current_revision(source_url) != head_revision():
+        raise NotCopyableError(f"its schema is at revision {current_revision(source_url)}, not {head_revision()}")
+    ticks = Base.metadata.tables["ticks"]
+    with get_engine(source_url).connect() as source:
+        marks = source.scalar(select(ticks.c.last_ids).where(ticks.c.tick == tick))
+    if marks is None:
+        raise NotCopyableError(f"tick {tick} was committed before ysim recorded row marks (migration 0007)")
+    return marks
+
+
+def copy_through(source_url: str, target_url: str, tick: int, *, run_config: dict[str, Any],
+                 total_ticks: int) -> int:
+    """Write the source's run as it stood after `tick` into the new database `target_url`, as a
+    run of `total_ticks` with the configuration `run_config`; the rows copied."""
+    marks = marks_at(source_url, tick)
+    create_schema(target_url)
+    source_file, target_file = sqlite_path(source_url), sqlite_path(target_url)
+    if source_file is not None and target_file is not None:
+        return _copy_attached(source_file, target_url, tick, marks, run_config, total_ticks)
+    return _copy_streamed(source_url, target_url, tick, marks, run_config, total_ticks)
+
+
+def _as_of(tables: Mapping[str, Table], table: Table, tick: int, marks: Mapping[str, int],
+           run_config: dict[str, Any], total_ticks: int) -> Select:
+    """The SELECT, over the source's `tables`, of `table`'s rows as they stood after `tick`
+    (its columns, in order, under their names)."""
+    source = tables[table.name]
+    changed = _changed_columns(tables, table.name, tick, marks, run_config, total_ticks)
+    columns = [changed[c.name].label(c.name) if c.name in changed else source.c[c.name] for c in table.columns]
+    query = select(*columns).order_by(source.c.id)
+    if table.name == "ticks":
+        return query.where(source.c.tick <= tick)
+    if table.name in _NOT_MARKED:  # the run row (one) and the cache (whole)
+        return query
+    return query.where(source.c.id <= marks.get(table.name, 0))
+
+
+def _changed_columns(tables: Mapping[str, Table], name: str, tick: int, marks: Mapping[str, int],
+                     run_config: dict[str, Any], total_ticks: int) -> dict[str, Any]:
+    """The columns whose value after `tick` differs from the stored one (the module docstring)."""
+    t = tables[name]
+    if name == "runs":
+        return {"config": literal(run_config, Base.metadata.tables["runs"].c.config.type),
+                "total_ticks": literal(total_ticks)}
+    if name == "posts":
+        reactions = tables["reactions"].alias("kept")
+        return {"reaction_count": select(func.count()).where(
+            reactions.c.post_id == t.c.id, reactions.c.id <= marks.get("reactions", 0)).scalar_subquery()}
+    if name == "mentions":
+        by_then = and_(t.c.answered == true(), (t.c.answered_tick.is_(None)) | (t.c.answered_tick <= tick))
+        return {"answered": case((by_then, true()), else_=false()),
+                "answered_tick": case((t.c.answered_tick <= tick, t.c.answered_tick), else_=None)}
+    if name == "agents":
+        return {"left_on": case((t.c.left_on <= tick + 1, t.c.left_on), else_=None)}
+    if name == "websites":
+        posts, articles = tables["posts"].alias("news_posts"), tables["articles"].alias("site_articles")
+        return {"last_fetched": select(func.max(posts.c.tick)).select_from(
+            posts.join(articles, posts.c.news_id == articles.c.id)).where(
+            articles.c.website_id == t.c.id, posts.c.shared_from.is_(None),
+            posts.c.id <= marks.get("posts", 0)).scalar_subquery()}
+    return {}
+
+
+def _copy_attached(source_file: str, target_url: str, tick: int, marks: Mapping[str, int],
+                   run_config: dict[str, Any], total_ticks: int) -> int:
+    """SQLite to SQLite: the source attached to the target's connection, one INSERT ... SELECT per table."""
+    attached = MetaData(schema="fork_source")
+    tables = {t.name: t.to_metadata(attached) for t in Base.metadata.sorted_tables}
+    copied = 0
+    with get_engine(target_url).connect() as target:
+        # ATTACH outside a transaction (SQLite refuses it inside one); the inserts then are one.
+        target.exec_driver_sql("ATTACH DATABASE ? AS fork_source", (source_file,))
+        target.commit()  # ends SQLAlchemy's autobegun transaction (pysqlite began none for ATTACH)
+        try:
+            with target.begin():
+                for table in _copied_tables():
+                    query = _as_of(tables, table, tick, marks, run_config, total_ticks)
+                    copied += target.execute(insert(table).from_select([c.name for c in table.columns], query)).rowcount
+        finally:
+            target.exec_driver_sql("DETACH DATABASE fork_source")
+            target.commit()
+    return copied
+
+
+def _copy_streamed(source_url: str, target_url: str, tick: int, marks: Mapping[str, int],
+                   run_config: dict[str, Any], total_ticks: int) -> int:
+    """Any other pair: each table's SELECT read in batches and inserted, in one target transaction."""
+    tables = dict(Base.metadata.tables)
+    copied = 0
+    with get_engine(source_url).connect() as source, get_engine(target_url).begin() as target:
+        for table in _copied_tables():
+            result = source.execution_options(yield_per=_STREAM_BATCH).execute(
+                _as_of(tables, table, tick, marks, run_config, total_ticks))
+            for batch in result.mappings().partitions():
+                target.execute(insert(table), [dict(row) for row in batch])
+                copied += len(batch)
+        _move_sequences(target)
+    return copied
+
+
+def _copied_tables() -> list[Table]:
+    """Parents before children (foreign keys hold after each table); llm_pending stays behind:
+    it holds only attempts of ticks not committed."""
+    return [t for t in Base.metadata.sorted_tables if t.name != "llm_pending"]
+
+
+def _move_sequences(target: Connection) -> None:
+    """PostgreSQL: every id sequence past the copied ids (rows inserted with their ids leave it at 1)."""
+    if target.dialect.name != "postgresql":
+        return
+    for table in _copied_tables():
+        key = table.primary_key.columns.values()[0]
+        target.execute(sql_text(f"SELECT setval(pg_get_serial_sequence(:table, :column), max({key.name})) "
+                                f"FROM {target.dialect.identifier_preparer.format_table(table)} "
+                                f"HAVING max({key.name}) IS NOT NULL"), {"table": table.fullname, "column": key.name})
+
