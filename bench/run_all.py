@@ -34,7 +34,7 @@ SUITE: dict[str, tuple[str, list[str], list[str]]] = {
     "small_run": ("small_run.py", [], ["--quick"]),
     "tick_floor": ("tick_floor.py", [], ["--ticks", "10", "--repeats", "1"]),
     "fidelity": ("fidelity.py", [], ["--quick"]),
-    "fork": ("fork.py", [], ["--agents", "50", "--ticks", "4", "--at", "2"]),
+    "fork": ("fork.py", [], ["--agents", "50", "--ticks", "4", "--at", "2", "--repeats", "2"]),
     "sweep": ("sweep.py", [], ["--agents", "30", "--ticks", "6"]),
 }
 

@@ -6,6 +6,7 @@ recognised and stamped at the first revision, then upgraded like any other.
 
 from __future__ import annotations
 
+import functools
 import threading
 from pathlib import Path
 
@@ -31,6 +32,7 @@ def alembic_config() -> Config:
     return config
 
 
+@functools.cache  # the migration scripts do not change while ysim runs; reading them takes ms
 def head_revision() -> str:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 

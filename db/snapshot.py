@@ -14,22 +14,28 @@ Four columns change after their row is written, and are set back to what they we
 - `websites.last_fetched`: the last tick at or before T a page posted one of the site's articles
   (`db.content_writer` sets it so; shares and injected posts carry no article).
 
-`copy_through(source, target, tick, ...)` writes that state into an empty database: one
-`INSERT ... SELECT` per table from the attached source file when both are SQLite (the database
-engine copies, no row passes through Python), else the same SELECTs streamed in batches. The
-source is only read. Ticks committed before migration 0007 have no marks: `NotCopyableError`, and
+`copy_through(source, target, tick, ...)` writes that state into a new database. From SQLite to a
+new SQLite file it copies the file (SQLite's online backup, page by page) and then, in the copy,
+sets the four columns back and deletes the rows after the marks: about the time of copying the
+file. Any other pair streams each table's rows as of T (one SELECT per table, the columns set
+back in SQL) into the target's new schema in batches, in one transaction. The source is only read. Ticks committed before migration 0007 have no marks: `NotCopyableError`, and
 the caller forks by replay.
 """
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
-    Connection, MetaData, Select, Table, and_, case, false, func, insert, literal, select, text as sql_text, true,
+    Connection, Select, Table, and_, case, create_engine, event, false, func, insert, literal, select,
+    text as sql_text, true, update,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from db.engine import get_engine, sqlite_path
 from db.migrate import create_schema, current_revision, head_revision
@@ -37,6 +43,7 @@ from db.models import Base
 
 _NOT_MARKED = {"runs", "ticks", "llm_pending", "llm_cache"}  # the run row, the ledger, bookkeeping, the cache
 MARKED_TABLES: tuple[Table, ...] = tuple(t for t in Base.metadata.sorted_tables if t.name not in _NOT_MARKED)
+MARKED_NAMES = frozenset(t.name for t in MARKED_TABLES)
 _STREAM_BATCH = 20_000
 
 
@@ -64,15 +71,16 @@ def marks_at(source_url: str, tick: int) -> dict[str, int]:
 
 
 def copy_through(source_url: str, target_url: str, tick: int, *, run_config: dict[str, Any],
-                 total_ticks: int) -> int:
+                 total_ticks: int) -> None:
     """Write the source's run as it stood after `tick` into the new database `target_url`, as a
-    run of `total_ticks` with the configuration `run_config`; the rows copied."""
+    run of `total_ticks` with the configuration `run_config`."""
     marks = marks_at(source_url, tick)
-    create_schema(target_url)
     source_file, target_file = sqlite_path(source_url), sqlite_path(target_url)
-    if source_file is not None and target_file is not None:
-        return _copy_attached(source_file, target_url, tick, marks, run_config, total_ticks)
-    return _copy_streamed(source_url, target_url, tick, marks, run_config, total_ticks)
+    if source_file is not None and target_file is not None and not Path(target_file).exists():
+        _copy_file_and_prune(source_file, target_file, tick, marks, run_config, total_ticks)
+        return
+    create_schema(target_url)
+    _copy_streamed(source_url, target_url, tick, marks, run_config, total_ticks)
 
 
 def _as_of(tables: Mapping[str, Table], table: Table, tick: int, marks: Mapping[str, int],
@@ -116,41 +124,69 @@ def _changed_columns(tables: Mapping[str, Table], name: str, tick: int, marks: M
     return {}
 
 
-def _copy_attached(source_file: str, target_url: str, tick: int, marks: Mapping[str, int],
-                   run_config: dict[str, Any], total_ticks: int) -> int:
-    """SQLite to SQLite: the source attached to the target's connection, one INSERT ... SELECT per table."""
-    attached = MetaData(schema="fork_source")
-    tables = {t.name: t.to_metadata(attached) for t in Base.metadata.sorted_tables}
-    copied = 0
-    with get_engine(target_url).connect() as target:
-        # ATTACH outside a transaction (SQLite refuses it inside one); the inserts then are one.
-        target.exec_driver_sql("ATTACH DATABASE ? AS fork_source", (source_file,))
-        target.commit()  # ends SQLAlchemy's autobegun transaction (pysqlite began none for ATTACH)
-        try:
-            with target.begin():
-                for table in _copied_tables():
-                    query = _as_of(tables, table, tick, marks, run_config, total_ticks)
-                    copied += target.execute(insert(table).from_select([c.name for c in table.columns], query)).rowcount
-        finally:
-            target.exec_driver_sql("DETACH DATABASE fork_source")
-            target.commit()
-    return copied
+def _copy_file_and_prune(source_file: str, target_file: str, tick: int, marks: Mapping[str, int],
+                         run_config: dict[str, Any], total_ticks: int) -> None:
+    """SQLite to a new SQLite file: the source's pages copied by SQLite's online backup (the copy of
+    the database), then, in the copy, the four changed columns set back and the rows after the
+    marks deleted; renamed into place only when done, so a failure leaves no half-made fork."""
+    target = Path(target_file)
+    forking = target.with_name(f"{target.name}.forking")
+    forking.unlink(missing_ok=True)  # a leftover of a fork killed while it copied
+    with sqlite3.connect(source_file) as reading, sqlite3.connect(forking) as writing:
+        reading.backup(writing)  # a consistent snapshot: WAL content included, other writers wait
+    engine = create_engine(f"sqlite:///{forking}", poolclass=NullPool)
+    # No journal and no syncs while pruning: a failed prune leaves only the `.forking` file, which
+    # is discarded; the finished file is synced once before it is renamed into place.
+    event.listen(engine, "connect", _unjournaled)
+    tables = dict(Base.metadata.tables)
+    try:
+        with engine.begin() as copy:
+            for name, may_change in _may_change(tables, tick, marks).items():  # before the deletes they count
+                changed = _changed_columns(tables, name, tick, marks, run_config, total_ticks)
+                copy.execute(update(tables[name]).where(may_change).values(changed))
+            # Plain statements: SQLAlchemy takes about 1 ms to compile each DELETE construct, more
+            # than SQLite takes to run most of them.
+            for table in reversed(Base.metadata.sorted_tables):
+                if table.name in MARKED_NAMES:
+                    copy.exec_driver_sql(f'DELETE FROM "{table.name}" WHERE id > ?', (marks.get(table.name, 0),))
+            copy.exec_driver_sql("DELETE FROM ticks WHERE tick > ?", (tick,))
+            copy.exec_driver_sql("DELETE FROM llm_pending")
+        with engine.connect() as copy:
+            copy.exec_driver_sql("PRAGMA journal_mode=WAL")  # as ysim's engines open it (db.engine)
+    finally:
+        engine.dispose()
+    with open(forking, "rb+") as written:
+        os.fsync(written.fileno())
+    os.replace(forking, target)
+
+
+def _unjournaled(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+    dbapi_connection.execute("PRAGMA journal_mode=OFF")
+    dbapi_connection.execute("PRAGMA synchronous=OFF")
+
+
+def _may_change(tables: Mapping[str, Table], tick: int, marks: Mapping[str, int]) -> dict[str, Any]:
+    """For each table with a changed column: which of the source's rows may hold a later value."""
+    reactions, mentions, agents = tables["reactions"], tables["mentions"], tables["agents"]
+    return {"runs": true(),
+            "posts": tables["posts"].c.id.in_(select(reactions.c.post_id).where(
+                reactions.c.id > marks.get("reactions", 0))),
+            "mentions": mentions.c.answered_tick > tick,
+            "agents": agents.c.left_on > tick + 1,
+            "websites": tables["websites"].c.last_fetched > tick}
 
 
 def _copy_streamed(source_url: str, target_url: str, tick: int, marks: Mapping[str, int],
-                   run_config: dict[str, Any], total_ticks: int) -> int:
+                   run_config: dict[str, Any], total_ticks: int) -> None:
     """Any other pair: each table's SELECT read in batches and inserted, in one target transaction."""
     tables = dict(Base.metadata.tables)
-    copied = 0
     with get_engine(source_url).connect() as source, get_engine(target_url).begin() as target:
         for table in _copied_tables():
             result = source.execution_options(yield_per=_STREAM_BATCH).execute(
                 _as_of(tables, table, tick, marks, run_config, total_ticks))
             for batch in result.mappings().partitions():
                 target.execute(insert(table), [dict(row) for row in batch])
-                copied += len(batch)
         _move_sequences(target)
-    return copied
 
 
 def _copied_tables() -> list[Table]:

@@ -307,14 +307,14 @@ def _start_fork(source: str, db: str, at: int, cfg: Any, starting: str) -> bool:
         _copy_answers_or_resume(source, db, "fork", starting)  # says where it resumes
         return False
     try:
-        rows = copy_run_through(source, db, at, cfg)
+        copy_run_through(source, db, at, cfg)
     except NotCopyableError as exc:
         console.print(f"Cannot copy the source as of tick {at} ({exc}): its ticks 0 to {at} are replayed.",
                       highlight=False)
         _copy_answers_or_resume(source, db, "fork", starting)
         return False
-    console.print(f"{starting} into {db}: its state through tick {at} copied ({rows} rows, the LLM response "
-                  "cache whole).", highlight=False)
+    console.print(f"{starting} into {db}: its state through tick {at} copied (every table as it stood, the LLM "
+                  "response cache whole).", highlight=False)
     return True
 
 

@@ -134,13 +134,13 @@ def seed_cache(source_url: str, target_url: str) -> int:
     return len(rows)
 
 
-def copy_run_through(source_url: str, target_url: str, tick: int, config: RunConfig) -> int:
+def copy_run_through(source_url: str, target_url: str, tick: int, config: RunConfig) -> None:
     """A fork's start: the source's run as it stood after `tick`, copied into the new database
-    `target_url` as the run `config` describes (db.snapshot); the rows copied. Raises
+    `target_url` as the run `config` describes (db.snapshot). Raises
     db.snapshot.NotCopyableError where the source's ticks carry no row marks (ysim before 0007)."""
     try:
-        return copy_through(source_url, target_url, tick, run_config=storable_config(config),
-                            total_ticks=config.simulation.ticks)
+        copy_through(source_url, target_url, tick, run_config=storable_config(config),
+                     total_ticks=config.simulation.ticks)
     except DBAPIError as exc:
         raise DatabaseUnavailableError(f"cannot fork {display_url(source_url)} into {display_url(target_url)}: "
                                        f"{_one_line(exc.orig)}") from None

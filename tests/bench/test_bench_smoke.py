@@ -136,9 +136,12 @@ def check_fidelity(summary: dict, full: dict) -> None:
 
 def check_fork(summary: dict, full: dict) -> None:
     assert full["at"] == 2 and summary["rows"] > 0 and full["source_rows"] >= summary["rows"]
-    assert summary["llm_calls_not_cached"] == 0 and full["fork_llm_calls"].get("cached", 0) > 0
-    per_million = summary["fork_s"] / summary["rows"] * 1e6  # fork_s is rounded to 10 ms
-    assert abs(summary["seconds_per_million_rows"] - per_million) <= 0.01 * per_million
+    assert summary["llm_calls_not_cached"] == 0 and set(full["fork_llm_calls"]["after"]) <= {"cached"}
+    assert len(full["fork_copy_s"]) == len(full["backup_s"]) == full["repeats"] and summary["fork_command_s"] > 0
+    per_million = full["fork_copy_median_s"] / summary["rows"] * 1e6  # the median is rounded to 0.1 ms
+    assert abs(summary["seconds_per_million_rows"] - per_million) <= 0.02 * per_million + 0.001
+    copy_per_million = full["backup_median_s"] / full["source_rows"] * 1e6
+    assert abs(summary["ratio_to_copy"] - per_million / copy_per_million) <= 0.05 * summary["ratio_to_copy"] + 0.01
 
 
 def check_sweep(summary: dict, full: dict) -> None:
@@ -182,7 +185,7 @@ SMOKES: dict[str, Smoke] = {
                           check_small_run),
     "tick_floor.py": Smoke("tick_floor", ["--ticks", "3", "--repeats", "1"], check_tick_floor),
     "fidelity.py": Smoke("fidelity", ["--quick"], check_fidelity),
-    "fork.py": Smoke("fork", ["--agents", "20", "--ticks", "4", "--at", "2"], check_fork),
+    "fork.py": Smoke("fork", ["--agents", "20", "--ticks", "4", "--at", "2", "--repeats", "2"], check_fork),
     "sweep.py": Smoke("sweep", ["--agents", "5", "--ticks", "2", "--latency", "0.05"], check_sweep),
 }
 

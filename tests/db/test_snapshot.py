@@ -85,11 +85,10 @@ def test_a_copy_as_of_a_tick_is_the_database_that_stopped_there(databases):
     write_run(oracle, ticks=AT + 1)
     before = dump_all(source)
     later = {"simulation": {"ticks": 6}, "interventions": [{"at": 2, "set": {"feeds.feed_size": 3}}]}
-    copied = copy_through(source, fork, AT, run_config=later, total_ticks=6)
+    copy_through(source, fork, AT, run_config=later, total_ticks=6)
 
     got, want = dump_all(fork), dump_all(oracle)
     assert dump_all(source) == before  # the source is only read
-    assert copied == sum(len(rows) for rows in got.values())
     # The later ticks really changed what the earlier ones wrote, so the rules below are exercised.
     final = _final_values(source)
     assert final == {"reaction_count": 3, "answered_tick": 2, "last_fetched": 2, "left_on": 3}, final
