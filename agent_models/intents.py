@@ -131,8 +131,18 @@ class JoinIntent:
         return 1 << 62
 
 
+@dataclass(slots=True, frozen=True)
+class RecallIntent:
+    """Memories recalled into one of the agent's prompts this round: each recall reinforces its
+    memory from the next tick on (agent_models.memory)."""
+
+    agent_id: int
+    round_index: int
+    memory_ids: tuple[int, ...]
+
+
 Intent = (PostIntent | CommentIntent | ReactionIntent | FollowIntent | VoteIntent | InterestIntent | OpinionIntent
-          | LeaveIntent | JoinIntent)
+          | LeaveIntent | JoinIntent | RecallIntent)
 
 
 @dataclass(slots=True, frozen=True)

@@ -108,26 +108,26 @@ PROMPTS: Mapping[str, str] = {
         "{', '.join(interest)}. You are {self.oe}, {self.co}, {self.ex}, {self.ag} and {self.ne}.{opinions} "
         "Always write a reply; never describe your own profile."),
     "handler_action": (
-        "What do you do next on the platform? Options: {actions}. Answer with exactly one option."),
+        "{memories}What do you do next on the platform? Options: {actions}. Answer with exactly one option."),
     "handler_post": (
-        "Write one short post (under 280 characters) about one of these topics: {', '.join(interest)}. "
+        "{memories}Write one short post (under 280 characters) about one of these topics: {', '.join(interest)}. "
         "Use {self.toxicity} confrontational language and an informal tone, in {self.language}. "
         "Hashtags are welcome. Write only the post."),
     "handler_comment": (
-        "Add a short reply (under 280 characters) to this conversation. Each line starts with its "
+        "{memories}Add a short reply (under 280 characters) to this conversation. Each line starts with its "
         "author's @username; mention the user you answer with @username. Use {self.toxicity} "
         "confrontational language, in {self.language}. Write only the reply.\n"
         "##CONVERSATION START##\n{conv}##CONVERSATION END##"),
     "handler_reactions": (
-        "Do you like this post? Answer LIKE, DISLIKE or NEUTRAL.\n##TEXT START## {post_text} ##TEXT END##"),
+        "{memories}Do you like this post? Answer LIKE, DISLIKE or NEUTRAL.\n##TEXT START## {post_text} ##TEXT END##"),
     "handler_follow": (
-        "Do you want to {action} the author of this post? Answer YES or NO.\n"
+        "{memories}Do you want to {action} the author of this post? Answer YES or NO.\n"
         "##TEXT START## {post_text} ##TEXT END##"),
     "handler_cast": (
-        "An electoral survey asks you about this post. Which way would you vote after reading it? "
+        "{memories}An electoral survey asks you about this post. Which way would you vote after reading it? "
         "Answer LEFT, RIGHT or NONE; do not discuss the post.\n##POST START## {post_text} ##POST END##"),
     "handler_share": (
-        "Share this article with a short post of your own (under 280 characters). Use {self.toxicity} "
+        "{memories}Share this article with a short post of your own (under 280 characters). Use {self.toxicity} "
         "confrontational language, in {self.language}. Write only the post.\n"
         "##ARTICLE START## Title: {article.title}\nSummary: {article.summary} ##ARTICLE END##\n"
         "##POST START## {post_text} ##POST END##"),
@@ -144,7 +144,7 @@ PROMPTS: Mapping[str, str] = {
         "Answer with a JSON list of labels and nothing else."),
     "handler_emotions": "Annotate this text with the emotions it elicits:\n\n{text}",
     "handler_opinion": (
-        "You read this text on the topic '{topic}': '{post_text}'. Its author's opinion on the topic is "
+        "{memories}You read this text on the topic '{topic}': '{post_text}'. Its author's opinion on the topic is "
         "'{author_opinion}'; yours is '{own_opinion}'.{followees} Does the text make you AGREE with the "
         "author, DISAGREE with the author, or stay NEUTRAL? Answer with one word: AGREE, DISAGREE or NEUTRAL."),
 }
@@ -154,20 +154,25 @@ PROMPT_SLOTS: Mapping[str, frozenset[str]] = {
     "agent_roleplay": frozenset({"interest", "opinions"}),
     "agent_roleplay_simple": frozenset(),
     "agent_roleplay_comments_share": frozenset({"interest", "opinions"}),
-    "handler_action": frozenset({"actions"}),
-    "handler_post": frozenset({"interest"}),
-    "handler_comment": frozenset({"conv", "interest"}),
-    "handler_reactions": frozenset({"post_text"}),
-    "handler_follow": frozenset({"post_text", "action"}),
-    "handler_cast": frozenset({"post_text"}),
-    "handler_share": frozenset({"post_text", "article"}),
+    "handler_action": frozenset({"memories", "actions"}),
+    "handler_post": frozenset({"memories", "interest"}),
+    "handler_comment": frozenset({"memories", "conv", "interest"}),
+    "handler_reactions": frozenset({"memories", "post_text"}),
+    "handler_follow": frozenset({"memories", "post_text", "action"}),
+    "handler_cast": frozenset({"memories", "post_text"}),
+    "handler_share": frozenset({"memories", "post_text", "article"}),
     "page_roleplay": frozenset(),
     "handler_news": frozenset({"article", "website"}),
     "handler_instructions_topics": frozenset(),
     "handler_instructions": frozenset({"emotions"}),
     "handler_emotions": frozenset({"text"}),
-    "handler_opinion": frozenset({"topic", "post_text", "author_opinion", "own_opinion", "followees"}),
+    "handler_opinion": frozenset({"memories", "topic", "post_text", "author_opinion", "own_opinion", "followees"}),
 }
+# The prompts that shape a decision or a text: with memory on they carry what the agent recalls, in
+# their `{memories}` slot (empty with memory off, so the prompt is what it was), or appended where a
+# loaded template has no such slot (agent_models.memory, tasks.agent_steps).
+MEMORY_PROMPTS = frozenset({"handler_action", "handler_post", "handler_comment", "handler_reactions",
+                            "handler_follow", "handler_cast", "handler_share", "handler_opinion"})
 # Y Social keys ysim reads but has no use for (no vision model; its base and handler personas
 # are folded into the prompts above).
 UNUSED_YSOCIAL_PROMPTS = frozenset({"agent_roleplay_base", "handler_instructions_simple", "handler_comment_image",

@@ -19,6 +19,7 @@ from pydantic import (
 
 from agent_models.dotted import DottedPathError, set_dotted
 from agent_models.interventions import Intervention, due
+from agent_models.memory import MemorySettings
 from agent_models.opinion_dynamics import OpinionModel
 from agent_models.prompts import prompt_set
 
@@ -387,6 +388,8 @@ class RunConfig(_Section):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     ray: RaySettings = Field(default_factory=RaySettings)
+    memory: MemorySettings = Field(default_factory=MemorySettings, description="Agent memory (off by default; "
+                                   "docs/memory.md).")
     interventions: list[Intervention] = Field(
         default_factory=list, description="Changes of settings from a tick on: each `{at: <tick or \"day D hour "
                                           "H\">, set: {<dotted setting>: <value>, ...}, note: <text>}`, recorded "

@@ -109,7 +109,20 @@ _NOT_CARRIED: dict[str, str] = {
     "simulation.initial_agents": "read by no Y Social client",
     "simulation.clock_timezone": "a real-time clock's zone: ysim's clock is simulated",
     "name": "the web app's label of the client: simulation.name labels the run",
-    "agents.memory_": "agent memory (YClient's newer clients): not modelled by ysim yet",
+    "agents.memory_semantic_enabled": "embedding search of memories: ysim recalls by word overlap (docs/memory.md)",
+    "agents.memory_embedding_": "embedding search of memories: ysim recalls by word overlap (docs/memory.md)",
+    "agents.memory_social_resummarize_every_events": "LLM re-summarising of relationship cards (YClientReddit): "
+                                                     "ysim keeps each memory as it was formed",
+    "agents.memory_thread_resummarize_every_events": "LLM re-summarising of thread cards (YClientReddit): ysim "
+                                                     "keeps each memory as it was formed",
+    "agents.memory_evidence_tail_max": "LLM re-summarising of relationship cards (YClientReddit): ysim keeps each "
+                                       "memory as it was formed",
+    "agents.memory_digest_": "the forum client's community digest (YClientReddit): not modelled",
+    "agents.memory_reflection_": "LLM reflections over memories (YClientReddit): not modelled",
+    "agents.memory_tier_": "the forum client's tiered budget: ysim's one budget is memory_prompt_max_chars",
+    "agents.memory_total_max_chars": "the forum client's tiered budget: ysim's one budget is "
+                                     "memory_prompt_max_chars",
+    "agents.memory_": "a setting of Y Social's memory subsystem that ysim's model does not have (docs/memory.md)",
     "agents.thread_browse_": "the forum client's LLM thread browsing (YClientReddit): ysim reads threads as "
                              "YClient does, the first agents.max_length_thread_reading messages",
     "agents.max_thread_context_chars": "the forum client's thread budget (YClientReddit)",
@@ -216,10 +229,43 @@ def _translate_special(dotted: str, value: Any, out: dict[str, dict[str, Any]]) 
     if dotted == "simulation.emotion_annotation":
         out["agents"]["annotate_emotions"] = value
         return None
+    if dotted in _MEMORY_KEYS:
+        name, low, high = _MEMORY_KEYS[dotted]
+        # Y Social's client clamps these into its ranges rather than refusing them; so does ysim.
+        if low is None:
+            out.setdefault("memory", {})[name] = value
+        else:  # Y Social reads counts with int(...), rates with float(...)
+            clamped = min(max(_number(dotted, value), low), high)
+            out.setdefault("memory", {})[name] = int(clamped) if isinstance(low, int) else clamped
+        return None
     if dotted == "simulation.clock_mode":
         # ysim's clock is always simulated: one tick per simulated hour
         return None if value == "simulated" else f"{value!r:.20}: ysim's clock is simulated, one tick an hour"
     return ""
+
+
+# Y Social's memory settings ysim carries out: agents.memory_<name> -> memory.<name>, and the range
+# Y Social's client clamps a number into (YClientReddit base_agent._init_memory_config).
+_MEMORY_KEYS: dict[str, tuple[str, float | None, float | None]] = {
+    "agents.memory_enabled": ("enabled", None, None),
+    "agents.memory_pair_limit": ("pair_limit", 1, 20),
+    "agents.memory_prompt_max_chars": ("prompt_max_chars", 200, 3200),
+    "agents.memory_search_k": ("search_k", 1, 40),
+    "agents.memory_social_decay_lambda": ("social_decay_lambda", 0.0, 10.0),
+    "agents.memory_thread_decay_lambda": ("thread_decay_lambda", 0.0, 10.0),
+    "agents.memory_social_corruption_rate": ("social_corruption_rate", 0.0, 1.0),
+    "agents.memory_thread_corruption_rate": ("thread_corruption_rate", 0.0, 1.0),
+}
+
+
+def _number(dotted: str, value: Any) -> float:
+    """A number, as Y Social's client reads one (`float(...)`: the web app may write "5")."""
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        return float(value)
+    except (TypeError, ValueError):
+        raise YSocialConfigError(f"{dotted}: {value!r:.60} must be a number") from None
 
 
 def _positive(value: Any) -> bool:

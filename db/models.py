@@ -434,3 +434,33 @@ class LLMCacheRow(Base):
     prompt_tokens: Mapped[int] = mapped_column(Integer)
     completion_tokens: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+
+
+class MemoryRow(Base):
+    """A memory an agent formed at a tick (agent_models.memory), written by the tick's writer;
+    deleted once forgotten (db.memory_store)."""
+
+    __tablename__ = "memories"
+    __table_args__ = (Index("ix_memories_run_agent", "run_id", "agent_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    tick: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(30))
+    text: Mapped[str] = mapped_column(Text)
+    importance: Mapped[float] = mapped_column(Float)  # the starting strength
+    topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    other_agent_id: Mapped[int | None] = mapped_column(Integer)  # the agent a social memory is about
+    post_id: Mapped[int | None] = mapped_column(Integer)  # the post it came from, if any
+
+
+class MemoryRecallRow(Base):
+    """A memory recalled into one of its agent's prompts at a tick (its reinforcement)."""
+
+    __tablename__ = "memory_recalls"
+    __table_args__ = (Index("ix_memory_recalls_run_agent", "run_id", "agent_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    agent_id: Mapped[int] = mapped_column(Integer)
+    memory_id: Mapped[int] = mapped_column(ForeignKey("memories.id"), index=True)
+    tick: Mapped[int] = mapped_column(Integer)

@@ -41,6 +41,7 @@ from db.engine import get_engine, sqlite_path
 from db.migrate import create_schema, current_revision, head_revision
 from db.models import Base
 
+FORGOTTEN_MARK = "memories_forgotten"  # ticks.last_ids: how many memories the tick deleted (db.memory_store)
 _NOT_MARKED = {"runs", "ticks", "llm_pending", "llm_cache"}  # the run row, the ledger, bookkeeping, the cache
 MARKED_TABLES: tuple[Table, ...] = tuple(t for t in Base.metadata.sorted_tables if t.name not in _NOT_MARKED)
 MARKED_NAMES = frozenset(t.name for t in MARKED_TABLES)
@@ -65,8 +66,13 @@ def marks_at(source_url: str, tick: int) -> dict[str, int]:
     ticks = Base.metadata.tables["ticks"]
     with get_engine(source_url).connect() as source:
         marks = source.scalar(select(ticks.c.last_ids).where(ticks.c.tick == tick))
+        later = source.execute(select(ticks.c.tick, ticks.c.last_ids).where(ticks.c.tick > tick)).all()
     if marks is None:
         raise NotCopyableError(f"tick {tick} was committed before ysim recorded row marks (migration 0007)")
+    # Forgetting deletes memories (db.memory_store): rows the run held after `tick` may be gone.
+    forgetting = sorted(t for t, later_marks in later if (later_marks or {}).get(FORGOTTEN_MARK))
+    if forgetting:
+        raise NotCopyableError(f"tick {forgetting[0]} deleted memories the run held after tick {tick} (forgotten)")
     return marks
 
 

@@ -20,7 +20,10 @@ from sqlalchemy.orm import Session
 from agent_models import (
     BatchResult, LLMCallRecord, CommentIntent, FollowIntent, HOURS_PER_DAY, Intent, PostIntent, ReactionIntent,
 )
-from agent_models.intents import ArticleRef, InterestIntent, JoinIntent, LeaveIntent, OpinionIntent, VoteIntent
+from agent_models.intents import (
+    ArticleRef, InterestIntent, JoinIntent, LeaveIntent, OpinionIntent, RecallIntent, VoteIntent,
+)
+from agent_models.memory import MemorySettings
 from db.llm_spend import settle_pending
 from db.content_writer import write_annotations, write_article_posts, write_article_topics
 from db.models import (
@@ -28,12 +31,13 @@ from db.models import (
     PostRow, PostTopicRow, ReactionRow, RecommendationRow, TickRow, VoteRow,
 )
 from db.platform_queries import post_topic_names
+from db.memory_store import write_memories
 from db.row_ids import new_id
-from db.snapshot import row_marks
+from db.snapshot import FORGOTTEN_MARK, row_marks
 from db.queries import add_rows, current_followees, insert_rows, is_tick_committed, register_agents, topic_ids_for
 
 _INTENT_ORDER = {PostIntent: 0, CommentIntent: 1, ReactionIntent: 2, VoteIntent: 3, FollowIntent: 4,
-                 InterestIntent: 5, OpinionIntent: 6, LeaveIntent: 7, JoinIntent: 8}
+                 InterestIntent: 5, OpinionIntent: 6, LeaveIntent: 7, JoinIntent: 8, RecallIntent: 9}
 
 
 @dataclass(slots=True, frozen=True)
@@ -55,9 +59,12 @@ class TickWrite:
 
 
 def write_tick(session: Session, *, run_id: int, tick: int, active_agents: int, result: BatchResult,
-               feeds: Sequence[ServedFeed] = (), interventions: Sequence[tuple[int, dict, str]] = ()) -> TickWrite:
+               feeds: Sequence[ServedFeed] = (), interventions: Sequence[tuple[int, dict, str]] = (),
+               memory: MemorySettings | None = None) -> TickWrite:
     """The tick's writes with its ledger row, and the interventions that take effect at it
-    (position in the configuration's list, settings, note): all or nothing, once."""
+    (position in the configuration's list, settings, note): all or nothing, once. With `memory`
+    on, the memories the tick's rows form and the recalls its prompts made go in too
+    (db.memory_store), and at a day's end the forgotten ones go."""
     if is_tick_committed(session, run_id, tick):
         return TickWrite(tick, already_committed=True)
     ledger_row = TickRow(id=new_id(session, TickRow), run_id=run_id, tick=tick, day=tick // HOURS_PER_DAY,
@@ -71,7 +78,12 @@ def write_tick(session: Session, *, run_id: int, tick: int, active_agents: int, 
     add_rows(session, InterventionRow, [dict(run_id=run_id, tick=tick, position=position, settings=settings, note=note)
                                         for position, settings, note in interventions])
     written = write_results(session, run_id=run_id, tick=tick, result=result, feeds=feeds)
-    ledger_row.last_ids = row_marks(session)  # after every write of the tick: the run as of its commit
+    marks: dict[str, int] = {}
+    if memory is not None and memory.in_use:
+        counts = write_memories(session, run_id, tick, result.intents, memory)
+        written.written.update({key: n for key, n in counts.items() if n})
+        marks[FORGOTTEN_MARK] = counts["memories_forgotten"]
+    ledger_row.last_ids = {**row_marks(session), **marks}  # after every write of the tick: the run as of its commit
     return written
 
 

@@ -20,13 +20,14 @@ from agent_models import (
 )
 from agent_models.activity import offered_actions
 from agent_models.agent_llm import agent_llm_overrides
-from agent_models.intents import ArticleRef, InterestIntent, OpinionIntent, VoteIntent
+from agent_models.intents import ArticleRef, InterestIntent, OpinionIntent, RecallIntent, VoteIntent
+from agent_models.memory import recall
 from agent_models.opinion_dynamics import bounded_confidence, evaluated_opinion, opinion_model_for
 from agent_models.parsing import (
     clean_comment, clean_emotion, clean_share, clean_text, parse_choice, parse_reaction, parse_topics, parse_verdict,
     parse_vote, parse_yes_no, post_hashtags, post_mentions,
 )
-from agent_models.prompts import choice_schema, list_schema, prompt_set, render_prompt
+from agent_models.prompts import MEMORY_PROMPTS, choice_schema, list_schema, prompt_set, render_prompt
 from tasks.context import AgentReads, PostView, TickContext
 from tasks.llm_client import CallSite, LLMClient
 from tasks.round_steps import current_step
@@ -51,6 +52,7 @@ class AgentSteps:
         overrides = agent_llm_overrides(agent) if agent.uses_llm else None
         self.model = overrides.model if overrides is not None and overrides.model else agent.type
         self.opinion_model = opinion_model_for(agent.opinions, agent.opinion_dynamics)
+        self.memory = ctx.config.memory.for_class(agent.agent_class)
         # A private copy: the batch shares `reads.opinions`, and what others read must stay as it
         # was before the tick whatever the batching.
         self.own_opinions = dict(reads.opinions.get(agent.agent_id) or {})
@@ -73,7 +75,7 @@ class AgentSteps:
         listed = offered_actions(candidates, self.ctx.config.simulation.offered_actions)
         options = list(dict.fromkeys(listed))  # a JSON schema's enum holds each value once
         answer = await self._ask(index, "select_action_llm", self._persona("agent_roleplay_simple"),
-                                 self._render("handler_action", actions=", ".join(listed)),
+                                 self._render("handler_action", recall=(index, " ".join(self.agent.interests)), actions=", ".join(listed)),
                                  choice_schema("action_choice", "action", options))
         return self._parsed(parse_choice(answer, options, "action"), answer)
 
@@ -83,7 +85,7 @@ class AgentSteps:
             text = f"Thinking about {' and '.join(topics) or 'my day'} today. #{_tag(topics[0] if topics else 'today')}"
         else:
             raw = await self._ask(index, "post_content", self._persona("agent_roleplay", interest=list(topics)),
-                                  self._render("handler_post", interest=list(topics)))
+                                  self._render("handler_post", recall=(index, " ".join(topics)), interest=list(topics)))
             text = clean_text(raw, self.agent.name) if raw is not None else None
         if text is None:
             return None
@@ -99,7 +101,8 @@ class AgentSteps:
             raw = await self._ask(index, "comment_on_post",
                                   self._persona("agent_roleplay_comments_share",
                                                 interest=list(post.topics or self.agent.interests)),
-                                  self._render("handler_comment", conv=thread or f"@{post.author} - {post.text}\n",
+                                  self._render("handler_comment", recall=(index, f"@{post.author} {post.text}"),
+                                               conv=thread or f"@{post.author} - {post.text}\n",
                                                interest=list(post.topics)))
             text = clean_comment(raw, self.agent.name) if raw is not None else None
         if text is None:
@@ -116,7 +119,8 @@ class AgentSteps:
         else:
             raw = await self._ask(index, "share_post",
                                   self._persona("agent_roleplay_comments_share", interest=list(self.agent.interests)),
-                                  self._render("handler_share", post_text=post.text, article=_mapping(post.article)))
+                                  self._render("handler_share", recall=(index, post.text), post_text=post.text,
+                                               article=_mapping(post.article)))
             text = clean_share(raw, self.agent.name) if raw is not None else None
         if text is None:
             return None
@@ -129,7 +133,7 @@ class AgentSteps:
             reaction = self.rng.choice(["like", "dislike"])  # Y Social's fake agents: random YES / NO
         else:
             answer = await self._ask(index, "reaction_to_post", self._persona("agent_roleplay_simple"),
-                                     self._render("handler_reactions", post_text=post.text),
+                                     self._render("handler_reactions", recall=(index, f"@{post.author} {post.text}"), post_text=post.text),
                                      choice_schema("reaction", "reaction", REACTION_OPTIONS))
             reaction = self._parsed(parse_reaction(answer), answer)
         if reaction in ("like", "dislike"):
@@ -143,7 +147,8 @@ class AgentSteps:
             yes = self.rng.random() < 0.5
         else:
             answer = await self._ask(index, "evaluate_follow", self._persona("agent_roleplay_simple"),
-                                     self._render("handler_follow", post_text=post.text, action=action),
+                                     self._render("handler_follow", recall=(index, f"@{post.author} {post.text}"), post_text=post.text,
+                                                  action=action),
                                      choice_schema("follow", "answer", ["YES", "NO"]))
             yes = bool(self._parsed(parse_yes_no(answer), answer))
         if not yes:
@@ -158,7 +163,7 @@ class AgentSteps:
             preference = self.rng.choice(["D", "R", "U"])
         else:
             answer = await self._ask(index, "cast_vote", self._persona("agent_roleplay_simple"),
-                                     self._render("handler_cast", post_text=post.text),
+                                     self._render("handler_cast", recall=(index, post.text), post_text=post.text),
                                      choice_schema("vote", "vote", VOTE_OPTIONS))
             preference = self._parsed(parse_vote(answer), answer)
         if preference is None:
@@ -226,7 +231,7 @@ class AgentSteps:
         if not self.agent.uses_llm:
             return self.rng.choice(VERDICT_OPTIONS)
         answer = await self._ask(index, "update_opinions", self._persona("agent_roleplay_simple"),
-                                 self._render("handler_opinion", topic=topic, post_text=post.text,
+                                 self._render("handler_opinion", recall=(index, f"{topic} {post.text}"), topic=topic, post_text=post.text,
                                               author_opinion=author, own_opinion=own, followees=""),
                                  choice_schema("verdict", "verdict", VERDICT_OPTIONS))
         return self._parsed(parse_verdict(answer), answer)
@@ -245,8 +250,28 @@ class AgentSteps:
             return ""
         return " Your opinions: " + "; ".join(f"{t}: {self.opinion_model.group(v)}" for t, v in sorted(own.items())) + "."
 
-    def _render(self, key: str, **slots: object) -> str:
-        return render_prompt(self.prompts[key], self.agent, **slots)
+    def _render(self, key: str, recall: tuple[int, str] | None = None, **slots: object) -> str:
+        """Prompt `key` with `slots`; a prompt that shapes a decision or a text (`recall`: the round
+        and what it is about) also gets what the agent remembers (`_recalled`)."""
+        if key not in MEMORY_PROMPTS:
+            return render_prompt(self.prompts[key], self.agent, **slots)
+        block = self._recalled(*recall) if recall is not None else ""
+        template = self.prompts[key]
+        text = render_prompt(template, self.agent, memories=block + "\n\n" if block else "", **slots)
+        if block and "{memories}" not in template:  # a Y Social prompt file: where its client puts them
+            text += f"\n\n##MEMORY CONTEXT##\n{block}\n##END MEMORY CONTEXT##"
+        return text
+
+    def _recalled(self, index: int, about: str) -> str:
+        """The memories a prompt about `about` recalls (agent_models.memory), each recall recorded as
+        an intent the apply phase writes; "" with memory off or nothing to recall."""
+        if not self.memory.enabled or not self.reads.memories:
+            return ""
+        picked = recall(self.reads.memories, self.ctx.tick, about, self.memory,
+                        rng_for(self.ctx.seed, self.ctx.tick, self.agent.agent_id, f"memory-{index}"))
+        if picked.memory_ids:
+            self.result.intents.append(RecallIntent(self.agent.agent_id, index, picked.memory_ids))
+        return picked.block()
 
     async def _ask(self, index: int, function: str, system: str, prompt: str, schema: dict | None = None) -> str | None:
         site = CallSite(self.agent.agent_id, index, function,

@@ -32,7 +32,8 @@ def apply_tick(ctx: TickContext, turns: list[AgentTurn] | Sealed, results: list[
         with session_factory(ctx.db_url).begin() as session:
             written = write_tick(session, run_id=ctx.run_id, tick=ctx.tick, active_agents=len(turns),
                                  result=merged, feeds=feeds,
-                                 interventions=[(n, i.recorded(), i.note) for n, i in begun])
+                                 interventions=[(n, i.recorded(), i.note) for n, i in begun],
+                                 memory=ctx.config.memory)
     except IntegrityError:
         # The transaction is rolled back. A racing attempt of this tick that committed first makes
         # the ledger insert fail; so can any other constraint (llm_cache keys, hashtags, emotions,

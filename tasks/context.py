@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from agent_models import BatchResult, RunConfig
 from agent_models.intents import ArticleRef
+from agent_models.memory import Memory
 from db import ServedFeed
 
 
@@ -52,6 +53,7 @@ class AgentReads:
     opinions: dict[int, dict[str, float]] = field(default_factory=dict)  # own and authors', by agent id
     article: ArticleRef | None = None  # NEWS: the article a page posts
     article_problem: str = ""  # NEWS: why there is no article (an unreadable feed)
+    memories: list[Memory] = field(default_factory=list)  # its stored memories, with memory on
 
 
 @dataclass(slots=True)

@@ -54,11 +54,12 @@ async def select_action_llm(ctx: TickContext, agents: list[AgentData], actions: 
 
 
 @_task
-async def post_content(ctx: TickContext, agents: list[AgentData], topics: dict[int, tuple[str, ...]] | None = None
-                       ) -> StepOutcome:
-    """A post per agent about the given topics (default: its interests); None where no text came back."""
+async def post_content(ctx: TickContext, agents: list[AgentData], topics: dict[int, tuple[str, ...]] | None = None,
+                       reads: BatchReads | None = None) -> StepOutcome:
+    """A post per agent about the given topics (default: its interests); None where no text came back.
+    `reads`: what each agent read (its memories, with memory on)."""
     return await _for_batch(ctx, "post_content", [(a, (tuple((topics or {}).get(a.agent_id, a.interests)),))
-                                                  for a in agents], lambda s: s.post_content)
+                                                  for a in agents], lambda s: s.post_content, reads)
 
 
 @_task

@@ -24,6 +24,7 @@ from agent_models.interventions import group_overrides
 from agent_models.opinion_dynamics import opinion_model_for
 from db import CONTENT_RECOMMENDERS, FOLLOW_RECOMMENDERS, FeedContext, ServedFeed, session_factory
 from db import platform_queries, queries
+from db.memory_store import memories_of
 from tasks.context import AgentReads, BatchReads, PostView, Sealed, TickContext, sealed_result, unsealed
 from tasks.function_runs import StepRuns
 from tasks.news import FeedUnavailableError, pick_article
@@ -109,6 +110,11 @@ def read_batch(ctx: TickContext, turns: list[AgentTurn], steps: StepRuns | None 
             seen = [*mine.feed, *mine.search_results, *(post for _, post in mine.mentions)]
             mine.threads = {post.post_id: threads.get(post.post_id, []) for post in seen}
         _agent_state(session, ctx, wanted, reads, views, step)
+        remembering = [t.agent.agent_id for t in turns if t.rounds and t.agent.uses_llm
+                       and ctx.config.memory.for_class(t.agent.agent_class).enabled]
+        if remembering:  # what an LLM agent remembers goes into its prompts (agent_models.memory)
+            for agent_id, held in step("read_memories", lambda: memories_of(session, ctx.run_id, remembering)).items():
+                reads.by_agent[agent_id].memories = held
     if wanted["NEWS"]:
         step("news_feed", lambda: _articles(ctx, wanted["NEWS"], reads))
     reads.steps = step.ran

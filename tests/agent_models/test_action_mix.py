@@ -49,7 +49,7 @@ def chosen_actions(listing: str, template: str, seed: int = 23) -> Counter:
         candidates = list(draw_candidates(likelihood, rng))
         rng.shuffle(candidates)
         listed = offered_actions(candidates, listing)
-        prompt = render_prompt(template, agent, actions=", ".join(listed))
+        prompt = render_prompt(template, agent, memories="", actions=", ".join(listed))
         options = list(dict.fromkeys(listed))
         answer = listed_pick(prompt, options, hashlib.sha256(f"{seed}:{index}".encode()).digest())
         chosen[parse_choice(answer, options, "action")] += 1

@@ -65,8 +65,9 @@ def test_a_web_app_client_config_uses_what_ysim_supports_and_names_the_rest():
     assert config.agents.archetypes == {"validator": 0.52, "broadcaster": 0.2, "explorer": 0.28}
     assert config.agents.population == "forum5" and config.agents.opinion_dynamics == {"enabled": False}
     assert config.simulation.actions_likelihood["share_link"] == 2.0
+    assert config.memory.enabled is True  # issue 25: its memory is on
     ignored = set(translation.ignored)
-    assert {"agents.memory_enabled", "agents.memory_embedding_model", "agents.thread_browse_mode",
+    assert {"agents.memory_embedding_model", "agents.memory_top_k", "agents.thread_browse_mode",
             "agents.max_replies_per_round", "stress_reward",
             "simulation.agent_archetypes"} <= ignored  # the transition matrix is not used
     assert not ignored & {"simulation.activity_profiles", "simulation.population", "simulation.clock_mode",
@@ -75,6 +76,34 @@ def test_a_web_app_client_config_uses_what_ysim_supports_and_names_the_rest():
                           "simulation.percentage_new_agents_iteration"}  # carried out
     with pytest.warns(UserWarning, match="ignoring Y Social settings ysim does not carry out: .*stress_reward"):
         translation.warn()
+
+
+def test_a_web_app_files_memory_settings_are_carried_and_the_forum_clients_others_named():
+    """Issue 25: the YSocial web app's memory keys (a forum experiment's client file, as written)."""
+    data = json.loads(WEB_APP_CONFIGS[0].read_text())
+    translation = from_ysocial(data)
+    config = RunConfig.model_validate(translation.config)
+    carried = {"memory_enabled": "enabled", "memory_pair_limit": "pair_limit",
+               "memory_prompt_max_chars": "prompt_max_chars", "memory_search_k": "search_k",
+               "memory_social_decay_lambda": "social_decay_lambda", "memory_thread_decay_lambda": "thread_decay_lambda",
+               "memory_social_corruption_rate": "social_corruption_rate",
+               "memory_thread_corruption_rate": "thread_corruption_rate"}
+    assert {key: getattr(config.memory, name) for key, name in carried.items()} == \
+        {key: data["agents"][key] for key in carried}
+    named = {key for key in data["agents"] if key.startswith("memory_")} - set(carried)
+    assert len(named) > 20 and {f"agents.{key}" for key in named} <= set(translation.ignored)
+    assert translation.reasons["agents.memory_reflection_cadence_rounds"] == \
+        "LLM reflections over memories (YClientReddit): not modelled"
+
+
+def test_memory_values_are_clamped_as_y_socials_client_clamps_them():
+    translation = from_ysocial({"simulation": {"days": 1}, "agents": {
+        "memory_enabled": True, "memory_prompt_max_chars": 9000, "memory_pair_limit": "3", "memory_search_k": 0}})
+    assert RunConfig.model_validate(translation.config).memory.model_dump(
+        include={"prompt_max_chars", "pair_limit", "search_k"}) == {"prompt_max_chars": 3200, "pair_limit": 3,
+                                                                    "search_k": 1}
+    with pytest.raises(YSocialConfigError, match="agents.memory_pair_limit: 'many' must be a number"):
+        from_ysocial({"agents": {"memory_pair_limit": "many"}})
 
 
 def test_switched_on_features_are_carried_out_or_named():

@@ -134,6 +134,15 @@ def check_fidelity(summary: dict, full: dict) -> None:
     assert full["pooled"]["llm_calls_per_round"].get("NONE", {"measured": 1.0})["measured"] == 1.0  # the choice
 
 
+def check_memory_cost(summary: dict, full: dict) -> None:
+    assert full["agents"] == 30 and full["actions"] > 0 and [p["day"] for p in full["curve"]] == [1, 2]
+    per_action = (full["median_on_s"] - full["median_off_s"]) / full["actions"] * 1000  # medians rounded to 10 ms
+    assert abs(summary["overhead_ms"] - per_action) <= 0.01 / full["actions"] * 1000 + 0.001
+    assert all(p["rows"] > 0 and p["bytes"] > 0 for p in full["curve"])
+    assert summary["bytes_per_agent_day"] == full["curve"][0]["bytes_per_agent"] == round(
+        full["curve"][0]["bytes"] / full["curve_agents"], 1)
+
+
 def check_fork(summary: dict, full: dict) -> None:
     assert full["at"] == 2 and summary["rows"] > 0 and full["source_rows"] >= summary["rows"]
     assert summary["llm_calls_not_cached"] == 0 and set(full["fork_llm_calls"]["after"]) <= {"cached"}
@@ -185,6 +194,8 @@ SMOKES: dict[str, Smoke] = {
                           check_small_run),
     "tick_floor.py": Smoke("tick_floor", ["--ticks", "3", "--repeats", "1"], check_tick_floor),
     "fidelity.py": Smoke("fidelity", ["--quick"], check_fidelity),
+    "memory.py": Smoke("memory", ["--agents", "30", "--repeats", "1", "--curve-agents", "20", "--days", "2"],
+                       check_memory_cost),
     "fork.py": Smoke("fork", ["--agents", "20", "--ticks", "4", "--at", "2", "--repeats", "2"], check_fork),
     "sweep.py": Smoke("sweep", ["--agents", "5", "--ticks", "2", "--latency", "0.05"], check_sweep),
 }
@@ -193,7 +204,7 @@ SMOKES: dict[str, Smoke] = {
 # Longest first, so that the two lanes end together.
 LONGEST_FIRST = ["seed_table.py", "tick_overhead.py", "saturation.py", "scale.py", "llm_concurrency.py",
                  "parallel_call_phases.py", "small_run.py", "tick_floor.py", "fidelity.py", "fork.py",
-                 "sweep.py", "apply_rows.py", "recsys.py", "agent_memory.py"]
+                 "sweep.py", "memory.py", "apply_rows.py", "recsys.py", "agent_memory.py"]
 
 
 def head_commit() -> str:
