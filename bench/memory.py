@@ -111,7 +111,7 @@ def main() -> None:
         folder = Path(tmp)
         cost = overhead(folder, args.agents, args.repeats)
         points = curve(folder, args.curve_agents, args.days)
-    growth = [b["bytes_per_agent"] - a["bytes_per_agent"] for a, b in zip(points, points[1:])]
+    growth = [b["bytes_per_agent"] - a["bytes_per_agent"] for a, b in zip(points, points[1:], strict=False)]
     summary = {"overhead_ms": cost["overhead_ms"], "bytes_per_agent_day": points[0]["bytes_per_agent"],
                "bytes_per_agent_day_7": points[-1]["bytes_per_agent"] if points else None,
                "last_day_growth_bytes_per_agent": round(growth[-1], 1) if growth else None}

@@ -29,7 +29,6 @@ from db.models import (
     PostTopicRow, ReactionRow,
 )
 from db.queries import add_rows
-from db.snapshot import FORGOTTEN_MARK
 
 
 
