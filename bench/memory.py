@@ -3,7 +3,8 @@
 Two measurements, SQLite, rule-based agents (no LLM: what is measured is memory's own work, the
 rows the writer forms, recalls and forgets):
 
-1. `memory.overhead_ms`: `--agents` agents (10,000) for one simulated day, memory off and memory on
+1. `memory.overhead_ms`: `--agents` agents (10,000) for one simulated day (the stub LLM named, never
+   called), memory off and memory on
    with the same seed, alternately `--repeats` times each, every run as a user runs it (`ysim run`,
    a process of its own); extra wall time per agent-action (the rounds in `actions`) of the
    median run with memory on over the median with it off. Goal: at most 0.5 ms.
@@ -36,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.results_store import add_results_dir, record  # noqa: E402
 from bench.small_run import YSIM  # noqa: E402
+from bench.stub_process import stub_server  # noqa: E402
 
 MEMORY_TABLES = ("memories", "memory_recalls")
 
@@ -69,14 +71,15 @@ def memory_size(db: Path) -> dict[str, int]:
     return {"rows": rows, "bytes": size or 0}
 
 
-def overhead(folder: Path, agents: int, repeats: int) -> dict:
+def overhead(folder: Path, agents: int, repeats: int, llm_url: str) -> dict:
     walls: dict[str, list[float]] = {"off": [], "on": []}
     actions: dict[str, int] = {}
     for n in range(repeats):
         for side in ("off", "on"):
             db = folder / f"overhead-{side}-{n}.db"
             walls[side].append(ysim("run", "--config", str(config_file(folder, side == "on")), "--db", f"sqlite:///{db}",
-                                    "--agents", str(agents), "--ticks", "24", "--seed", "1", cwd=str(folder)))
+                                    "--agents", str(agents), "--ticks", "24", "--seed", "1", "--llm-url", llm_url,
+                                    cwd=str(folder)))
             actions[side] = count(db, "SELECT COUNT(*) FROM actions")
     assert actions["on"] == actions["off"], "memory changed what rule-based agents did"
     off, on = statistics.median(walls["off"]), statistics.median(walls["on"])
@@ -85,13 +88,13 @@ def overhead(folder: Path, agents: int, repeats: int) -> dict:
             "overhead_ms": round((on - off) / actions["on"] * 1000, 3)}
 
 
-def curve(folder: Path, agents: int, days: int) -> list[dict]:
+def curve(folder: Path, agents: int, days: int, llm_url: str) -> list[dict]:
     db = folder / "curve.db"
     config = config_file(folder, True)
     points = []
     for day in range(1, days + 1):
         ysim("run", "--config", str(config), "--db", f"sqlite:///{db}", "--agents", str(agents),
-             "--ticks", str(24 * day), "--seed", "1", cwd=str(folder))
+             "--ticks", str(24 * day), "--seed", "1", "--llm-url", llm_url, cwd=str(folder))
         size = memory_size(db)
         formed = count(db, "SELECT COUNT(*) FROM memories WHERE tick >= %d" % (24 * (day - 1)))
         points.append({"day": day, **size, "rows_per_agent": round(size["rows"] / agents, 2),
@@ -107,10 +110,12 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=7)
     add_results_dir(parser)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    # The stub only stands for the server a run names: rule-based agents never call it (no embedded
+    # model is started either).
+    with tempfile.TemporaryDirectory() as tmp, stub_server(0.0) as url:
         folder = Path(tmp)
-        cost = overhead(folder, args.agents, args.repeats)
-        points = curve(folder, args.curve_agents, args.days)
+        cost = overhead(folder, args.agents, args.repeats, url)
+        points = curve(folder, args.curve_agents, args.days, url)
     growth = [b["bytes_per_agent"] - a["bytes_per_agent"] for a, b in zip(points, points[1:], strict=False)]
     summary = {"overhead_ms": cost["overhead_ms"], "bytes_per_agent_day": points[0]["bytes_per_agent"],
                "bytes_per_agent_day_7": points[-1]["bytes_per_agent"] if points else None,
