@@ -143,6 +143,9 @@ PROMPTS: Mapping[str, str] = {
         "Annotate texts with the emotions they elicit, using only these labels: {', '.join(emotions)}. "
         "Answer with a JSON list of labels and nothing else."),
     "handler_emotions": "Annotate this text with the emotions it elicits:\n\n{text}",
+    "handler_interview": (
+        "{memories}{recent}An interviewer asks you: {question}\n"
+        "Answer as yourself, in character, in a few sentences. Write only your answer."),
     "handler_opinion": (
         "{memories}You read this text on the topic '{topic}': '{post_text}'. Its author's opinion on the topic is "
         "'{author_opinion}'; yours is '{own_opinion}'.{followees} Does the text make you AGREE with the "
@@ -166,13 +169,15 @@ PROMPT_SLOTS: Mapping[str, frozenset[str]] = {
     "handler_instructions_topics": frozenset(),
     "handler_instructions": frozenset({"emotions"}),
     "handler_emotions": frozenset({"text"}),
+    "handler_interview": frozenset({"memories", "recent", "question"}),
     "handler_opinion": frozenset({"memories", "topic", "post_text", "author_opinion", "own_opinion", "followees"}),
 }
 # The prompts that shape a decision or a text: with memory on they carry what the agent recalls, in
 # their `{memories}` slot (empty with memory off, so the prompt is what it was), or appended where a
 # loaded template has no such slot (agent_models.memory, tasks.agent_steps).
 MEMORY_PROMPTS = frozenset({"handler_action", "handler_post", "handler_comment", "handler_reactions",
-                            "handler_follow", "handler_cast", "handler_share", "handler_opinion"})
+                            "handler_follow", "handler_cast", "handler_share", "handler_opinion",
+                            "handler_interview"})
 # Y Social keys ysim reads but has no use for (no vision model; its base and handler personas
 # are folded into the prompts above).
 UNUSED_YSOCIAL_PROMPTS = frozenset({"agent_roleplay_base", "handler_instructions_simple", "handler_comment_image",

@@ -464,3 +464,23 @@ class MemoryRecallRow(Base):
     agent_id: Mapped[int] = mapped_column(Integer)
     memory_id: Mapped[int] = mapped_column(ForeignKey("memories.id"), index=True)
     tick: Mapped[int] = mapped_column(Integer)
+
+
+class InterviewRow(Base):
+    """A question put to an agent in character as of a committed tick (`ysim interview`), and its
+    answer; never read by the simulation."""
+
+    __tablename__ = "interviews"
+    __table_args__ = (Index("ix_interviews_run_tick", "run_id", "tick"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    tick: Mapped[int] = mapped_column(Integer)  # asked as of this tick (after it committed)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    kind: Mapped[str] = mapped_column(String(20), default="interview")
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str | None] = mapped_column(Text)  # None: no usable answer (see outcome)
+    model: Mapped[str] = mapped_column(String(200))
+    prompt_tokens: Mapped[int] = mapped_column(Integer)
+    completion_tokens: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(20))  # as llm_calls.outcome: ok, cached, error...
+    asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)

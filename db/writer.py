@@ -121,7 +121,7 @@ def write_results(session: Session, *, run_id: int, tick: int, result: BatchResu
              model=c.model, prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens,
              latency_ms=c.latency_ms, wait_ms=c.wait_ms, outcome=c.outcome, error=c.error)
         for c in sorted(result.llm_calls, key=lambda c: (c.agent_id, c.round_index, c.function))])
-    _store_answers(session, result.llm_calls)
+    store_answers(session, result.llm_calls)
     add_rows(session, RecommendationRow, [
         dict(run_id=run_id, tick=tick, agent_id=f.agent_id, recommender=f.recommender, post_ids=list(f.post_ids))
         for f in sorted(feeds, key=lambda f: f.agent_id)])
@@ -129,7 +129,7 @@ def write_results(session: Session, *, run_id: int, tick: int, result: BatchResu
     return outcome
 
 
-def _store_answers(session: Session, calls: Sequence[LLMCallRecord]) -> None:
+def store_answers(session: Session, calls: Sequence[LLMCallRecord]) -> None:
     """New answers go into the response cache (once per request key)."""
     # Answers that did not parse are kept too: a replay must meet the same answer and do nothing.
     fresh = {c.cache_key: c for c in calls if c.cache_key and c.response is not None and c.outcome != "cached"}

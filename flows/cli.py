@@ -6,6 +6,7 @@ ends in one line on stderr and a non-zero exit, before the database is touched.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import os
@@ -547,6 +548,54 @@ def status(
     else:
         for key, value in counts.items():
             print(f"{key}: {value}")
+
+
+@app.command()
+def interview(
+    question: Annotated[str, typer.Argument(help="What to ask, in quotes.")],
+    db: Annotated[str, typer.Option("--db", help="Database of the run.")] = "sqlite:///ysim.db",
+    agent: Annotated[Optional[list[int]], typer.Option("--agent", help="An agent id (repeatable).")] = None,
+    group: Annotated[Optional[str], typer.Option(
+        "--group", help="Agents picked as interventions pick them, e.g. '{leaning: [left], fraction: 0.1}' "
+                        "(docs/memory.md).")] = None,
+    at: Annotated[Optional[int], typer.Option("--at", help="Ask them as they were after this tick "
+                                                           "(default: the last committed).")] = None,
+    llm_url: Annotated[Optional[str], typer.Option("--llm-url", help="The LLM server (default: the run's).")] = None,
+    llm_model: Annotated[Optional[str], typer.Option("--llm-model", help="Model name on that server.")] = None,
+    max_tokens: Annotated[int, typer.Option("--max-tokens", min=1, help="Tokens an answer may take.")] = 256,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per answer.")] = False,
+) -> None:
+    """Ask agents a question in character, as they were after a tick; answers are stored in `interviews`.
+
+    Each agent answers with its persona, its opinions and memories as of that tick and what it wrote
+    last. Nothing the simulation reads changes; asking the same again is answered from the run's cache.
+    """
+    import yaml
+    from pydantic import ValidationError
+
+    from agent_models.interventions import Selector
+    from db import DatabaseURLError
+    from tasks.interviews import InterviewError, interview as ask
+    from tasks.llm_client import LLMError
+    from tasks.run_state import DatabaseUnavailableError
+
+    try:
+        selector = Selector.model_validate(yaml.safe_load(group)) if group is not None else None
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise UserError(f"--group: {group}: {' '.join(str(exc).split())[:200]}") from None
+    try:
+        answers = ask(db, question, agent_ids=agent or (), group=selector, at=at, llm_url=llm_url, llm_model=llm_model,
+                      max_tokens=max_tokens)
+    except (InterviewError, DatabaseURLError, DatabaseUnavailableError) as exc:
+        raise UserError(str(exc)) from None
+    except LLMError as exc:
+        raise UserError(f"the LLM gave no answer: {' '.join(str(exc).split())}") from None
+    for answer in answers:
+        if as_json:
+            print(json.dumps(dataclasses.asdict(answer), sort_keys=True))
+        else:
+            print(f"{answer.name} (agent {answer.agent_id}, tick {answer.tick}): "
+                  f"{answer.answer if answer.answer is not None else '(no answer: ' + answer.outcome + ')'}")
 
 
 @app.command("config-reference")

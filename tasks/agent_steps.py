@@ -21,7 +21,7 @@ from agent_models import (
 from agent_models.activity import offered_actions
 from agent_models.agent_llm import agent_llm_overrides
 from agent_models.intents import ArticleRef, InterestIntent, OpinionIntent, RecallIntent, VoteIntent
-from agent_models.memory import recall
+from agent_models.memory import clip, recall
 from agent_models.opinion_dynamics import bounded_confidence, evaluated_opinion, opinion_model_for
 from agent_models.parsing import (
     clean_comment, clean_emotion, clean_share, clean_text, parse_choice, parse_reaction, parse_topics, parse_verdict,
@@ -225,6 +225,16 @@ class AgentSteps:
                                      f"{article.title}\n{text}")
             topics = parse_topics(answer)
         return PostIntent(self.agent.agent_id, index, text, topics, post_hashtags(text), (), (), article=article)
+
+    async def answer_interview(self, index: int, question: str, recent: list[str]) -> str | None:
+        """The agent's answer in character to `question` (tasks.interviews), with its persona, what
+        it remembers and what it wrote last; None when no answer came back."""
+        wrote = "".join(f"- {clip(text)}\n" for text in recent)
+        raw = await self._ask(index, "interview", self._persona("agent_roleplay"),
+                              self._render("handler_interview", recall=(index, question), question=question,
+                                           recent=f"Recently you wrote:\n{wrote}\n" if wrote else ""))
+        answer = " ".join(raw.split()) if raw is not None else ""
+        return answer or None
 
     # --- helpers ------------------------------------------------------------------------------
     async def _verdict(self, index: int, topic: str, post: PostView, own: str, author: str) -> str | None:

@@ -41,6 +41,17 @@ class LLMPool:
             client = self._clients[overrides] = LLMClient(settings, settings.url or "", settings.model, self._cache)
         return client
 
+    def for_anyone(self, agent: AgentData) -> LLMClient:
+        """The client `agent` asks, or the run's own for a rule-based agent (an interview asks every
+        agent in character, whatever drives its actions)."""
+        client = self.for_agent(agent)
+        if client is None:
+            client = self._clients.get(None)
+            if client is None:
+                client = self._clients[None] = LLMClient(self._settings, self._settings.url or "", self._settings.model,
+                                                         self._cache)
+        return client
+
     def sent(self) -> list[LLMCallRecord]:
         """Every request the pool's clients sent to a server (not those answered from storage)."""
         return [record for client in self._clients.values() for record in client.sent]
