@@ -27,10 +27,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,16 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.results_store import add_results_dir, record  # noqa: E402
-from bench.small_run import YSIM  # noqa: E402
+from bench.small_run import timed_ysim as ysim  # noqa: E402
 from bench.stub_process import stub_server  # noqa: E402
-
-
-def ysim(*args: str, cwd: str) -> float:
-    """Run the `ysim` command line in a process of its own; its wall time."""
-    started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", YSIM, *args, "-q"], cwd=cwd, check=True, stdout=subprocess.DEVNULL,
-                   env={**os.environ, "PYTHONPATH": str(ROOT)})
-    return time.perf_counter() - started
 
 
 def rows_of(path: Path) -> int:

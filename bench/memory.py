@@ -23,30 +23,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.results_store import add_results_dir, record  # noqa: E402
-from bench.small_run import YSIM  # noqa: E402
+from bench.small_run import timed_ysim as ysim  # noqa: E402
 from bench.stub_process import stub_server  # noqa: E402
 
 MEMORY_TABLES = ("memories", "memory_recalls")
-
-
-def ysim(*args: str, cwd: str) -> float:
-    started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", YSIM, *args, "-q"], cwd=cwd, check=True, stdout=subprocess.DEVNULL,
-                   env={**os.environ, "PYTHONPATH": str(ROOT)})
-    return time.perf_counter() - started
 
 
 def config_file(folder: Path, memory: bool) -> Path:

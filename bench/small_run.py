@@ -79,6 +79,14 @@ RUN_TIMEOUT_S = 1800  # a run that takes this long has hung (a quiet machine: ab
 YSIM = "import sys; from flows.cli import entry_point; sys.argv[0] = 'ysim'; entry_point()"
 MODULES = ("flows.cli", "flows.tick", "tasks", "db", "agent_models")
 
+
+def timed_ysim(*args: str, cwd: str) -> float:
+    """Run the `ysim` command line quietly in a process of its own, importing this checkout; its wall time."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", YSIM, *args, "-q"], cwd=cwd, check=True, stdout=subprocess.DEVNULL,
+                   env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    return time.perf_counter() - started
+
 START_LINE = re.compile(r"^run \d+: ticks (\d+) to (\d+)")
 TICK_LINE = re.compile(r"^tick (\d+) \(day \d+ hour \d+\)")
 COMMITTED = re.compile(r"^tick (\d+) \(day \d+ hour \d+\) committed: .*?([0-9.]+) s\s*$")
