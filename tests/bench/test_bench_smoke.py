@@ -48,6 +48,11 @@ class Smoke:
     args: list[str]
     check: Callable[[dict, dict], None]  # (latest.json's entry, <key>.json)
     postgres: str | None = None  # "embedded": no URL given; "configured": the session's, as YSIM_BENCH_PG_URL
+    # The session's Prefect API (the test harness's SQLite server), or none: the script's `ysim` then
+    # starts its own, as for a user who has none. Six sweep members at once against the harness's
+    # server, on a loaded machine, met 503s past the client's retries; ysim's own server has the
+    # retry-after a concurrent sweep needs (flows/prefect_server.py).
+    session_prefect: bool = True
 
 
 def check_memory(summary: dict, full: dict) -> None:
@@ -135,7 +140,7 @@ def check_fidelity(summary: dict, full: dict) -> None:
 
 
 def check_memory_cost(summary: dict, full: dict) -> None:
-    assert full["agents"] == 30 and full["actions"] > 0 and [p["day"] for p in full["curve"]] == [1, 2]
+    assert full["agents"] == 30 and full["actions"] > 0 and [p["day"] for p in full["curve"]] == [1]
     per_action = (full["median_on_s"] - full["median_off_s"]) / full["actions"] * 1000  # medians rounded to 10 ms
     assert abs(summary["overhead_ms"] - per_action) <= 0.01 / full["actions"] * 1000 + 0.001
     assert all(p["rows"] > 0 and p["bytes"] > 0 for p in full["curve"])
@@ -194,10 +199,11 @@ SMOKES: dict[str, Smoke] = {
                           check_small_run),
     "tick_floor.py": Smoke("tick_floor", ["--ticks", "3", "--repeats", "1"], check_tick_floor),
     "fidelity.py": Smoke("fidelity", ["--quick"], check_fidelity),
-    "memory.py": Smoke("memory", ["--agents", "30", "--repeats", "1", "--curve-agents", "20", "--days", "2"],
+    "memory.py": Smoke("memory", ["--agents", "30", "--repeats", "1", "--curve-agents", "20", "--days", "1"],
                        check_memory_cost),
     "fork.py": Smoke("fork", ["--agents", "20", "--ticks", "4", "--at", "2", "--repeats", "2"], check_fork),
-    "sweep.py": Smoke("sweep", ["--agents", "5", "--ticks", "2", "--latency", "0.05"], check_sweep),
+    "sweep.py": Smoke("sweep", ["--agents", "5", "--ticks", "2", "--latency", "0.05"], check_sweep,
+                      session_prefect=False),
 }
 
 
@@ -288,7 +294,10 @@ def bench_runs(request, tmp_path_factory) -> BenchRuns:
         SMOKES[s].postgres == "configured" for s in selected) else None
 
     def env_for(smoke: Smoke) -> dict:
-        return {**base, "YSIM_BENCH_PG_URL": configured} if smoke.postgres == "configured" else base
+        env = {**base, "YSIM_BENCH_PG_URL": configured} if smoke.postgres == "configured" else dict(base)
+        if not smoke.session_prefect:
+            env.pop("PREFECT_API_URL")
+        return env
 
     head_before, started, cpu = head_commit(), time.monotonic(), cpu_seconds_of_children()
     finished = run_scripts([s for s in LONGEST_FIRST if s in selected], env_for, tmp_path_factory.mktemp("bench"))

@@ -59,7 +59,7 @@ def test_a_web_app_config_finds_its_population_next_to_it(ray_session, llm_stub,
     code, _, err = ysim(capsys, "run", "--config", str(tmp_path / WEB_CLIENT_CONFIG.name), "--db", sqlite_url,
                         "--llm-url", llm_stub.url, "--ticks", "1")
     assert code == 0, err
-    assert "memory_enabled" in err and "stress_reward" in err
+    assert "memory_embedding_model" in err and "stress_reward" in err  # memory itself is carried out (issue 25)
     assert status(capsys, sqlite_url)["agents"] == 5  # forum5.json, named "forum5" in the config
 
 
@@ -122,7 +122,8 @@ def test_a_web_app_file_as_written_runs_layered_with_ysim_settings(ray_session, 
                           "--db", sqlite_url, "--ticks", "1")
     assert code == 0, err
     [warning] = [line for line in err.splitlines() if line.startswith("warning: ignoring Y Social settings")]
-    assert "agents.memory_enabled" in warning and "agents.political_leaning (read by no Y Social client" in warning
+    assert "agents.memory_reflection_cadence_rounds" in warning and "agents.memory_enabled" not in warning
+    assert "agents.political_leaning (read by no Y Social client" in warning
     assert "servers.api (the Y Social server's address: ysim is client and server in one)" in warning
     with session_factory(sqlite_url).begin() as session:
         stored = session.scalars(select(RunRow.config)).one()
@@ -131,5 +132,6 @@ def test_a_web_app_file_as_written_runs_layered_with_ysim_settings(ray_session, 
     assert stored["simulation"]["hourly_activity"]["0"] == 0.9 and stored["simulation"]["hourly_activity"]["1"] == 0.021
     assert stored["agents"]["interests"] == [] and stored["simulation"]["client"] == "YClientWeb"
     assert stored["llm"]["max_tokens"] is None and stored["agents"]["follow_rec_sys"] == "PreferentialAttachment"
+    assert stored["memory"]["enabled"] is True and stored["memory"]["prompt_max_chars"] == 1600  # the file's memory
     assert llm_stub.state.requests and not any("max_tokens" in r for r in llm_stub.state.requests)  # -1: no cap
     assert status(capsys, sqlite_url)["agents"] == 5
