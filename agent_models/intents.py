@@ -141,8 +141,23 @@ class RecallIntent:
     memory_ids: tuple[int, ...]
 
 
+@dataclass(slots=True, frozen=True)
+class SurveyAnswerIntent:
+    """An agent's answer to a survey of this tick (agent_models.surveys), for `interviews`."""
+
+    agent_id: int
+    round_index: int
+    survey: str  # its label
+    question: str
+    answer: str | None  # None: no usable answer (see outcome)
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    outcome: str
+
+
 Intent = (PostIntent | CommentIntent | ReactionIntent | FollowIntent | VoteIntent | InterestIntent | OpinionIntent
-          | LeaveIntent | JoinIntent | RecallIntent)
+          | LeaveIntent | JoinIntent | RecallIntent | SurveyAnswerIntent)
 
 
 @dataclass(slots=True, frozen=True)

@@ -20,6 +20,7 @@ from pydantic import (
 from agent_models.dotted import DottedPathError, set_dotted
 from agent_models.interventions import Intervention, due
 from agent_models.memory import MemorySettings
+from agent_models.surveys import Survey
 from agent_models.opinion_dynamics import OpinionModel
 from agent_models.prompts import prompt_set
 
@@ -390,6 +391,9 @@ class RunConfig(_Section):
     ray: RaySettings = Field(default_factory=RaySettings)
     memory: MemorySettings = Field(default_factory=MemorySettings, description="Agent memory (off by default; "
                                    "docs/memory.md).")
+    surveys: list[Survey] = Field(default_factory=list, description="Questions put to a group at a tick, in "
+                                  "character, optionally on a Likert scale or choices; answers stored in "
+                                  "`interviews` (docs/memory.md).")
     interventions: list[Intervention] = Field(
         default_factory=list, description="Changes of settings from a tick on: each `{at: <tick or \"day D hour "
                                           "H\">, set: {<dotted setting>: <value>, ...}, note: <text>}`, recorded "

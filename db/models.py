@@ -467,8 +467,8 @@ class MemoryRecallRow(Base):
 
 
 class InterviewRow(Base):
-    """A question put to an agent in character as of a committed tick (`ysim interview`), and its
-    answer; never read by the simulation."""
+    """A question put to an agent in character (`ysim interview`, as of a committed tick; or a
+    survey of the run, at its tick) and the answer; never read by the simulation."""
 
     __tablename__ = "interviews"
     __table_args__ = (Index("ix_interviews_run_tick", "run_id", "tick"),)
@@ -476,7 +476,8 @@ class InterviewRow(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
     tick: Mapped[int] = mapped_column(Integer)  # asked as of this tick (after it committed)
     agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
-    kind: Mapped[str] = mapped_column(String(20), default="interview")
+    kind: Mapped[str] = mapped_column(String(20), default="interview")  # or "survey", asked by its tick
+    survey: Mapped[str | None] = mapped_column(String(100))  # a survey's label
     question: Mapped[str] = mapped_column(Text)
     answer: Mapped[str | None] = mapped_column(Text)  # None: no usable answer (see outcome)
     model: Mapped[str] = mapped_column(String(200))

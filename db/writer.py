@@ -21,7 +21,7 @@ from agent_models import (
     BatchResult, LLMCallRecord, CommentIntent, FollowIntent, HOURS_PER_DAY, Intent, PostIntent, ReactionIntent,
 )
 from agent_models.intents import (
-    ArticleRef, InterestIntent, JoinIntent, LeaveIntent, OpinionIntent, RecallIntent, VoteIntent,
+    ArticleRef, InterestIntent, JoinIntent, LeaveIntent, OpinionIntent, RecallIntent, SurveyAnswerIntent, VoteIntent,
 )
 from agent_models.memory import MemorySettings
 from db.llm_spend import settle_pending
@@ -31,13 +31,15 @@ from db.models import (
     PostRow, PostTopicRow, ReactionRow, RecommendationRow, TickRow, VoteRow,
 )
 from db.platform_queries import post_topic_names
+from db.interview_queries import add_interviews
 from db.memory_store import write_memories
 from db.row_ids import new_id
 from db.snapshot import FORGOTTEN_MARK, row_marks
 from db.queries import add_rows, current_followees, insert_rows, is_tick_committed, register_agents, topic_ids_for
 
 _INTENT_ORDER = {PostIntent: 0, CommentIntent: 1, ReactionIntent: 2, VoteIntent: 3, FollowIntent: 4,
-                 InterestIntent: 5, OpinionIntent: 6, LeaveIntent: 7, JoinIntent: 8, RecallIntent: 9}
+                 InterestIntent: 5, OpinionIntent: 6, LeaveIntent: 7, JoinIntent: 8, RecallIntent: 9,
+                 SurveyAnswerIntent: 10}
 
 
 @dataclass(slots=True, frozen=True)
@@ -110,6 +112,7 @@ def write_results(session: Session, *, run_id: int, tick: int, result: BatchResu
     _write_interests(session, run_id, tick, [i for i in intents if isinstance(i, InterestIntent)], outcome)
     _write_opinions(session, run_id, tick, [i for i in intents if isinstance(i, OpinionIntent)], outcome)
     _write_population_changes(session, run_id, tick, intents, outcome)
+    _write_survey_answers(session, run_id, tick, [i for i in intents if isinstance(i, SurveyAnswerIntent)], outcome)
 
     add_rows(session, ActionRow, [
         dict(run_id=run_id, tick=tick, agent_id=a.agent_id, round_index=a.round_index, action=a.action,
@@ -285,6 +288,15 @@ def _write_population_changes(session: Session, run_id: int, tick: int, intents:
     if joining:
         register_agents(session, run_id, joining)
         outcome.written["joined"] += len(joining)
+
+
+def _write_survey_answers(session: Session, run_id: int, tick: int, answers: list[SurveyAnswerIntent],
+                          outcome: TickWrite) -> None:
+    add_interviews(session, [dict(run_id=run_id, tick=tick, agent_id=a.agent_id, kind="survey", survey=a.survey,
+                                  question=a.question, answer=a.answer, model=a.model, prompt_tokens=a.prompt_tokens,
+                                  completion_tokens=a.completion_tokens, outcome=a.outcome) for a in answers])
+    if answers:
+        outcome.written["survey_answers"] += len(answers)
 
 
 def _write_follows(session: Session, run_id: int, tick: int, follows: list[FollowIntent], outcome: TickWrite,

@@ -28,12 +28,14 @@ from prefect.runtime import flow_run
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
 from agent_models import HOURS_PER_DAY, RunConfig
+from agent_models.surveys import surveys_at
 from flows.progress import event_line, notify, tick_line
 from flows.ray_runner import TaggedRayTaskRunner
 from tasks.context import Sealed, unsealed
 from tasks.function_runs import per_function
 from tasks.one_batch_tick import run_one_batch
 from tasks.platform import most_turns
+from tasks.surveys import run_surveys
 from tasks import (
     TickContext, act_for_turns, apply_tick, is_end_of_day, plan_end_of_day, read_for_turns, select_turns,
     tick_committed,
@@ -59,6 +61,8 @@ def tick_flow(config: RunConfig, run_id: int, tick: int) -> dict[str, Any]:
         get_run_logger().info(tick_line(outcome))
         return outcome
     retries = config.ray.task_retries
+    # A tick with surveys asks them beside its batches (a gpu task of its own), as the state was before it.
+    surveys = run_surveys.with_options(retries=retries).submit(ctx) if surveys_at(config.surveys, tick) else None
     report_phase(tick, "select")
     if not is_end_of_day(tick) and most_turns(ctx) <= config.ray.batch_size:
         # The tick's agents fit one batch: select, read and decide in one Ray task
@@ -68,8 +72,9 @@ def tick_flow(config: RunConfig, run_id: int, tick: int) -> dict[str, Any]:
         turns, reads, result = unsealed(whole)
         report_phase(tick, "decide: 0/1 batches done")
         report_phase(tick, "apply")
+        answered = [surveys.result()] if surveys is not None else []
         summary = apply_tick.with_options(retries=retries).submit(
-            ctx, Sealed(turns), Sealed([result]), [Sealed(reads)]).result()
+            ctx, Sealed(turns), Sealed([result, *answered]), [Sealed(reads)]).result()
         return _finish(run_id, started, summary, 1, {"one-batch": {whole.node: 1}}, per_function([result], [reads]))
     selected = select_turns.with_options(retries=retries).submit(ctx).result()
     done = [("select", selected)]  # (phase, sealed task result), for the count of task runs per node
@@ -106,6 +111,8 @@ def tick_flow(config: RunConfig, run_id: int, tick: int) -> dict[str, Any]:
         decided.append(future.result())
     done += [("decide", sealed) for sealed in decided]
     batch_results = [unsealed(sealed) for sealed in decided] + changes
+    if surveys is not None:
+        batch_results.append(surveys.result())
     report_phase(tick, "apply")
     summary = apply_tick.with_options(retries=retries).submit(ctx, Sealed(turns), Sealed(batch_results), reads).result()
     return _finish(run_id, started, summary, len(batches), _task_runs_by_node(done),

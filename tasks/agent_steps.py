@@ -226,13 +226,15 @@ class AgentSteps:
             topics = parse_topics(answer)
         return PostIntent(self.agent.agent_id, index, text, topics, post_hashtags(text), (), (), article=article)
 
-    async def answer_interview(self, index: int, question: str, recent: list[str]) -> str | None:
-        """The agent's answer in character to `question` (tasks.interviews), with its persona, what
-        it remembers and what it wrote last; None when no answer came back."""
+    async def answer_interview(self, index: int, question: str, recent: list[str], function: str = "interview",
+                               schema: dict | None = None) -> str | None:
+        """The agent's answer in character to `question` (tasks.interviews, tasks.surveys: `function`
+        names the call, `schema` a JSON-schema answer), with its persona, what it remembers and what
+        it wrote last; None when no answer came back."""
         wrote = "".join(f"- {clip(text)}\n" for text in recent)
-        raw = await self._ask(index, "interview", self._persona("agent_roleplay"),
+        raw = await self._ask(index, function, self._persona("agent_roleplay"),
                               self._render("handler_interview", recall=(index, question), question=question,
-                                           recent=f"Recently you wrote:\n{wrote}\n" if wrote else ""))
+                                           recent=f"Recently you wrote:\n{wrote}\n" if wrote else ""), schema)
         answer = " ".join(raw.split()) if raw is not None else ""
         return answer or None
 

@@ -15,7 +15,7 @@ import asyncio
 import dataclasses
 from collections.abc import Sequence
 
-from agent_models import AgentData, RunConfig
+from agent_models import AgentData, LLMCallRecord, RunConfig
 from agent_models.interventions import Selector
 from agent_models.memory import Memory
 from db import display_url, session_factory
@@ -71,7 +71,19 @@ def interview(db_url: str, question: str, *, agent_ids: Sequence[int] = (), grou
         recent = recent_posts(session, stored.run_id, ids, tick)
         opinions = opinions_as_of(session, stored.run_id, ids, tick)
     ctx = TickContext(stored.run_id, tick + 1, config)  # asked after tick `tick`
-    answers, calls = asyncio.run(_ask_all(ctx, agents, question, memories, recent, opinions))
+
+    async def ask() -> list[tuple[str | None, LLMCallRecord]]:
+        pool = LLMPool.for_run(ctx.config.llm, ctx.db_url)
+        try:
+            return await ask_in_character(ctx, pool, agents, question, 0, "interview", None,
+                                          InCharacter(memories, recent, opinions))
+        finally:
+            await pool.close()
+
+    asked = asyncio.run(ask())
+    answers = [InterviewAnswer(agent.agent_id, agent.name, tick, question, text, call.model, call.prompt_tokens,
+                               call.completion_tokens, call.outcome) for agent, (text, call) in zip(agents, asked, strict=True)]
+    calls = [call for _, call in asked]
     with session_factory(db_url).begin() as session:
         store_answers(session, calls)
         add_interviews(session, [dict(run_id=stored.run_id, tick=tick, agent_id=a.agent_id, kind="interview",
@@ -117,20 +129,25 @@ def _as_of(held: list[Memory], tick: int) -> list[Memory]:
     return [dataclasses.replace(m, recalled=tuple(r for r in m.recalled if r <= tick)) for m in held if m.tick <= tick]
 
 
-async def _ask_all(ctx: TickContext, agents: list[AgentData], question: str, memories: dict[int, list[Memory]],
-                   recent: dict[int, list[str]], opinions: dict[int, dict[str, float]]
-                   ) -> tuple[list[InterviewAnswer], list]:
-    pool = LLMPool.for_run(ctx.config.llm, ctx.db_url)
-    try:
-        async def one(agent: AgentData) -> tuple[InterviewAnswer, list]:
-            reads = AgentReads(memories=memories.get(agent.agent_id, []), opinions={agent.agent_id: opinions.get(
-                agent.agent_id, {})})
-            steps = AgentSteps(ctx, agent, reads, pool.for_anyone(agent), stream="interview")
-            text = await steps.answer_interview(0, question, recent.get(agent.agent_id, []))
-            call = steps.result.llm_calls[-1]
-            return InterviewAnswer(agent.agent_id, agent.name, ctx.tick - 1, question, text, call.model,
-                                   call.prompt_tokens, call.completion_tokens, call.outcome), steps.result.llm_calls
-        done = await asyncio.gather(*(one(agent) for agent in agents))
-    finally:
-        await pool.close()
-    return [answer for answer, _ in done], [call for _, calls in done for call in calls]
+@dataclasses.dataclass(frozen=True, slots=True)
+class InCharacter:
+    """What agents answer with besides their persona: memories, recent posts, opinions, by agent id."""
+
+    memories: dict[int, list[Memory]]
+    recent: dict[int, list[str]]
+    opinions: dict[int, dict[str, float]]
+
+
+async def ask_in_character(ctx: TickContext, pool: LLMPool, agents: list[AgentData], question: str, index: int,
+                           function: str, schema: dict | None, state: InCharacter
+                           ) -> list[tuple[str | None, LLMCallRecord]]:
+    """Each agent's answer to `question` (its text, and the call's record), all at once; the
+    prompt is `handler_interview` (agent_steps.AgentSteps.answer_interview). Shared by interviews
+    and a run's surveys (tasks.surveys)."""
+    async def one(agent: AgentData) -> tuple[str | None, LLMCallRecord]:
+        reads = AgentReads(memories=state.memories.get(agent.agent_id, []),
+                           opinions={agent.agent_id: state.opinions.get(agent.agent_id, {})})
+        steps = AgentSteps(ctx, agent, reads, pool.for_anyone(agent), stream=function)
+        text = await steps.answer_interview(index, question, state.recent.get(agent.agent_id, []), function, schema)
+        return text, steps.result.llm_calls[-1]
+    return list(await asyncio.gather(*(one(agent) for agent in agents)))

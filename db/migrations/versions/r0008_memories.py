@@ -55,6 +55,7 @@ def upgrade() -> None:
         sa.Column("tick", sa.Integer(), nullable=False),
         sa.Column("agent_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("survey", sa.String(length=100), nullable=True),
         sa.Column("question", sa.Text(), nullable=False),
         sa.Column("answer", sa.Text(), nullable=True),
         sa.Column("model", sa.String(length=200), nullable=False),
