@@ -76,7 +76,7 @@ def test_a_replay_answers_the_surveys_from_the_cache(ray_session, llm_stub, tmp_
 @pytest.mark.parametrize("survey, message", [
     ({"at": 1, "question": "q", "scale": 5, "choices": ["a", "b"]}, "give `scale` (a Likert scale 1..N) or `choices`"),
     ({"at": -1, "question": "q"}, "tick -1 is before the first tick"),
-    ({"at": 1, "question": "q", "scale": 1}, "surveys.0.scale"),
+    ({"at": 1, "question": "q", "scale": 1}, "surveys[0].scale: 1: Input should be greater than or equal to 2"),
 ])
 def test_a_bad_survey_is_refused_in_one_line(tmp_path, capsys, survey, message):
     code, _, err = ysim(capsys, "run", "--config", config_file(tmp_path, [survey]), "--db",
