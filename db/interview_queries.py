@@ -47,5 +47,10 @@ def opinions_as_of(session: Session, run_id: int, agent_ids: Iterable[int], tick
     return out
 
 
-def add_interviews(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    add_rows(session, InterviewRow, list(rows))
+def add_interviews(session: Session, run_id: int, tick: int, kind: str, answers: Sequence[Any]) -> None:
+    """Store `answers` (an interview's or a survey's: agent_id, question, answer, model, tokens,
+    outcome, and a survey's label as `survey`) as `interviews` rows of `kind` at `tick`."""
+    add_rows(session, InterviewRow, [
+        dict(run_id=run_id, tick=tick, agent_id=a.agent_id, kind=kind, survey=getattr(a, "survey", None),
+             question=a.question, answer=a.answer, model=a.model, prompt_tokens=a.prompt_tokens,
+             completion_tokens=a.completion_tokens, outcome=a.outcome) for a in answers])

@@ -292,9 +292,7 @@ def _write_population_changes(session: Session, run_id: int, tick: int, intents:
 
 def _write_survey_answers(session: Session, run_id: int, tick: int, answers: list[SurveyAnswerIntent],
                           outcome: TickWrite) -> None:
-    add_interviews(session, [dict(run_id=run_id, tick=tick, agent_id=a.agent_id, kind="survey", survey=a.survey,
-                                  question=a.question, answer=a.answer, model=a.model, prompt_tokens=a.prompt_tokens,
-                                  completion_tokens=a.completion_tokens, outcome=a.outcome) for a in answers])
+    add_interviews(session, run_id, tick, "survey", answers)
     if answers:
         outcome.written["survey_answers"] += len(answers)
 

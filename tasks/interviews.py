@@ -86,9 +86,7 @@ def interview(db_url: str, question: str, *, agent_ids: Sequence[int] = (), grou
     calls = [call for _, call in asked]
     with session_factory(db_url).begin() as session:
         store_answers(session, calls)
-        add_interviews(session, [dict(run_id=stored.run_id, tick=tick, agent_id=a.agent_id, kind="interview",
-                                      question=question, answer=a.answer, model=a.model, prompt_tokens=a.prompt_tokens,
-                                      completion_tokens=a.completion_tokens, outcome=a.outcome) for a in answers])
+        add_interviews(session, stored.run_id, tick, "interview", answers)
     return answers
 
 

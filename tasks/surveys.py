@@ -38,8 +38,8 @@ async def run_surveys(ctx: TickContext) -> BatchResult:
         present = agents_by_id(session, [p.agent_id for p in presence(session, ctx.run_id, ctx.tick)])
         groups = [(n, survey, [a for a in present if _asked(survey, n, a, ctx.seed)]) for n, survey in begun]
         asked = sorted({a.agent_id for _, _, group in groups for a in group})
-        remembering = [a.agent_id for a in present
-                       if a.agent_id in set(asked) and ctx.config.memory.for_class(a.agent_class).enabled]
+        remembering = [a.agent_id for _, _, group in groups for a in group
+                       if ctx.config.memory.for_class(a.agent_class).enabled]
         state = InCharacter(memories_of(session, ctx.run_id, remembering),
                             recent_posts(session, ctx.run_id, asked, ctx.tick - 1),
                             opinions_as_of(session, ctx.run_id, asked, ctx.tick - 1))
