@@ -2,7 +2,7 @@
 run's outcome measures, their statistics over seeds, and write the files, figures and page.
 
 `write_statistics_comparison` writes, in `out_dir`: `measures/{measures,over_seeds,final_values,
-differences}.csv` and `.parquet`, `plots/measure-<name>.png` (one per measure), and the page
+differences,surveys}.csv` and `.parquet`, `plots/measure-<name>.png` (one per measure), and the page
 `index.html`. The caller resolves the runs and checks the folder first (`data.resolve_run`,
 `report.prepare_out_dir`), as for the other reports. Beside the side-by-side page of two runs,
 `ysim compare` writes them in its folder's `statistics/`.
@@ -19,10 +19,12 @@ import pandas as pd
 from matplotlib import rc_context
 
 from analysis import exports, html, statistics
+from analysis.data import survey_distribution
 from analysis.measures import MEASURES, measures
 from analysis.plots import MAX_OPINION_TOPICS, measure_over_seeds, render_png
 from analysis.report import MEASURES_DIR, PAGE, relative, write_plots
 from analysis.statistics_page import render_statistics_page
+from analysis.surveys import COLUMNS as SURVEY_COLUMNS
 from analysis.variants import ComparedRun, GroupedRun, Variant, group
 
 __all__ = ["ComparedRun", "StatisticsOutput", "measure_frame", "write_statistics_comparison"]
@@ -54,6 +56,7 @@ KEPT = {
     "final_values": "per variant and measure: the mean of the runs' last-tick values and its 95 % interval",
     "differences": "per variant and measure: the difference of mean final values from {reference} and its 95 % "
                    "interval (Welch)",
+    "surveys": "every run's survey answers, one row per survey, tick asked and answer",
 }
 
 
@@ -75,6 +78,20 @@ def measure_frame(runs: Sequence[GroupedRun]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def survey_frame(runs: Sequence[GroupedRun]) -> pd.DataFrame:
+    """Every run's survey answers (analysis.surveys), long: variant, seed, database, run_id, then
+    survey, tick, answer, agents, share."""
+    frames = []
+    for run in runs:
+        frame = survey_distribution(run.db_url, run.run_id)
+        for position, (name, value) in enumerate((("variant", run.variant), ("seed", run.seed),
+                                                  ("database", run.url), ("run_id", run.run_id))):
+            frame.insert(position, name, value)
+        frames.append(frame)
+    columns = ["variant", "seed", "database", "run_id", *SURVEY_COLUMNS]
+    return pd.concat(frames, ignore_index=True).loc[:, columns] if frames else pd.DataFrame(columns=columns)
+
+
 def write_statistics_comparison(runs: Sequence[ComparedRun], out_dir: Path,
                                 see_also: Sequence[tuple[str, str]] = ()) -> StatisticsOutput:
     """The statistics over seeds of `runs` in `out_dir` (created if need be); the first variant is
@@ -86,7 +103,8 @@ def write_statistics_comparison(runs: Sequence[ComparedRun], out_dir: Path,
     long = measure_frame([run for variant in variants for run in variant.runs])
     over = statistics.over_seeds(long)
     frames = {"measures": long, "over_seeds": over, "final_values": statistics.final_values(long),
-              "differences": statistics.differences(long, reference)}
+              "differences": statistics.differences(long, reference),
+              "surveys": survey_frame([run for variant in variants for run in variant.runs])}
     tables = [table for name, frame in frames.items()
               for table in exports.write_frames({name: frame}, out_dir / MEASURES_DIR,
                                                 KEPT[name].format(reference=reference))]

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from db import display_url, normalize_url, session_factory
 from db import queries, report_queries
+from analysis.surveys import answer_distribution, survey_options
 from db.models import RunRow
 from tasks.run_state import DatabaseUnavailableError, find_run
 
@@ -52,6 +53,7 @@ class RunReport:
     hashtags: pd.DataFrame  # hashtag, posts (the top TOP_HASHTAGS)
     llm: pd.DataFrame  # tick, calls, errors, prompt_tokens, completion_tokens, latency_p50_ms, latency_p95_ms
     opinions: dict[str, pd.DataFrame]  # topic -> tick, holders, q05 ... q95
+    surveys: pd.DataFrame  # survey, tick, answer, agents, share (analysis.surveys.answer_distribution)
 
 
 def resolve_run(db_url: str, run_id: int | None = None) -> int:
@@ -96,6 +98,7 @@ def gather(db_url: str, run_id: int, label: str | None = None) -> RunReport:
         usage = report_queries.llm_usage(session, run_id)
         latencies = report_queries.llm_latencies(session, run_id)
         opinions = report_queries.opinion_events(session, run_id)
+        answers = report_queries.survey_answers(session, run_id)
         config = dict(run.config)
     summary["tokens"] = summary["prompt_tokens"] + summary["completion_tokens"]
     summary["actions_failed"] = sum(statuses.get(s, 0) for s in report_queries.FAILED_STATUSES)
@@ -103,7 +106,16 @@ def gather(db_url: str, run_id: int, label: str | None = None) -> RunReport:
     return RunReport(label or default_label(db_url), display_url(db_url), run_id, summary, config, ticks,
                      actions_by_tick(actions, ticks["tick"]), in_degree, hashtags,
                      llm_by_tick(usage, latencies, ticks["tick"]),
-                     opinion_bands(opinions, sorted(set(ticks["tick"]) | set(opinions["tick"]))))
+                     opinion_bands(opinions, sorted(set(ticks["tick"]) | set(opinions["tick"]))),
+                     answer_distribution(answers, survey_options(config)))
+
+
+def survey_distribution(db_url: str, run_id: int) -> pd.DataFrame:
+    """Run `run_id`'s survey answers alone (`RunReport.surveys`), for `ysim compare`'s exports."""
+    with reading(db_url) as session:
+        answers = report_queries.survey_answers(session, run_id)
+        config = dict(session.get(RunRow, run_id).config)
+    return answer_distribution(answers, survey_options(config))
 
 
 def actions_by_tick(counts: pd.DataFrame, ticks: pd.Series) -> pd.DataFrame:

@@ -2,7 +2,8 @@
 
 The page is self-contained: plots are embedded as base64 `data:` URIs and the styles are inline,
 so it opens offline and can be mailed as one file. Elements carry stable ids for tests and
-scripts: `summary` (the headline table, one column per run), `config` (one run's configuration)
+scripts: `summary` (the headline table, one column per run), `surveys` (each survey's answers per
+tick asked, when a run has any), `config` (one run's configuration)
 or `config-diff` (the keys two runs' configurations differ in), `plot-<name>` on each figure's
 image, `tables` (the exported files of a report).
 """
@@ -116,6 +117,19 @@ _TEMPLATE = PAGE_HEAD + """<nav>{% for plot in plots %}<a href="#figure-{{ plot.
   </tbody>
 </table>
 
+{% if surveys %}
+<h2>Surveys</h2>
+<table id="surveys">
+  <thead><tr>{% if runs | length > 1 %}<th>run</th>{% endif %}<th>survey</th><th>tick</th><th>asked</th><th>answers</th></tr></thead>
+  <tbody>
+  {% for row in surveys %}
+  <tr data-survey="{{ row.survey }}" data-tick="{{ row.tick }}">{% if runs | length > 1 %}<td>{{ row.run }}</td>{% endif %}<th>{{ row.survey }}</th><td class="number">{{ row.tick }}</td><td class="number">{{ row.asked }}</td>
+      <td>{% for answer, agents, share in row.answers %}<span class="answer" data-answer="{{ answer }}">{{ answer }}: {{ agents }} ({{ "%.0f" % (share * 100) }} %)</span>{{ "; " if not loop.last }}{% endfor %}</td></tr>
+  {% endfor %}
+  </tbody>
+</table>
+{% endif %}
+
 {% if runs | length > 1 %}
 <h2>Configuration differences</h2>
 {% if differences %}
@@ -161,7 +175,29 @@ def render_page(title: str, runs: Sequence[RunReport], plots: Sequence[PlotImage
     environment = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
     template = environment.from_string(_TEMPLATE)
     return template.render(title=title, runs=runs, plots=plots, headline=HEADLINE, differences=differences,
-                           exports=exports, see_also=see_also, cell=_cell, config_text=config_text)
+                           exports=exports, see_also=see_also, cell=_cell, config_text=config_text,
+                           surveys=survey_rows(runs))
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyRow:
+    """One survey at one tick in the page's survey table."""
+
+    run: str
+    survey: str
+    tick: int
+    asked: int
+    answers: list[tuple[str, int, float]]  # answer, agents, share, in the distribution's order
+
+
+def survey_rows(runs: Sequence[RunReport]) -> list[SurveyRow]:
+    """Each run's surveys, a row per survey and tick asked (`RunReport.surveys`)."""
+    rows = []
+    for run in runs:
+        for (survey, tick), group in run.surveys.groupby(["survey", "tick"], sort=False):
+            rows.append(SurveyRow(run.label, survey, int(tick), int(group["agents"].sum()),
+                                  list(zip(group["answer"], group["agents"].astype(int), group["share"], strict=True))))
+    return rows
 
 
 def config_text(config: Mapping[str, Any]) -> str:

@@ -17,7 +17,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib import colormaps
 from matplotlib.axes import Axes
+from matplotlib.colors import to_hex
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
@@ -25,12 +27,14 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from agent_models import HOURS_PER_DAY
 from agent_models.activity import NONE_ACTION
 from analysis.data import TOP_HASHTAGS, RunReport
+from analysis.surveys import FREE_TEXT, NO_ANSWER
 
 PANEL_SIZE = (6.4, 3.6)  # inches per run column and panel row
 LEGEND_WIDTH = 1.8  # inches added on the right for a figure legend
 DPI = 100
 MAX_OPINION_TOPICS = 8  # opinion panels: the topics most agents hold an opinion on
 OPINION_PANEL_HEIGHT = 2.2  # inches: eight topics stay one screenful or two
+SURVEY_PANEL_HEIGHT = 2.6  # inches per survey row
 MAX_TICK_LABELS = 8  # keeps two-line tick labels from overlapping
 TICK_MARGIN = 0.6  # x axis room left and right of the first and last tick (a bar is 0.85 wide)
 NONE_COLOUR = "#c7c7c7"
@@ -200,6 +204,41 @@ def llm_usage(runs: Sequence[RunReport]) -> Figure:
     return figure
 
 
+def survey_answers(runs: Sequence[RunReport]) -> Figure:
+    labels = list(dict.fromkeys(label for run in runs for label in run.surveys["survey"]))
+    if not labels:
+        figure, axes = _grid(runs)
+        for ax in axes[0]:
+            _say(ax, "no survey asked")
+        figure.suptitle("Survey answers")
+        return figure
+    figure, axes = _grid(runs, rows=len(labels), legend=True, height=SURVEY_PANEL_HEIGHT)
+    for row, label in zip(axes, labels, strict=True):
+        answers = list(dict.fromkeys(a for run in runs for a in run.surveys.loc[run.surveys["survey"] == label, "answer"]))
+        colours = _answer_colours(answers)
+        for ax, run in zip(row, runs, strict=True):
+            rows = run.surveys[run.surveys["survey"] == label]
+            if rows.empty:
+                _say(ax, f"{label} not asked")
+                continue
+            shares = rows.pivot_table(index="tick", columns="answer", values="share", aggfunc="sum", fill_value=0.0)
+            bottom = np.zeros(len(shares))
+            for answer in answers:
+                values = shares[answer].to_numpy() if answer in shares else np.zeros(len(shares))
+                ax.bar(shares.index, values, bottom=bottom, width=0.85, color=colours[answer], label=answer)
+                bottom += values
+            for tick, asked in rows.groupby("tick")["agents"].sum().items():
+                ax.text(tick, 1.01, f"{asked}", ha="center", va="bottom", fontsize=8, color="#333333")
+            ax.set_ylim(0, 1.1)
+            _tick_axis(ax, runs, label=row is axes[-1])
+        row[0].set_ylabel(f"{label}\nshare of answers")
+        handles, names = next((ax.get_legend_handles_labels() for ax in row if ax.get_legend_handles_labels()[0]),
+                              ([], []))
+        row[-1].legend(handles, names, loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, title=label)
+    figure.suptitle("Survey answers at each tick asked (the number above a bar: agents asked)")
+    return figure
+
+
 def measure_over_seeds(over_seeds: pd.DataFrame, measure: str, variants: Sequence[str], title: str) -> Figure:
     """One line per variant: the mean over its seeds after each tick (`statistics.over_seeds`), in a
     shaded band from ci_low to ci_high, also drawn as a bar at each tick (a band between ticks
@@ -247,6 +286,9 @@ PLOTS: tuple[Plot, ...] = (
     Plot("opinions", "Opinion distribution per topic",
          "The opinions agents hold after each tick: median, 25-75 % and 5-95 % bands.", opinions),
     Plot("top-hashtags", "Top hashtags", "The hashtags on most posts.", top_hashtags),
+    Plot("survey-answers", "Survey answers",
+         "Each survey's answers at every tick it was asked, as shares of the agents asked (surveys sharing a name "
+         "make one series); every answer its scale or choices allow, then those that named none.", survey_answers),
     Plot("llm-usage", "LLM tokens and latency per tick",
          "Prompt and completion tokens summed per tick; median and 95th percentile of the tick's calls' server "
          "round trip (latency) and of their wait for one of the client's concurrency slots (llm.concurrency).",
@@ -315,6 +357,18 @@ def _colours(kinds: list[str]) -> dict[str, str]:
     colours = {kind: palette[i % len(palette)] for i, kind in enumerate(k for k in kinds if k != NONE_ACTION)}
     colours[NONE_ACTION] = NONE_COLOUR
     return colours
+
+
+def _answer_colours(answers: list[str]) -> dict[str, str]:
+    """A Likert scale's answers along a diverging colour map (1..N reads as a gradient), choices in
+    distinct colours, free text in blue, no answer in grey."""
+    listed = [a for a in answers if a not in (NO_ANSWER, FREE_TEXT)]
+    if all(a.isdigit() for a in listed):
+        ramp = colormaps["RdYlBu"]
+        colours = {a: to_hex(ramp(n / max(len(listed) - 1, 1))) for n, a in enumerate(listed)}
+    else:
+        colours = {a: colour for a, colour in _colours(listed).items() if a in listed}
+    return colours | {NO_ANSWER: NONE_COLOUR, FREE_TEXT: "#1f77b4"}
 
 
 def _opinion_topics(runs: Sequence[RunReport]) -> list[str]:

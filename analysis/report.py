@@ -63,11 +63,15 @@ def write_report(db_url: str, run_id: int, out_dir: Path, export_run: int | None
                              t.kept) for t in tables]
     links += [html.ExportLink(f"outcome {t.name}", t.rows, (relative(t.csv, out_dir), relative(t.parquet, out_dir)),
                               t.kept) for t in measured]
+    answered = exports.write_frames({"surveys": run.surveys}, out_dir / MEASURES_DIR,
+                                    f"run {run_id}, one row per survey, tick asked and answer")
+    links += [html.ExportLink("survey answers", t.rows, (relative(t.csv, out_dir), relative(t.parquet, out_dir)),
+                              t.kept) for t in answered]
     links.append(html.ExportLink(f"follow graph ({graph.nodes:,} agents, {graph.edges:,} follows)", None,
                                  (relative(graph.path, out_dir),), f"run {run_id}'s current follows"))
     page = _write_page(out_dir, html.render_page(f"ysim run {run.run_id}: {run.label}", [run], images,
                                                  exports=links))
-    return ReportOutput(page, write_plots(out_dir, images), tuple(tables), graph, tuple(measured))
+    return ReportOutput(page, write_plots(out_dir, images), tuple(tables), graph, tuple(measured + answered))
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ SUITE: dict[str, tuple[str, list[str], list[str]]] = {
     "fidelity": ("fidelity.py", [], ["--quick"]),
     "fork": ("fork.py", [], ["--agents", "50", "--ticks", "4", "--at", "2", "--repeats", "2"]),
     "sweep": ("sweep.py", [], ["--agents", "30", "--ticks", "6"]),
+    "survey": ("survey.py", [], ["--agents", "300", "--repeats", "1"]),
     "memory": ("memory.py", [], ["--agents", "2000", "--repeats", "1", "--curve-agents", "200", "--days", "3"]),
 }
 

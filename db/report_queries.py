@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from db import queries
 from db.models import (
-    ActionRow, AgentRow, FollowRow, HashtagRow, InterestRow, LLMCallRow, OpinionRow, PostHashtagRow, PostRow,
-    ReactionRow, RecommendationRow, RunRow, TickRow,
+    ActionRow, AgentRow, FollowRow, HashtagRow, InterestRow, InterviewRow, LLMCallRow, OpinionRow, PostHashtagRow,
+    PostRow, ReactionRow, RecommendationRow, RunRow, TickRow,
 )
 from agent_models.activity import NONE_ACTION
 
@@ -143,6 +143,17 @@ def opinion_events(session: Session, run_id: int) -> pd.DataFrame:
                            .join(InterestRow, InterestRow.id == OpinionRow.topic_id)
                            .where(OpinionRow.run_id == run_id).order_by(OpinionRow.tick, OpinionRow.id)).all()
     return _frame(rows, tick=int, agent_id=int, topic=str, opinion=float)
+
+
+def survey_answers(session: Session, run_id: int) -> pd.DataFrame:
+    """How many agents gave each answer to each of the run's surveys, per tick it was asked:
+    survey (its label), tick, answer (None: no usable answer), agents. Interviews are left out:
+    they are asked after the fact, not by the run."""
+    rows = session.execute(select(InterviewRow.survey, InterviewRow.tick, InterviewRow.answer, func.count())
+                           .where(InterviewRow.run_id == run_id, InterviewRow.kind == "survey")
+                           .group_by(InterviewRow.survey, InterviewRow.tick, InterviewRow.answer)
+                           .order_by(InterviewRow.tick, InterviewRow.survey, InterviewRow.answer)).all()
+    return _frame(rows, survey=str, tick=int, answer=str, agents=int)
 
 
 def _frame(rows: Sequence[Sequence[Any]], **columns: type) -> pd.DataFrame:

@@ -25,6 +25,7 @@ from db.queries import agents_by_id, presence
 from db.writer import store_answers
 from tasks.agent_steps import AgentSteps
 from tasks.context import AgentReads, TickContext
+from tasks.llm_concurrency import most_in_flight
 from tasks.llm_pool import LLMPool
 from tasks.run_state import find_run
 
@@ -142,10 +143,17 @@ async def ask_in_character(ctx: TickContext, pool: LLMPool, agents: list[AgentDa
     """Each agent's answer to `question` (its text, and the call's record), all at once; the
     prompt is `handler_interview` (agent_steps.AgentSteps.answer_interview). Shared by interviews
     and a run's surveys (tasks.surveys)."""
+    # At most twice the requests the server is sent at once are prepared ahead (a prompt ready for
+    # every slot): a thousand prompts rendered in one go would hold the event loop for most of a
+    # second, while answers wait unread and the server's slots stand idle (bench/survey.py).
+    preparing = asyncio.Semaphore(2 * most_in_flight(ctx.config.llm))
+
     async def one(agent: AgentData) -> tuple[str | None, LLMCallRecord]:
-        reads = AgentReads(memories=state.memories.get(agent.agent_id, []),
-                           opinions={agent.agent_id: state.opinions.get(agent.agent_id, {})})
-        steps = AgentSteps(ctx, agent, reads, pool.for_anyone(agent), stream=function)
-        text = await steps.answer_interview(index, question, state.recent.get(agent.agent_id, []), function, schema)
-        return text, steps.result.llm_calls[-1]
+        async with preparing:
+            reads = AgentReads(memories=state.memories.get(agent.agent_id, []),
+                               opinions={agent.agent_id: state.opinions.get(agent.agent_id, {})})
+            steps = AgentSteps(ctx, agent, reads, pool.for_anyone(agent), stream=function)
+            text = await steps.answer_interview(index, question, state.recent.get(agent.agent_id, []), function,
+                                                schema)
+            return text, steps.result.llm_calls[-1]
     return list(await asyncio.gather(*(one(agent) for agent in agents)))

@@ -98,6 +98,14 @@ _SHARED: dict[tuple, SharedLimit] = {}
 _SHARED_LOCK = threading.Lock()
 
 
+def most_in_flight(settings: LLMSettings) -> int:
+    """The most requests a client of `settings` ever keeps in flight: the fixed cap, the embedded
+    server's slots, or the adaptive limit's ceiling (`llm.concurrency_max`)."""
+    if settings.concurrency != "auto":
+        return settings.concurrency
+    return settings.embedded_parallel if settings.embedded else settings.concurrency_max
+
+
 def limit_for(settings: LLMSettings, base_url: str) -> Limit:
     """The limit a client of `settings` against `base_url` obeys (see the module docstring)."""
     if settings.concurrency != "auto":

@@ -133,5 +133,8 @@ def make_config(db_url: str, llm_url: str, **sections) -> RunConfig:
         "ray": {"batch_size": 3, "tick_retries": 0, "task_retries": 0},
     }
     for section, values in sections.items():
-        data.setdefault(section, {}).update(values)
+        if isinstance(values, list):  # a list section (interventions, surveys) is given whole
+            data[section] = values
+        else:
+            data.setdefault(section, {}).update(values)
     return RunConfig.model_validate(data)

@@ -148,6 +148,14 @@ def check_memory_cost(summary: dict, full: dict) -> None:
         full["curve"][0]["bytes"] / full["curve_agents"], 1)
 
 
+def check_survey(summary: dict, full: dict) -> None:
+    assert summary["agents"] == 12 and full["answers"] == {"ok": 12}  # every agent answered, on the scale
+    assert len(full["survey_seconds_each"]) == len(full["raw_seconds_each"]) == full["repeats"] == 1
+    ratio = summary["raw_seconds"] / summary["survey_seconds"]  # both rounded to 1 ms
+    assert abs(summary["saturation"] - ratio) <= 0.01 * ratio + 0.002
+    assert summary["meets_goal"] == (summary["saturation"] >= summary["goal"])
+
+
 def check_fork(summary: dict, full: dict) -> None:
     assert full["at"] == 2 and summary["rows"] > 0 and full["source_rows"] >= summary["rows"]
     assert summary["llm_calls_not_cached"] == 0 and set(full["fork_llm_calls"]["after"]) <= {"cached"}
@@ -201,6 +209,8 @@ SMOKES: dict[str, Smoke] = {
     "fidelity.py": Smoke("fidelity", ["--quick"], check_fidelity),
     "memory.py": Smoke("memory", ["--agents", "30", "--repeats", "1", "--curve-agents", "20", "--days", "1"],
                        check_memory_cost),
+    "survey.py": Smoke("survey", ["--agents", "12", "--repeats", "1", "--latency", "0.02", "--slots", "4"],
+                       check_survey),
     "fork.py": Smoke("fork", ["--agents", "20", "--ticks", "4", "--at", "2", "--repeats", "2"], check_fork),
     "sweep.py": Smoke("sweep", ["--agents", "5", "--ticks", "2", "--latency", "0.05"], check_sweep,
                       session_prefect=False),
@@ -209,7 +219,7 @@ SMOKES: dict[str, Smoke] = {
 
 # Longest first, so that the two lanes end together.
 LONGEST_FIRST = ["seed_table.py", "tick_overhead.py", "saturation.py", "scale.py", "llm_concurrency.py",
-                 "parallel_call_phases.py", "small_run.py", "tick_floor.py", "fidelity.py", "fork.py",
+                 "parallel_call_phases.py", "small_run.py", "tick_floor.py", "fidelity.py", "survey.py", "fork.py",
                  "sweep.py", "memory.py", "apply_rows.py", "recsys.py", "agent_memory.py"]
 
 

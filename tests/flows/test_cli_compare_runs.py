@@ -2,29 +2,34 @@
 measures as analysis.measures computes them, their means over seeds with Student-t intervals,
 the files and page, and one-line errors that leave nothing behind.
 
-Six real runs: two content recommenders x seeds 1, 2, 3 (three ticks each against the LLM stub),
-each run in its own SQLite file.
+Six real runs: two content recommenders x seeds 1, 2, 3 (three ticks each against the LLM stub,
+a Likert survey at tick 1), each run in its own SQLite file.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from sqlalchemy import select
 
 from analysis.comparison import ComparedRun, write_statistics_comparison
 from analysis.measures import MEASURES, measures
+from db import session_factory
+from db.models import InterviewRow
 from flows.cli import main
 from tests.analysis.reporting_runs import RECOMMENDERS, make_seed_runs
 from tests.flows.test_cli_report import refused_in_one_line
 from tests.llm_stub import LLMStub
 
 SEEDS = (1, 2, 3)
-TABLES = ("measures", "over_seeds", "final_values", "differences")
+TABLES = ("measures", "over_seeds", "final_values", "differences", "surveys")
+SURVEYS = [{"at": 1, "question": "How much do you trust the news you read here?", "scale": 5, "name": "trust"}]
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +37,7 @@ def seed_runs(tmp_path_factory) -> list[tuple[str, int, str]]:
     """(variant label, seed, database URL) of the six runs."""
     root = tmp_path_factory.mktemp("compare-runs")
     with LLMStub() as stub:
-        made = make_seed_runs(root, stub.url, seeds=SEEDS)
+        made = make_seed_runs(root, stub.url, seeds=SEEDS, surveys=SURVEYS)
     return [(f"content_rec_sys={recommender}", seed, url) for recommender, seed, url in made]
 
 
@@ -112,6 +117,20 @@ def test_six_runs_are_two_variants_over_three_seeds_with_their_measures_and_inte
     differences = pd.read_csv(out / "measures" / "differences.csv")
     assert set(differences["variant"]) == {f"content_rec_sys={RECOMMENDERS[1]}"}
     assert set(differences["reference"]) == {f"content_rec_sys={RECOMMENDERS[0]}"}
+
+    # Every run's survey answers, as counted from its own interviews table.
+    surveys = pd.read_csv(out / "measures" / "surveys.csv", keep_default_na=False)
+    assert list(surveys.columns) == ["variant", "seed", "database", "run_id", "survey", "tick", "answer", "agents",
+                                     "share"]
+    for variant, seed, url in seed_runs:
+        with session_factory(url).begin() as session:
+            stored = Counter(session.scalars(select(InterviewRow.answer).where(InterviewRow.kind == "survey",
+                                                                                InterviewRow.tick == 1)))
+        mine = surveys[(surveys["variant"] == variant) & (surveys["seed"] == seed)]
+        assert mine["answer"].astype(str).tolist() == ["1", "2", "3", "4", "5", "(no answer)"]
+        assert dict(zip(mine["answer"].astype(str), mine["agents"], strict=True)) == {
+            answer: stored.get(None if answer == "(no answer)" else answer, 0) for answer in mine["answer"].astype(str)}
+        assert sum(stored.values()) == 8 and set(mine["tick"]) == {1} and set(mine["survey"]) == {"trust"}
 
     page = (out / "index.html").read_text(encoding="utf-8")
     links = set(re.findall(r'href="([^"#][^"]*)"', page))

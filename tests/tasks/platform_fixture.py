@@ -12,12 +12,14 @@ import asyncio
 from dataclasses import dataclass
 
 from agent_models import AgentData, BatchResult, FakeAgentData, PageAgentData, PostIntent, RunConfig
+from agent_models.surveys import surveys_at
 from db import create_schema, session_factory, write_results
 from db.queries import create_run
 from tasks import TickContext, apply_tick, is_end_of_day
 from tasks.end_of_day import end_of_day
 from tasks.agent_actions import act_batch
 from tasks.platform import plan_turns, read_batch
+from tasks.surveys import run_surveys
 
 FIRST_POST = "Rents are up again #housing @bob"
 
@@ -62,6 +64,8 @@ def run_tick_inline(config: RunConfig, run_id: int, tick: int) -> dict:
     if is_end_of_day(tick):
         turns, population = end_of_day(ctx, turns)
         changes.append(population)
+    # The tick's surveys are asked as the state was before it, and written with its other rows (flows.tick).
+    answered = [asyncio.run(run_surveys.fn(ctx))] if surveys_at(config.surveys, tick) else []
     reads = read_batch(ctx, turns)
     result = asyncio.run(act_batch(ctx, turns, reads))
-    return apply_tick.fn(ctx, turns, [result, *changes], [reads])
+    return apply_tick.fn(ctx, turns, [result, *changes, *answered], [reads])
