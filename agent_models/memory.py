@@ -13,8 +13,9 @@ compares the two field by field) where it is sound:
 - Y Social's importance of an event (a comment 0.45, a post 0.35, a like 0.20, a dislike 0.35)
   is the memory's starting strength;
 - Y Social's score of a memory for a prompt: 0.55 relevance (word overlap with what the prompt is
-  about, |q & m| / sqrt(|q| |m|), Y Social's fallback without embeddings) + 0.25 recency (halving
-  every `recency_half_life` ticks) + 0.20 strength.
+  about, |q & m| / sqrt(|q| |m|), Y Social's fallback without embeddings; with `embedding_url`,
+  the cosine similarity of their embeddings, as Y Social's semantic search: tasks.embeddings) +
+  0.25 recency (halving every `recency_half_life` ticks) + 0.20 strength.
 
 And where Y Social has none, ysim's own, as the issue asks: strength decays as
 `s * exp(-lambda * ticks)` for both kinds (Y Social reads `memory_thread_decay_lambda` but never
@@ -32,11 +33,11 @@ import math
 import random
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 # Kinds of memory: a social one is about another agent, a thread one about content.
 SOCIAL_KINDS = frozenset({"replied_to_me", "mentioned_me", "reaction_to_mine", "followed_me", "unfollowed_me"})
@@ -79,6 +80,12 @@ class MemorySettings(BaseModel):
     forget_below: float = Field(0.05, gt=0, lt=1, description="A memory weaker than this is forgotten.")
     recency_half_life: float = Field(96, gt=0, description="Ticks in which a memory's recency score halves "
                                                            "(Y Social's MEMORY_RECENCY_HALF_LIFE_ROUNDS).")
+    embedding_url: str | None = Field(None, description="An OpenAI-compatible server (e.g. Ollama's "
+                                      "http://127.0.0.1:11434/v1) whose embeddings score a memory's relevance, by "
+                                      "cosine similarity to what the prompt is about, in place of word overlap (Y "
+                                      "Social's semantic search); none: word overlap.")
+    embedding_model: str = Field("", description="The embedding model asked (Y Social's `memory_embedding_model`); "
+                                                 "needed with `embedding_url`.")
     classes: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Per agent class "
                                                "(AgentData, PageAgentData, ...), fields that differ.")
 
@@ -95,6 +102,12 @@ class MemorySettings(BaseModel):
                 where = ".".join(map(str, error["loc"]))
                 raise ValueError(f"{name}.{where}: {error['input']!r:.60}: {error['msg']}") from None
         return value
+
+    @model_validator(mode="after")
+    def _embedding(self) -> "MemorySettings":
+        if self.embedding_url and not self.embedding_model:
+            raise ValueError("embedding_model: '': name the embedding model `embedding_url` serves")
+        return self
 
     @property
     def in_use(self) -> bool:
@@ -175,10 +188,13 @@ class Recall:
 
 
 def recall(memories: Iterable[Memory], tick: int, about: str, settings: MemorySettings,
-           rng: random.Random) -> Recall:
+           rng: random.Random, relevance: Mapping[int, float] | None = None) -> Recall:
     """The memories a prompt about `about` (its topic, the post answered...) recalls at `tick`:
     live ones by score (relevance, recency, strength), at most `search_k`, at most `pair_limit`
-    about one other agent, within `prompt_max_chars`; each line aged and corrupted as the settings say."""
+    about one other agent, within `prompt_max_chars`; each line aged and corrupted as the settings say.
+
+    `relevance`: each memory's relevance by id (the embeddings' cosine similarity, tasks.embeddings),
+    in place of the word overlap with `about`; a memory it lacks scores 0."""
     query = _words(about)
     scored = []
     for memory in memories:
@@ -186,7 +202,8 @@ def recall(memories: Iterable[Memory], tick: int, about: str, settings: MemorySe
         if value == 0.0 or memory.tick >= tick:
             continue
         recency = math.exp(-math.log(2) / settings.recency_half_life * (tick - memory.tick))
-        score = RELEVANCE_WEIGHT * _overlap(query, memory) + RECENCY_WEIGHT * recency + STRENGTH_WEIGHT * value
+        related = _overlap(query, memory) if relevance is None else relevance.get(memory.memory_id, 0.0)
+        score = RELEVANCE_WEIGHT * related + RECENCY_WEIGHT * recency + STRENGTH_WEIGHT * value
         scored.append((-score, memory.memory_id, memory))
     picked: list[Memory] = []
     per_other: Counter[int] = Counter()

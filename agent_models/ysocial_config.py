@@ -109,8 +109,12 @@ _NOT_CARRIED: dict[str, str] = {
     "simulation.initial_agents": "read by no Y Social client",
     "simulation.clock_timezone": "a real-time clock's zone: ysim's clock is simulated",
     "name": "the web app's label of the client: simulation.name labels the run",
-    "agents.memory_semantic_enabled": "embedding search of memories: ysim recalls by word overlap (docs/memory.md)",
-    "agents.memory_embedding_": "embedding search of memories: ysim recalls by word overlap (docs/memory.md)",
+    # Y Social's embedding server is in its server configuration (`memory_embeddings`), not the client file.
+    "agents.memory_semantic_enabled": "embedding search of memories: set memory.embedding_url and "
+                                      "memory.embedding_model to use it; else ysim recalls by word overlap "
+                                      "(docs/memory.md)",
+    "agents.memory_embedding_": "embedding search of memories: set memory.embedding_url and memory.embedding_model "
+                                "to use it; else ysim recalls by word overlap (docs/memory.md)",
     "agents.memory_social_resummarize_every_events": "LLM re-summarising of relationship cards (YClientReddit): "
                                                      "ysim keeps each memory as it was formed",
     "agents.memory_thread_resummarize_every_events": "LLM re-summarising of thread cards (YClientReddit): ysim "

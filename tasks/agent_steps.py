@@ -29,6 +29,7 @@ from agent_models.parsing import (
 )
 from agent_models.prompts import MEMORY_PROMPTS, choice_schema, list_schema, prompt_set, render_prompt
 from tasks.context import AgentReads, PostView, TickContext
+from tasks.embeddings import Embedder
 from tasks.llm_client import CallSite, LLMClient
 from tasks.round_steps import current_step
 
@@ -42,8 +43,9 @@ class AgentSteps:
     """One agent's LLM functions for one call or tick; outcomes accumulate in `self.result`."""
 
     def __init__(self, ctx: TickContext, agent: AgentData, reads: AgentReads, llm: LLMClient | None,
-                 stream: str = "act", prompts: Mapping[str, str] | None = None) -> None:
-        self.ctx, self.agent, self.reads, self.llm = ctx, agent, reads, llm
+                 stream: str = "act", prompts: Mapping[str, str] | None = None,
+                 embedder: Embedder | None = None) -> None:
+        self.ctx, self.agent, self.reads, self.llm, self.embedder = ctx, agent, reads, llm, embedder
         self.rng: random.Random = rng_for(ctx.seed, ctx.tick, agent.agent_id, stream)
         self.prompts = prompts if prompts is not None else prompt_set(ctx.config.prompts)
         if agent.prompts:  # the agent's own prompt table (the seed's `prompts`) overrides the run's
@@ -74,8 +76,9 @@ class AgentSteps:
             return self.rng.choice(candidates)
         listed = offered_actions(candidates, self.ctx.config.simulation.offered_actions)
         options = list(dict.fromkeys(listed))  # a JSON schema's enum holds each value once
+        memories = await self._recalled(index, " ".join(self.agent.interests))
         answer = await self._ask(index, "select_action_llm", self._persona("agent_roleplay_simple"),
-                                 self._render("handler_action", recall=(index, " ".join(self.agent.interests)), actions=", ".join(listed)),
+                                 self._render("handler_action", recalled=memories, actions=", ".join(listed)),
                                  choice_schema("action_choice", "action", options))
         return self._parsed(parse_choice(answer, options, "action"), answer)
 
@@ -84,8 +87,9 @@ class AgentSteps:
         if not self.agent.uses_llm:
             text = f"Thinking about {' and '.join(topics) or 'my day'} today. #{_tag(topics[0] if topics else 'today')}"
         else:
+            memories = await self._recalled(index, " ".join(topics))
             raw = await self._ask(index, "post_content", self._persona("agent_roleplay", interest=list(topics)),
-                                  self._render("handler_post", recall=(index, " ".join(topics)), interest=list(topics)))
+                                  self._render("handler_post", recalled=memories, interest=list(topics)))
             text = clean_text(raw, self.agent.name) if raw is not None else None
         if text is None:
             return None
@@ -98,10 +102,11 @@ class AgentSteps:
             text = f"@{post.author} I have thoughts on this."
         else:
             thread = "".join(f"@{author} - {text}\n" for author, text in self.reads.threads.get(post.post_id, []))
+            memories = await self._recalled(index, f"@{post.author} {post.text}")
             raw = await self._ask(index, "comment_on_post",
                                   self._persona("agent_roleplay_comments_share",
                                                 interest=list(post.topics or self.agent.interests)),
-                                  self._render("handler_comment", recall=(index, f"@{post.author} {post.text}"),
+                                  self._render("handler_comment", recalled=memories,
                                                conv=thread or f"@{post.author} - {post.text}\n",
                                                interest=list(post.topics)))
             text = clean_comment(raw, self.agent.name) if raw is not None else None
@@ -117,9 +122,10 @@ class AgentSteps:
         if not self.agent.uses_llm:
             text = f"Worth a read: {post.article.title}"
         else:
+            memories = await self._recalled(index, post.text)
             raw = await self._ask(index, "share_post",
                                   self._persona("agent_roleplay_comments_share", interest=list(self.agent.interests)),
-                                  self._render("handler_share", recall=(index, post.text), post_text=post.text,
+                                  self._render("handler_share", recalled=memories, post_text=post.text,
                                                article=_mapping(post.article)))
             text = clean_share(raw, self.agent.name) if raw is not None else None
         if text is None:
@@ -132,8 +138,9 @@ class AgentSteps:
         if not self.agent.uses_llm:
             reaction = self.rng.choice(["like", "dislike"])  # Y Social's fake agents: random YES / NO
         else:
+            memories = await self._recalled(index, f"@{post.author} {post.text}")
             answer = await self._ask(index, "reaction_to_post", self._persona("agent_roleplay_simple"),
-                                     self._render("handler_reactions", recall=(index, f"@{post.author} {post.text}"), post_text=post.text),
+                                     self._render("handler_reactions", recalled=memories, post_text=post.text),
                                      choice_schema("reaction", "reaction", REACTION_OPTIONS))
             reaction = self._parsed(parse_reaction(answer), answer)
         if reaction in ("like", "dislike"):
@@ -146,8 +153,9 @@ class AgentSteps:
         if not self.agent.uses_llm:
             yes = self.rng.random() < 0.5
         else:
+            memories = await self._recalled(index, f"@{post.author} {post.text}")
             answer = await self._ask(index, "evaluate_follow", self._persona("agent_roleplay_simple"),
-                                     self._render("handler_follow", recall=(index, f"@{post.author} {post.text}"), post_text=post.text,
+                                     self._render("handler_follow", recalled=memories, post_text=post.text,
                                                   action=action),
                                      choice_schema("follow", "answer", ["YES", "NO"]))
             yes = bool(self._parsed(parse_yes_no(answer), answer))
@@ -162,8 +170,9 @@ class AgentSteps:
         if not self.agent.uses_llm:
             preference = self.rng.choice(["D", "R", "U"])
         else:
+            memories = await self._recalled(index, post.text)
             answer = await self._ask(index, "cast_vote", self._persona("agent_roleplay_simple"),
-                                     self._render("handler_cast", recall=(index, post.text), post_text=post.text),
+                                     self._render("handler_cast", recalled=memories, post_text=post.text),
                                      choice_schema("vote", "vote", VOTE_OPTIONS))
             preference = self._parsed(parse_vote(answer), answer)
         if preference is None:
@@ -232,8 +241,9 @@ class AgentSteps:
         names the call, `schema` a JSON-schema answer), with its persona, what it remembers and what
         it wrote last; None when no answer came back."""
         wrote = "".join(f"- {clip(text)}\n" for text in recent)
+        memories = await self._recalled(index, question)
         raw = await self._ask(index, function, self._persona("agent_roleplay"),
-                              self._render("handler_interview", recall=(index, question), question=question,
+                              self._render("handler_interview", recalled=memories, question=question,
                                            recent=f"Recently you wrote:\n{wrote}\n" if wrote else ""), schema)
         answer = " ".join(raw.split()) if raw is not None else ""
         return answer or None
@@ -242,8 +252,9 @@ class AgentSteps:
     async def _verdict(self, index: int, topic: str, post: PostView, own: str, author: str) -> str | None:
         if not self.agent.uses_llm:
             return self.rng.choice(VERDICT_OPTIONS)
+        memories = await self._recalled(index, f"{topic} {post.text}")
         answer = await self._ask(index, "update_opinions", self._persona("agent_roleplay_simple"),
-                                 self._render("handler_opinion", recall=(index, f"{topic} {post.text}"), topic=topic, post_text=post.text,
+                                 self._render("handler_opinion", recalled=memories, topic=topic, post_text=post.text,
                                               author_opinion=author, own_opinion=own, followees=""),
                                  choice_schema("verdict", "verdict", VERDICT_OPTIONS))
         return self._parsed(parse_verdict(answer), answer)
@@ -262,25 +273,27 @@ class AgentSteps:
             return ""
         return " Your opinions: " + "; ".join(f"{t}: {self.opinion_model.group(v)}" for t, v in sorted(own.items())) + "."
 
-    def _render(self, key: str, recall: tuple[int, str] | None = None, **slots: object) -> str:
-        """Prompt `key` with `slots`; a prompt that shapes a decision or a text (`recall`: the round
-        and what it is about) also gets what the agent remembers (`_recalled`)."""
+    def _render(self, key: str, recalled: str = "", **slots: object) -> str:
+        """Prompt `key` with `slots`; a prompt that shapes a decision or a text also gets what the
+        agent remembers (`recalled`: `_recalled`'s block for the round and what it is about)."""
         if key not in MEMORY_PROMPTS:
             return render_prompt(self.prompts[key], self.agent, **slots)
-        block = self._recalled(*recall) if recall is not None else ""
+        block = recalled
         template = self.prompts[key]
         text = render_prompt(template, self.agent, memories=block + "\n\n" if block else "", **slots)
         if block and "{memories}" not in template:  # a Y Social prompt file: where its client puts them
             text += f"\n\n##MEMORY CONTEXT##\n{block}\n##END MEMORY CONTEXT##"
         return text
 
-    def _recalled(self, index: int, about: str) -> str:
-        """The memories a prompt about `about` recalls (agent_models.memory), each recall recorded as
-        an intent the apply phase writes; "" with memory off or nothing to recall."""
+    async def _recalled(self, index: int, about: str) -> str:
+        """The memories a prompt about `about` recalls (agent_models.memory; relevance by the
+        embedder's cosine similarity where memory has one, else word overlap), each recall recorded
+        as an intent the apply phase writes; "" with memory off or nothing to recall."""
         if not self.memory.enabled or not self.reads.memories:
             return ""
+        relevance = await self.embedder.relevance(about, self.reads.memories) if self.embedder is not None else None
         picked = recall(self.reads.memories, self.ctx.tick, about, self.memory,
-                        rng_for(self.ctx.seed, self.ctx.tick, self.agent.agent_id, f"memory-{index}"))
+                        rng_for(self.ctx.seed, self.ctx.tick, self.agent.agent_id, f"memory-{index}"), relevance)
         if picked.memory_ids:
             self.result.intents.append(RecallIntent(self.agent.agent_id, index, picked.memory_ids))
         return picked.block()

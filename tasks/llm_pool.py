@@ -4,7 +4,8 @@ Y Social gives every agent its own `llm_config` (model, server, key, temperature
 the seed's `AgentData` carries it with `llm_base`. A batch asks each agent's questions on the
 client for that agent's settings: one client per distinct setting, shared by the agents that
 have it, each with the run's concurrency bound and the run's response cache. Agents that set
-nothing use the run's client.
+nothing use the run's client. With `memory.embedding_url`, the pool also holds the embedder that
+memory recall asks (tasks.embeddings).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from agent_models import AgentData, LLMCallRecord
 from agent_models.agent_llm import AgentLLM, agent_llm_overrides
 from agent_models.run_config import LLMSettings
 from tasks.llm_cache import ResponseCache
-from tasks.llm_client import LLMClient
+from agent_models.memory import MemorySettings
+from tasks.embeddings import Embedder
+from tasks.llm_client import LLMClient, key_of
 
 
 class LLMPool:
@@ -24,6 +27,7 @@ class LLMPool:
     def __init__(self, settings: LLMSettings, cache: ResponseCache | None) -> None:
         self._settings, self._cache = settings, cache
         self._clients: dict[AgentLLM | None, LLMClient] = {}
+        self._embedders: dict[tuple[str, str], Embedder] = {}
 
     @classmethod
     def for_run(cls, settings: LLMSettings, db_url: str, tick: tuple[int, int] | None = None) -> "LLMPool":
@@ -52,14 +56,26 @@ class LLMPool:
                                                          self._cache)
         return client
 
+    def embedder_for(self, memory: MemorySettings) -> Embedder | None:
+        """The embedder an agent with these memory settings recalls through (None: memory off, or
+        recall by word overlap); one per server and model, with the run's API key and timeout."""
+        if not memory.enabled or not memory.embedding_url:
+            return None
+        key = (memory.embedding_url, memory.embedding_model)
+        embedder = self._embedders.get(key)
+        if embedder is None:
+            embedder = self._embedders[key] = Embedder(*key, key_of(self._settings), self._settings.timeout_s)
+        return embedder
+
     def sent(self) -> list[LLMCallRecord]:
         """Every request the pool's clients sent to a server (not those answered from storage)."""
         return [record for client in self._clients.values() for record in client.sent]
 
     async def close(self) -> None:
-        for client in self._clients.values():
+        for client in [*self._clients.values(), *self._embedders.values()]:
             await client.close()
         self._clients.clear()
+        self._embedders.clear()
 
 
 def settings_for(run: LLMSettings, overrides: AgentLLM | None) -> LLMSettings:

@@ -9,20 +9,24 @@ statuses for the next requests, e.g. [500, 429]; "timeout" sleeps past the clien
 `script` ((marker, answer) rules: a request whose messages contain the marker gets that answer),
 `pick_listed` (a one-of choice is drawn among the items the prompt lists, an option listed twice
 with twice the chance: a model with no preference reading the list).
-It counts requests and the most it had in flight.
+`/v1/embeddings` answers `stub_embedding` vectors (`concepts`: words that mean the same; `embedding_status`:
+an error status for every embedding request). It counts requests and the most it had in flight.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
+import struct
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+EMBEDDING_DIMENSIONS = 64
 WORDS = ("policy vote school climate tax jobs rent park music game match movie science book travel "
          "food coffee city river phone").split()
 MODEL = "stub-model"
@@ -64,6 +68,17 @@ def fake_answer(body: dict, garbage: bool, pick_listed: bool = False) -> str:
     return f"{text} #{WORDS[digest[3] % len(WORDS)]}"
 
 
+def stub_embedding(text: str, concepts: dict[str, str]) -> list[float]:
+    """The stub's embedding of `text`: its words, each mapped to its concept where `concepts` names
+    one, counted into EMBEDDING_DIMENSIONS hashed dimensions. Texts sharing a concept point the same
+    way though they share no word: what an embedding model does that word overlap cannot."""
+    vector = [0.0] * EMBEDDING_DIMENSIONS
+    for word in re.findall(r"[\w#@']+", text.lower()):
+        concept = concepts.get(word.strip("#@'"), word.strip("#@'"))
+        vector[int.from_bytes(hashlib.sha256(concept.encode()).digest()[:4], "big") % EMBEDDING_DIMENSIONS] += 1.0
+    return vector
+
+
 def user_text(body: dict) -> str:
     return "\n".join(m.get("content", "") for m in body.get("messages", []) if m.get("role") == "user")
 
@@ -86,6 +101,9 @@ class StubState:
     pick_listed: bool = False  # one-of choices drawn among the items the prompt lists
     timeout_sleep_s: float = 5.0
     requests: list = field(default_factory=list)
+    concepts: dict = field(default_factory=dict)  # word -> concept, for /embeddings (`stub_embedding`)
+    embedding_requests: list = field(default_factory=list)  # /embeddings bodies (not in `requests`)
+    embedding_status: int = 200  # every /embeddings request answered with this status
     authorizations: list = field(default_factory=list)  # each request's Authorization header
     in_flight: int = 0
     max_in_flight: int = 0
@@ -126,6 +144,8 @@ def _handler(state: StubState) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+            if self.path.rstrip("/").endswith("/embeddings"):
+                return self._embeddings(body)
             with state.lock:
                 planned = state.fail_plan.pop(0) if state.fail_plan else 200
                 state.requests.append(body)
@@ -162,6 +182,19 @@ def _handler(state: StubState) -> type[BaseHTTPRequestHandler]:
                              "message": {"role": "assistant", "content": text}}],
                 "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                           "total_tokens": prompt_tokens + completion_tokens}})
+
+        def _embeddings(self, body: dict) -> None:
+            with state.lock:
+                state.embedding_requests.append(body)
+            if state.embedding_status != 200:
+                return self._send(state.embedding_status, {"error": {"message": f"stub {state.embedding_status}"}})
+            texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+            vectors = [stub_embedding(text, state.concepts) for text in texts]
+            if body.get("encoding_format") == "base64":  # the openai client's default: little-endian float32
+                vectors = [base64.b64encode(struct.pack(f"<{len(v)}f", *v)).decode() for v in vectors]
+            self._send(200, {"object": "list", "model": body.get("model", MODEL), "data": [
+                {"object": "embedding", "index": n, "embedding": vector} for n, vector in enumerate(vectors)],
+                "usage": {"prompt_tokens": 0, "total_tokens": 0}})
 
     return Handler
 
