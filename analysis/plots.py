@@ -127,11 +127,7 @@ def follower_in_degree(runs: Sequence[RunReport]) -> Figure:
 def opinions(runs: Sequence[RunReport]) -> Figure:
     topics = _opinion_topics(runs)
     if not topics:
-        figure, axes = _grid(runs)
-        for ax in axes[0]:
-            _say(ax, "no opinions recorded")
-        figure.suptitle("Opinion distribution per topic")
-        return figure
+        return _nothing_to_show(runs, "no opinions recorded", "Opinion distribution per topic")
     figure, axes = _grid(runs, rows=len(topics), legend=True, height=OPINION_PANEL_HEIGHT)
     for row, topic in zip(axes, topics, strict=True):
         for ax, run in zip(row, runs, strict=True):
@@ -207,11 +203,7 @@ def llm_usage(runs: Sequence[RunReport]) -> Figure:
 def survey_answers(runs: Sequence[RunReport]) -> Figure:
     labels = list(dict.fromkeys(label for run in runs for label in run.surveys["survey"]))
     if not labels:
-        figure, axes = _grid(runs)
-        for ax in axes[0]:
-            _say(ax, "no survey asked")
-        figure.suptitle("Survey answers")
-        return figure
+        return _nothing_to_show(runs, "no survey asked", "Survey answers")
     figure, axes = _grid(runs, rows=len(labels), legend=True, height=SURVEY_PANEL_HEIGHT)
     for row, label in zip(axes, labels, strict=True):
         answers = list(dict.fromkeys(a for run in runs for a in run.surveys.loc[run.surveys["survey"] == label, "answer"]))
@@ -333,6 +325,15 @@ def _tick_axis(ax: Axes, runs: Sequence[RunReport], label: bool = True) -> None:
 def _tick_label(value: float, _position: int | None) -> str:
     tick = int(round(value))
     return f"{tick}\nd{tick // HOURS_PER_DAY} {tick % HOURS_PER_DAY:02d}h"
+
+
+def _nothing_to_show(runs: Sequence[RunReport], message: str, title: str) -> Figure:
+    """A figure of one row whose every panel says `message`."""
+    figure, axes = _grid(runs)
+    for ax in axes[0]:
+        _say(ax, message)
+    figure.suptitle(title)
+    return figure
 
 
 def _say(ax: Axes, message: str) -> None:
