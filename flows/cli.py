@@ -767,6 +767,36 @@ def _runs_summary(variants: Sequence[Variant]) -> str:
     return f"{runs} ({kinds}, {min(counts)} to {max(counts)} seeds each)"
 
 
+@app.command()
+def web(
+    db: Annotated[str, typer.Option("--db", help="Database URL of the run.")] = "sqlite:///ysim.db",
+    run_id: Annotated[Optional[int], typer.Option("--run", help="Run id (default: the database's latest run).")] = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on; beyond loopback it needs --password.")] =
+    "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8080,
+    password: Annotated[Optional[str], typer.Option(
+        "--password", envvar="YSIM_WEB_PASSWORD", show_envvar=True,
+        help="Password every page asks for (HTTP Basic, any user name); needed beyond loopback.")] = None,
+) -> None:
+    """The run's platform in a browser: timelines, the feeds agents were served, threads, profiles,
+    hashtags and search, as of any committed tick, following the run as it goes on (docs/web.md)."""
+    import uvicorn
+
+    from db import display_url
+    from web.app import create_app
+    from web.security import ExposureError, check_exposure
+
+    try:
+        check_exposure(host, password)
+    except ExposureError as exc:
+        raise UserError(str(exc)) from None
+    chosen = _resolve_report_run(db, run_id, "--db", "--run")
+    guarded = "password required" if password else "no password"
+    print(f"ysim web: run {chosen} of {display_url(db)} on http://{host}:{port}/ ({guarded}); Ctrl-C stops it",
+          flush=True)
+    uvicorn.run(create_app(db, chosen, password), host=host, port=port, log_level="warning")
+
+
 def _resolve_report_run(db_url: str, run_id: int | None, db_option: str, run_option: str) -> int:
     """The run to report, or a UserError naming the option and its value."""
     from db import DatabaseURLError

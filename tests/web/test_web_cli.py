@@ -1,0 +1,118 @@
+"""`ysim web` on the command line: it serves the run over loopback as a user starts it (a real
+uvicorn server in a subprocess, asked over HTTP), follows the run as ticks commit, and refuses in
+one line what it must not do: listen beyond loopback without a password, or serve a database
+without a run."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tasks import prepare_run
+from tests.conftest import make_config
+from tests.flows.test_cli import ysim
+from tests.llm_stub import LLMStub
+from tests.tasks.platform_fixture import run_tick_inline
+
+START_S = 60
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def get(url: str, password: str | None = None) -> tuple[int, str]:
+    request = urllib.request.Request(url)
+    if password is not None:
+        request.add_header("Authorization", "Basic " + base64.b64encode(f"me:{password}".encode()).decode())
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def started(process: subprocess.Popen, url: str, password: str | None = None) -> None:
+    deadline = time.monotonic() + START_S
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        try:
+            get(url, password)
+            return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.2)
+    pytest.fail(f"ysim web did not answer on {url} within {START_S} s")
+
+
+@pytest.fixture
+def ysim_web(tmp_path):
+    """`start(*args)`: `ysim web --db URL --port P *args` in a subprocess; its base URL. Stopped after the test."""
+    processes = []
+
+    def start(db_url: str, *args: str, password: str | None = None) -> str:
+        port = free_port()
+        env = {**os.environ, "YSIM_WEB_PASSWORD": password} if password else dict(os.environ)
+        process = subprocess.Popen([sys.executable, "-m", "flows.cli", "web", "--db", db_url, "--port", str(port),
+                                    *args], cwd=Path(__file__).resolve().parents[2], env=env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        processes.append(process)
+        url = f"http://127.0.0.1:{port}"
+        started(process, url + "/api/latest", password)
+        return url
+
+    yield start
+    for process in processes:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_ysim_web_serves_the_run_on_loopback_and_follows_new_ticks(tmp_path, ysim_web):
+    url = f"sqlite:///{tmp_path / 'run.db'}"
+    with LLMStub() as stub:
+        config = make_config(url, stub.url, agents={"count": 5})
+        run = prepare_run.fn(config)
+        run_tick_inline(config, run.run_id, 0)
+        base = ysim_web(url)
+        status, page = get(base + "/")
+        assert status == 200 and 'data-follow="latest" data-latest="0"' in page
+        assert json.loads(get(base + "/api/latest")[1]) == {"run_id": run.run_id, "first": 0, "latest": 0}
+        run_tick_inline(config, run.run_id, 1)  # the run goes on while the site is up
+        assert json.loads(get(base + "/api/latest")[1])["latest"] == 1
+        assert 'data-latest="1"' in get(base + "/")[1]
+        assert get(base + "/?tick=0")[0] == 200 and get(base + "/?tick=2")[0] == 404
+
+
+def test_a_password_set_from_the_environment_guards_the_site(tmp_path, ysim_web):
+    url = f"sqlite:///{tmp_path / 'run.db'}"
+    with LLMStub() as stub:
+        config = make_config(url, stub.url, agents={"count": 3})
+        run_tick_inline(config, prepare_run.fn(config).run_id, 0)
+    base = ysim_web(url, password="open sesame")
+    assert get(base + "/")[0] == 401
+    assert get(base + "/", "open sesame")[0] == 200
+
+
+def test_listening_beyond_loopback_needs_a_password(capsys, tmp_path):
+    code, out, err = ysim(capsys, "web", "--db", f"sqlite:///{tmp_path / 'run.db'}", "--host", "0.0.0.0")
+    assert code == 1 and out == ""
+    assert err.strip() == ("error: --host 0.0.0.0: serving beyond this machine needs --password (or "
+                           "YSIM_WEB_PASSWORD); loopback (127.0.0.1) needs none")
+
+
+def test_a_database_without_a_run_is_refused_in_one_line(capsys, tmp_path):
+    missing = tmp_path / "none.db"
+    code, _, err = ysim(capsys, "web", "--db", f"sqlite:///{missing}")
+    assert code == 1 and len(err.strip().splitlines()) == 1 and "holds no ysim run" in err
+    assert not missing.exists()
