@@ -37,6 +37,7 @@ SUITE: dict[str, tuple[str, list[str], list[str]]] = {
     "fork": ("fork.py", [], ["--agents", "50", "--ticks", "4", "--at", "2", "--repeats", "2"]),
     "sweep": ("sweep.py", [], ["--agents", "30", "--ticks", "6"]),
     "survey": ("survey.py", [], ["--agents", "300", "--repeats", "1"]),
+    "web": ("web.py", [], ["--agents", "2000", "--seconds", "10", "--readers", "20"]),
     "memory": ("memory.py", [], ["--agents", "2000", "--repeats", "1", "--curve-agents", "200", "--days", "3"]),
 }
 

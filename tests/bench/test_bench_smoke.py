@@ -156,6 +156,13 @@ def check_survey(summary: dict, full: dict) -> None:
     assert summary["meets_goal"] == (summary["saturation"] >= summary["goal"])
 
 
+def check_web(summary: dict, full: dict) -> None:
+    assert summary["agents"] == 200 and summary["ticks_committed_meanwhile"] >= 1
+    assert summary["errors"] == 0 and summary["requests"] == sum(q["n"] for q in full["by_kind"].values()) > 0
+    assert summary["p95_ms"] == max(q["p95_ms"] for q in full["by_kind"].values() if q["n"])
+    assert full["rows"]["posts"] > 0 and full["rows"]["recommendations"] > 0
+
+
 def check_fork(summary: dict, full: dict) -> None:
     assert full["at"] == 2 and summary["rows"] > 0 and full["source_rows"] >= summary["rows"]
     assert summary["llm_calls_not_cached"] == 0 and set(full["fork_llm_calls"]["after"]) <= {"cached"}
@@ -211,6 +218,8 @@ SMOKES: dict[str, Smoke] = {
                        check_memory_cost),
     "survey.py": Smoke("survey", ["--agents", "12", "--repeats", "1", "--latency", "0.02", "--slots", "4"],
                        check_survey),
+    "web.py": Smoke("web", ["--agents", "200", "--ticks", "3", "--advance", "8", "--readers", "4", "--seconds", "2",
+                            "--think", "0.2"], check_web),
     "fork.py": Smoke("fork", ["--agents", "20", "--ticks", "4", "--at", "2", "--repeats", "2"], check_fork),
     "sweep.py": Smoke("sweep", ["--agents", "5", "--ticks", "2", "--latency", "0.05"], check_sweep,
                       session_prefect=False),
@@ -219,8 +228,8 @@ SMOKES: dict[str, Smoke] = {
 
 # Longest first, so that the two lanes end together.
 LONGEST_FIRST = ["seed_table.py", "tick_overhead.py", "saturation.py", "scale.py", "llm_concurrency.py",
-                 "parallel_call_phases.py", "small_run.py", "tick_floor.py", "fidelity.py", "survey.py", "fork.py",
-                 "sweep.py", "memory.py", "apply_rows.py", "recsys.py", "agent_memory.py"]
+                 "parallel_call_phases.py", "small_run.py", "tick_floor.py", "fidelity.py", "survey.py", "web.py",
+                 "fork.py", "sweep.py", "memory.py", "apply_rows.py", "recsys.py", "agent_memory.py"]
 
 
 def head_commit() -> str:
