@@ -101,7 +101,9 @@ class PostRow(Base):
     """A post or a comment (`comment_to` set); `thread_id` is the root post of the thread."""
 
     __tablename__ = "posts"
-    __table_args__ = (Index("ix_posts_run_tick", "run_id", "tick"),)
+    # ix_posts_run_comment_to: ysim web's timeline (comment_to NULL, newest first) and comment counts (0009).
+    __table_args__ = (Index("ix_posts_run_tick", "run_id", "tick"),
+                      Index("ix_posts_run_comment_to", "run_id", "comment_to", "id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
     author_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), index=True)

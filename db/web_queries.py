@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from db.models import (
@@ -151,8 +151,8 @@ def thread(session: Session, run_id: int, tick: int, post_id: int) -> Thread | N
                                                              PostRow.tick <= tick))
     if root_id is None:
         return None
-    [root] = _cards(session, tick, _rows(session, _by_id([root_id])))
-    comments = _cards(session, tick, _rows(session, _posts(run_id, tick, None, newest_first=False).where(
+    [root] = _cards(session, run_id, tick, _rows(session, _by_id([root_id])))
+    comments = _cards(session, run_id, tick, _rows(session, _posts(run_id, tick, None, newest_first=False).where(
         PostRow.thread_id == root_id, PostRow.id != root_id)))
     reactions = session.execute(select(ReactionRow.agent_id, AgentRow.name, ReactionRow.kind, ReactionRow.tick)
                                 .join(AgentRow, AgentRow.agent_id == ReactionRow.agent_id)
@@ -171,7 +171,7 @@ def served_feed(session: Session, run_id: int, tick: int, agent_id: int) -> Serv
     if row is None:
         return None
     served_at, recommender, post_ids = row
-    by_id = {card.post_id: card for card in _cards(session, tick, _rows(session, _by_id(post_ids)))}
+    by_id = {card.post_id: card for card in _cards(session, run_id, tick, _rows(session, _by_id(post_ids)))}
     return ServedFeed(served_at, recommender, [by_id[i] for i in post_ids if i in by_id])
 
 
@@ -200,9 +200,18 @@ _CARD_COLUMNS = (PostRow.id, PostRow.tick, PostRow.author_id, AgentRow.name, Pos
                  PostRow.thread_id, PostRow.shared_from)
 
 
+def _as_of(tick: int) -> ColumnElement[bool]:
+    """Posts written by `tick`. `tick + 0`: SQLite's planner has no statistics (ysim runs no ANALYZE)
+    and would otherwise read a range of ix_posts_run_tick that holds nearly every post and sort it
+    all for 50 rows; without it, a page reads ix_posts_run_comment_to, the author's or the thread's
+    index in id order and stops at the LIMIT (bench/web.py). PostgreSQL plans by its statistics
+    either way."""
+    return PostRow.tick + 0 <= tick
+
+
 def _posts(run_id: int, tick: int, before: int | None, newest_first: bool = True) -> Select:
     statement = (select(*_CARD_COLUMNS).join(AgentRow, AgentRow.agent_id == PostRow.author_id)
-                 .where(PostRow.run_id == run_id, PostRow.tick <= tick))
+                 .where(PostRow.run_id == run_id, _as_of(tick)))
     if before is not None:
         statement = statement.where(PostRow.id < before)
     return statement.order_by(PostRow.id.desc() if newest_first else PostRow.id)
@@ -213,14 +222,14 @@ def _by_id(post_ids: Sequence[int]) -> Select:
 
 
 def _page(session: Session, run_id: int, tick: int, statement: Select) -> list[PostCard]:
-    return _cards(session, tick, _rows(session, statement.limit(PAGE_SIZE)))
+    return _cards(session, run_id, tick, _rows(session, statement.limit(PAGE_SIZE)))
 
 
 def _rows(session: Session, statement: Select) -> list[tuple]:
     return [tuple(row) for row in session.execute(statement)]
 
 
-def _cards(session: Session, tick: int, rows: Sequence[tuple]) -> list[PostCard]:
+def _cards(session: Session, run_id: int, tick: int, rows: Sequence[tuple]) -> list[PostCard]:
     """Posts with their likes, dislikes and comments counted up to the tick."""
     ids = [row[0] for row in rows]
     if not ids:
@@ -231,8 +240,9 @@ def _cards(session: Session, tick: int, rows: Sequence[tuple]) -> list[PostCard]
             .where(ReactionRow.post_id.in_(ids), ReactionRow.tick <= tick)
             .group_by(ReactionRow.post_id, ReactionRow.kind)):
         reactions[(post_id, kind)] = count
+    # run_id too, so the count is read from ix_posts_run_comment_to, not a scan of every post.
     comments = dict(session.execute(select(PostRow.comment_to, func.count())
-                                    .where(PostRow.comment_to.in_(ids), PostRow.tick <= tick)
+                                    .where(PostRow.run_id == run_id, PostRow.comment_to.in_(ids), _as_of(tick))
                                     .group_by(PostRow.comment_to)).all())
     return [PostCard(*row, likes=reactions[(row[0], "like")], dislikes=reactions[(row[0], "dislike")],
                      comments=comments.get(row[0], 0)) for row in rows]
