@@ -11,6 +11,9 @@ to concurrent readers while a run advances on that same database (issue 26, `web
    reading (a person reads a page before the next; uniform between half and one and a half
    times it, seeded), all on the latest tick (the pages that follow the run).
 
+The same readers first read for `--seconds` with nothing else running (`quiet_p95_ms`): what the
+pages cost on their own, beside what they cost while the run's ticks take the machine's cores.
+
 Every answer's wall time is recorded from the request to its last byte; an answer other than 200,
 or a failed connection, counts as an error. Per page kind and overall: p50, p95, max. The ticks
 the run committed during the readers' window are counted: the readers start once the resumed run has
@@ -177,6 +180,8 @@ def main() -> None:
         try:
             wait_serving(server, base)
             paths = targets(db_path, rng)
+            # The same readers with nothing else running first: what the pages cost on their own.
+            quiet = asyncio.run(read(base, paths, args.readers, args.seconds, args.think, args.seed + 1))
             advancing = ysim("run", *common, "--ticks", str(args.ticks + args.advance), cwd=folder)
             first_new_tick(db_path, args.ticks, advancing)  # the run is going: Prefect and Ray are up
             before = committed(db_path)
@@ -199,7 +204,10 @@ def main() -> None:
     summary = {"p95_ms": worst_p95, "errors": errors, "requests": len(samples), "goal_p95_ms": GOAL_P95_MS,
                "meets_goal": worst_p95 <= GOAL_P95_MS and errors == 0, "agents": args.agents,
                "ticks_committed_meanwhile": during, "run_going_throughout": going_throughout}
-    details = {**summary, "by_kind": by_kind, "readers": args.readers, "seconds": args.seconds, "think_s": args.think,
+    quiet_by_kind = {kind: quantiles([ms for k, ms, status in quiet if k == kind and status == 200]) for kind in KINDS}
+    summary["quiet_p95_ms"] = max(q.get("p95_ms", 0.0) for q in quiet_by_kind.values())
+    summary["quiet_errors"] = sum(1 for _, _, status in quiet if status != 200)
+    details = {**summary, "by_kind": by_kind, "quiet_by_kind": quiet_by_kind, "readers": args.readers, "seconds": args.seconds, "think_s": args.think,
                "ticks_before": args.ticks, "advance": args.advance, "rows": rows, "build_s": round(built_s, 1),
                "requests_per_s": round(len(samples) / args.seconds, 1)}
     out = record("web", summary, details, args.results_dir)
