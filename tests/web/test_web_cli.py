@@ -58,8 +58,9 @@ def started(process: subprocess.Popen, url: str, password: str | None = None) ->
 
 @pytest.fixture
 def ysim_web(tmp_path):
-    """`start(*args)`: `ysim web --db URL --port P *args` in a subprocess; its base URL. Stopped after the test."""
-    processes = []
+    """`start(*args)`: `ysim web --db URL --port P *args` in a subprocess; its base URL (its start-up
+    line in `start.lines`). Stopped after the test."""
+    processes, lines = [], []
 
     def start(db_url: str, *args: str, password: str | None = None) -> str:
         port = free_port()
@@ -70,8 +71,10 @@ def ysim_web(tmp_path):
         processes.append(process)
         url = f"http://127.0.0.1:{port}"
         started(process, url + "/api/latest", password)
+        lines.append(process.stdout.readline().strip())  # printed before the server starts
         return url
 
+    start.lines = lines
     yield start
     for process in processes:
         process.terminate()
@@ -85,6 +88,7 @@ def test_ysim_web_serves_the_run_on_loopback_and_follows_new_ticks(tmp_path, ysi
         run = prepare_run.fn(config)
         run_tick_inline(config, run.run_id, 0)
         base = ysim_web(url)
+        assert ysim_web.lines == [f"ysim web: run {run.run_id} of {url} on {base}/ (no password); Ctrl-C stops it"]
         status, page = get(base + "/")
         assert status == 200 and 'data-follow="latest" data-latest="0"' in page
         assert json.loads(get(base + "/api/latest")[1]) == {"run_id": run.run_id, "first": 0, "latest": 0}
@@ -102,6 +106,7 @@ def test_a_password_set_from_the_environment_guards_the_site(tmp_path, ysim_web)
     base = ysim_web(url, password="open sesame")
     assert get(base + "/")[0] == 401
     assert get(base + "/", "open sesame")[0] == 200
+    assert ysim_web.lines == [f"ysim web: run 1 of {url} on {base}/ (password required); Ctrl-C stops it"]
 
 
 def test_listening_beyond_loopback_needs_a_password(capsys, tmp_path):
