@@ -30,6 +30,7 @@ from agent_models.parsing import (
 from agent_models.prompts import MEMORY_PROMPTS, choice_schema, list_schema, prompt_set, render_prompt
 from tasks.context import AgentReads, PostView, TickContext
 from tasks.embeddings import Embedder
+from tasks.llm_pool import LLMPool
 from tasks.llm_client import CallSite, LLMClient
 from tasks.round_steps import current_step
 
@@ -44,8 +45,8 @@ class AgentSteps:
 
     def __init__(self, ctx: TickContext, agent: AgentData, reads: AgentReads, llm: LLMClient | None,
                  stream: str = "act", prompts: Mapping[str, str] | None = None,
-                 embedder: Embedder | None = None) -> None:
-        self.ctx, self.agent, self.reads, self.llm, self.embedder = ctx, agent, reads, llm, embedder
+                 embedders: LLMPool | None = None) -> None:
+        self.ctx, self.agent, self.reads, self.llm = ctx, agent, reads, llm
         self.rng: random.Random = rng_for(ctx.seed, ctx.tick, agent.agent_id, stream)
         self.prompts = prompts if prompts is not None else prompt_set(ctx.config.prompts)
         if agent.prompts:  # the agent's own prompt table (the seed's `prompts`) overrides the run's
@@ -55,6 +56,8 @@ class AgentSteps:
         self.model = overrides.model if overrides is not None and overrides.model else agent.type
         self.opinion_model = opinion_model_for(agent.opinions, agent.opinion_dynamics)
         self.memory = ctx.config.memory.for_class(agent.agent_class)
+        # Recall by embeddings where the memory settings name a server (from the batch's pool).
+        self.embedder: Embedder | None = embedders.embedder_for(self.memory) if embedders is not None else None
         # A private copy: the batch shares `reads.opinions`, and what others read must stay as it
         # was before the tick whatever the batching.
         self.own_opinions = dict(reads.opinions.get(agent.agent_id) or {})

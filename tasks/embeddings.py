@@ -52,25 +52,23 @@ class Embedder:
         return {m.memory_id: max(0.0, float(np.dot(query, v))) for m, v in zip(memories, vectors[1:], strict=True)}
 
     async def vectors(self, texts: list[str]) -> list[np.ndarray]:
-        """The unit vector of each text, asking the server for those not embedded yet."""
+        """The unit vector of each text, asking the server for those not embedded yet; a text another
+        prompt is having embedded now is waited for, not asked again."""
         missing = [t for t in dict.fromkeys(texts) if t not in self._vectors and t not in self._asking]
         if missing:
-            done = asyncio.get_running_loop().create_future()
+            asking = asyncio.ensure_future(self._embed(missing))
             for text in missing:
-                self._asking[text] = done
-            try:
-                await self._embed(missing)
-                done.set_result(None)
-            except BaseException as exc:
-                done.set_exception(exc)
-                done.exception()  # retrieved here: the waiters below re-raise it
-                raise
-            finally:
-                for text in missing:
-                    del self._asking[text]
-        for waiting in {id(f): f for t in texts if (f := self._asking.get(t)) is not None}.values():
-            await asyncio.shield(waiting)
+                self._asking[text] = asking
+            asking.add_done_callback(lambda _: self._asked(missing))
+        waiting = {id(task): task for t in texts if (task := self._asking.get(t)) is not None}
+        # Shielded: a prompt cancelled does not cancel the request other prompts wait on. A failed
+        # request raises its error in every prompt that waits on it.
+        await asyncio.gather(*(asyncio.shield(task) for task in waiting.values()))
         return [self._vectors[t] for t in texts]
+
+    def _asked(self, texts: list[str]) -> None:
+        for text in texts:
+            del self._asking[text]
 
     async def _embed(self, texts: list[str]) -> None:
         for start in range(0, len(texts), REQUEST_TEXTS):

@@ -153,7 +153,7 @@ async def ask_in_character(ctx: TickContext, pool: LLMPool, agents: list[AgentDa
             reads = AgentReads(memories=state.memories.get(agent.agent_id, []),
                                opinions={agent.agent_id: state.opinions.get(agent.agent_id, {})})
             steps = AgentSteps(ctx, agent, reads, pool.for_anyone(agent), stream=function,
-                               embedder=pool.embedder_for(ctx.config.memory.for_class(agent.agent_class)))
+                               embedders=pool)
             text = await steps.answer_interview(index, question, state.recent.get(agent.agent_id, []), function,
                                                 schema)
             return text, steps.result.llm_calls[-1]

@@ -30,7 +30,7 @@ async def _for_batch(ctx: TickContext, name: str, requests: Sequence[tuple[Agent
     async def one(index: int, agent: AgentData, args: tuple) -> tuple[int, Any, AgentSteps]:
         mine = (reads.by_agent.get(agent.agent_id) if reads else None) or AgentReads()
         steps = AgentSteps(ctx, agent, mine, llms.for_agent(agent), stream=f"{name}-{index}", prompts=prompts,
-                           embedder=llms.embedder_for(ctx.config.memory.for_class(agent.agent_class)))
+                           embedders=llms)
         return agent.agent_id, await step(steps)(0, *args), steps
 
     async with tick_llm_pool(ctx) as llms:

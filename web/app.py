@@ -99,6 +99,10 @@ def create_app(db_url: str, run_id: int, password: str | None = None, poll_ms: i
     def missing(request: Request, session: Session, view: View, what: str) -> HTMLResponse:
         return render("missing.html", request, session, view, status=404, message=what)
 
+    def absent(request: Request, session: Session, view: View, what: str) -> HTMLResponse:
+        """404: `what` (an agent, a post) is not on the platform at the tick shown."""
+        return missing(request, session, view, f"{what} is not on the platform at tick {view.tick}")
+
     @app.exception_handler(TickError)
     def _tick_error(request: Request, exc: TickError) -> HTMLResponse:  # sync: Starlette runs it in a thread
         with reading() as session:
@@ -117,7 +121,7 @@ def create_app(db_url: str, run_id: int, password: str | None = None, poll_ms: i
             view = view_of(session, tick)
             agent = web_queries.profile(session, run_id, view.tick, agent_id)
             if agent is None:
-                return missing(request, session, view, f"agent {agent_id} is not on the platform at tick {view.tick}")
+                return absent(request, session, view, f"agent {agent_id}")
             posts = web_queries.agent_posts(session, run_id, view.tick, agent_id, before)
             return render("profile.html", request, session, view, agent=agent, posts=posts,
                           more=_more(posts, view, f"/agents/{agent_id}"))
@@ -128,7 +132,7 @@ def create_app(db_url: str, run_id: int, password: str | None = None, poll_ms: i
             view = view_of(session, tick)
             agent = web_queries.profile(session, run_id, view.tick, agent_id)
             if agent is None:
-                return missing(request, session, view, f"agent {agent_id} is not on the platform at tick {view.tick}")
+                return absent(request, session, view, f"agent {agent_id}")
             feed = web_queries.served_feed(session, run_id, view.tick, agent_id)
             return render("feed.html", request, session, view, agent=agent, feed=feed)
 
@@ -138,7 +142,7 @@ def create_app(db_url: str, run_id: int, password: str | None = None, poll_ms: i
             view = view_of(session, tick)
             found = web_queries.thread(session, run_id, view.tick, post_id)
             if found is None:
-                return missing(request, session, view, f"post {post_id} is not on the platform at tick {view.tick}")
+                return absent(request, session, view, f"post {post_id}")
             return render("thread.html", request, session, view, thread=found, focus=post_id)
 
     @app.get("/hashtags/{hashtag}", response_class=HTMLResponse)

@@ -161,6 +161,8 @@ def check_web(summary: dict, full: dict) -> None:
     assert summary["errors"] == 0 and summary["requests"] == sum(q["n"] for q in full["by_kind"].values()) > 0
     assert summary["p95_ms"] == max(q["p95_ms"] for q in full["by_kind"].values() if q["n"])
     assert full["rows"]["posts"] > 0 and full["rows"]["recommendations"] > 0
+    assert full["seconds_read"] >= full["seconds"] and full["requests_per_s"] == round(
+        summary["requests"] / full["seconds_read"], 1)
     assert summary["quiet_errors"] == 0 and summary["quiet_p95_ms"] == max(
         q["p95_ms"] for q in full["quiet_by_kind"].values() if q["n"])
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from sqlalchemy import func, select
 from agent_models import BatchResult, CommentIntent, PostIntent
 from db import session_factory, write_results
 from db.models import AgentRow, PostRow
+from tasks.local_server import wait_healthy
 from tests.browser.conftest import BUSY, RUN_TIMEOUT_S, chromium_path, free_port
 from tests.llm_stub import LLMStub
 
@@ -69,25 +69,11 @@ def web_site(tmp_path_factory):
                                    str(port)], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
             base = f"http://127.0.0.1:{port}"
-            wait_serving(server, base)
+            wait_healthy(base + "/api/latest", server, START_S, "ysim web")
             yield WebSite(base, db_url, config, stub.url, xss_post)
         finally:
             server.terminate()
             server.wait(timeout=30)
-
-
-def wait_serving(server: subprocess.Popen, base: str) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + START_S
-    while time.monotonic() < deadline:
-        assert server.poll() is None, server.communicate()[0]
-        try:
-            with urllib.request.urlopen(base + "/api/latest", timeout=5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"ysim web did not answer on {base} within {START_S} s")
 
 
 def test_payloads_in_agent_text_never_run_and_read_as_text(web_site, page, requests, screenshot):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,18 +18,14 @@ from pathlib import Path
 import pytest
 
 from tasks import prepare_run
+from tasks.local_server import wait_healthy
+from tests.browser.conftest import free_port
 from tests.conftest import make_config
 from tests.flows.test_cli import ysim
 from tests.llm_stub import LLMStub
 from tests.tasks.platform_fixture import run_tick_inline
 
 START_S = 60
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def get(url: str, password: str | None = None) -> tuple[int, str]:
@@ -44,16 +39,19 @@ def get(url: str, password: str | None = None) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
-def started(process: subprocess.Popen, url: str, password: str | None = None) -> None:
+def wait_answering(process: subprocess.Popen, url: str) -> None:
+    """Until `url` answers at all (a 401 is an answer)."""
     deadline = time.monotonic() + START_S
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()
-        try:
-            get(url, password)
-            return
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.2)
-    pytest.fail(f"ysim web did not answer on {url} within {START_S} s")
+    while get_or_none(url) is None:
+        assert process.poll() is None and time.monotonic() < deadline, "ysim web did not start"
+        time.sleep(0.2)
+
+
+def get_or_none(url: str) -> int | None:
+    try:
+        return get(url)[0]
+    except (urllib.error.URLError, ConnectionError):
+        return None
 
 
 @pytest.fixture
@@ -70,7 +68,10 @@ def ysim_web(tmp_path):
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         processes.append(process)
         url = f"http://127.0.0.1:{port}"
-        started(process, url + "/api/latest", password)
+        if password is None:
+            wait_healthy(url + "/api/latest", process, START_S, "ysim web")
+        else:  # every page asks for the password: wait for the 401
+            wait_answering(process, url + "/api/latest")
         lines.append(process.stdout.readline().strip())  # printed before the server starts
         return url
 
