@@ -9,8 +9,8 @@ only I/O is reading and writing those files.
 
 from agent_models.activity import AgentTurn, Presence, draw_candidates, plan_turn, rounds_for, select_active
 from agent_models.agent_data import (
-    AGENT_CLASSES, AgentData, AgentDataError, FakeAgentData, FakePageAgentData, PageAgentData,
-    agent_from_dict,
+    AGENT_CLASSES, HUMAN_CLASS, AgentData, AgentDataError, FakeAgentData, FakePageAgentData, HumanAgentData,
+    PageAgentData, agent_from_dict,
 )
 from agent_models.agent_factory import agent_to_data, create_agent_data
 from agent_models.follow_graph import FollowGraphError, load_follow_graph
@@ -29,6 +29,7 @@ from agent_models.ysocial_config import (
 __all__ = [
     "AGENT_CLASSES", "ActionRecord", "AgentData", "AgentDataError", "AgentTurn", "BatchResult",
     "CommentIntent", "FakeAgentData", "FakePageAgentData", "FollowGraphError", "FollowIntent", "HOURS_PER_DAY",
+    "HUMAN_CLASS", "HumanAgentData",
     "Intent", "LLM_ERROR_OUTCOMES", "LLMCallRecord", "PageAgentData", "PopulationError", "PopulationWarning", "PostIntent",
     "ReactionIntent", "RunConfig", "YSocialConfigError", "YSocialConfigWarning", "YSocialTranslation",
     "agent_from_dict", "agent_to_data", "create_agent_data", "derive_seed", "draw_candidates", "from_ysocial",

@@ -123,6 +123,7 @@ class AgentData:
     topics_opinions: str = ""
 
     uses_llm: ClassVar[bool] = True
+    is_human: ClassVar[bool] = False
 
     @property
     def agent_class(self) -> str:
@@ -225,13 +226,24 @@ class FakePageAgentData(PageAgentData):
     uses_llm: ClassVar[bool] = False
 
 
+@_accepts_seed_names
+@dataclass(slots=True)
+class HumanAgentData(AgentData):
+    """A person who joined the run from `ysim web`: its persona is what they entered, and it acts
+    only through what they submit (the inbox a tick applies), never by the simulation's draws."""
+
+    uses_llm: ClassVar[bool] = False
+    is_human: ClassVar[bool] = True
+
+
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(AgentData)}
 # PR #21 defaults these to None; ysim always sets them, so None given means ysim's default.
 _SEED_NONE = ("joined_on", "activity_profile", "content_rec_sys_name", "follow_rec_sys_name")
 
 AGENT_CLASSES: dict[str, type[AgentData]] = {
-    cls.__name__: cls for cls in (AgentData, PageAgentData, FakeAgentData, FakePageAgentData)
+    cls.__name__: cls for cls in (AgentData, PageAgentData, FakeAgentData, FakePageAgentData, HumanAgentData)
 }
+HUMAN_CLASS = HumanAgentData.__name__  # the `agent_class` that marks a person in every table and export
 
 
 _FIELD_NAMES = {cls: frozenset(f.name for f in dataclasses.fields(cls)) for cls in AGENT_CLASSES.values()}

@@ -487,3 +487,52 @@ class InterviewRow(Base):
     completion_tokens: Mapped[int] = mapped_column(Integer)
     outcome: Mapped[str] = mapped_column(String(20))  # as llm_calls.outcome: ok, cached, error...
     asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+
+
+# People in the run (`ysim web`, migration 0010). The web writes these three tables and nothing
+# else; a person's actions reach the platform only when a tick's writer applies their inbox.
+USERNAME_MAX_LENGTH = 30  # a person's user name, which is also their agent's name
+
+
+class WebAccountRow(Base):
+    """A person's account on `ysim web`: a user name and an Argon2id hash of the password. Its
+    agent (`HumanAgentData`) is made by the tick that applies the account's `join`."""
+
+    __tablename__ = "web_accounts"
+    __table_args__ = (UniqueConstraint("run_id", "username"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    username: Mapped[str] = mapped_column(String(USERNAME_MAX_LENGTH))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))  # set by the tick that applies the join
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+
+
+class WebInviteRow(Base):
+    """An invitation (`ysim web invite`): only the SHA-256 of its token is kept; used once."""
+
+    __tablename__ = "web_invites"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    used_by: Mapped[int | None] = mapped_column(ForeignKey("web_accounts.id"))
+
+
+class InboxRow(Base):
+    """Something a person submitted (join, post, comment, like, dislike, share, follow, unfollow,
+    or a request for the next hour), waiting for a tick: the tick's writer applies the pending
+    ones with its own rows and sets `applied_tick` in the same transaction, so each is written
+    once (db.inbox)."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_run_applied", "run_id", "applied_tick"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("web_accounts.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    applied_tick: Mapped[int | None] = mapped_column(Integer)  # NULL: waiting for a tick
+    outcome: Mapped[str | None] = mapped_column(Text)  # "written", or why the platform refused it

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from agent_models import LLM_ERROR_OUTCOMES, AgentData, Presence
+from agent_models import HUMAN_CLASS, LLM_ERROR_OUTCOMES, AgentData, Presence
 from db.converters import agent_to_values, row_to_agent
 from db.row_ids import new_id, next_ids, numbers_rows_itself
 from db.models import (
@@ -183,8 +183,10 @@ def is_tick_committed(session: Session, run_id: int, tick: int) -> bool:
 
 
 def _present(run_id: int, tick: int) -> tuple:
+    """The agents the simulation moves at `tick`: people who joined from `ysim web` act only
+    through their inbox (db.inbox), so no draw, survey, churn or intervention group picks them."""
     return (AgentRow.run_id == run_id, AgentRow.joined_on <= tick,
-            or_(AgentRow.left_on.is_(None), AgentRow.left_on > tick))
+            or_(AgentRow.left_on.is_(None), AgentRow.left_on > tick), AgentRow.agent_class != HUMAN_CLASS)
 
 
 def presence(session: Session, run_id: int, tick: int) -> list[Presence]:

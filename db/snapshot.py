@@ -1,10 +1,12 @@
 """A run as it stood after a committed tick: the row marks each tick records, and the copy a fork starts from.
 
-Every table but four is append-only, with ids that follow each other in commit order (SQLite's
+Every table but the run row, the ledger, the cache and those left behind (below) is append-only, with ids that follow each other in commit order (SQLite's
 max(rowid) + 1, `db.row_ids` on PostgreSQL), and a tick's rows commit with its ledger row. So
 the writer records, with each tick's ledger row, every such table's largest id (`ticks.last_ids`,
 `row_marks`), and the run as of tick T is: each table's rows up to T's mark, the ledger through T,
 and the run's LLM response cache whole (its answers still apply after T: a fork reuses them).
+The tables `LEFT_BEHIND` (unfinished attempts, and `ysim web`'s accounts, invitations and inbox,
+which the web writes between ticks) are not copied: a fork starts without them.
 
 Four columns change after their row is written, and are set back to what they were after T:
 
@@ -42,7 +44,10 @@ from db.migrate import create_schema, current_revision, head_revision
 from db.models import Base
 
 FORGOTTEN_MARK = "memories_forgotten"  # ticks.last_ids: how many memories the tick deleted (db.memory_store)
-_NOT_MARKED = {"runs", "ticks", "llm_pending", "llm_cache"}  # the run row, the ledger, bookkeeping, the cache
+# Tables a fork starts without: attempts of ticks not committed, and the people of `ysim web`
+# (accounts, invitations, the inbox): a fork is a new experiment; their agents and rows stay.
+LEFT_BEHIND = frozenset({"llm_pending", "web_accounts", "web_invites", "inbox"})
+_NOT_MARKED = {"runs", "ticks", "llm_cache"} | LEFT_BEHIND  # the run row, the ledger, the cache, and those
 MARKED_TABLES: tuple[Table, ...] = tuple(t for t in Base.metadata.sorted_tables if t.name not in _NOT_MARKED)
 MARKED_NAMES = frozenset(t.name for t in MARKED_TABLES)
 _STREAM_BATCH = 20_000
@@ -156,7 +161,9 @@ def _copy_file_and_prune(source_file: str, target_file: str, tick: int, marks: M
                 if table.name in MARKED_NAMES:
                     copy.exec_driver_sql(f'DELETE FROM "{table.name}" WHERE id > ?', (marks.get(table.name, 0),))
             copy.exec_driver_sql("DELETE FROM ticks WHERE tick > ?", (tick,))
-            copy.exec_driver_sql("DELETE FROM llm_pending")
+            for table in reversed(Base.metadata.sorted_tables):
+                if table.name in LEFT_BEHIND:
+                    copy.exec_driver_sql(f'DELETE FROM "{table.name}"')
         with engine.connect() as copy:
             copy.exec_driver_sql("PRAGMA journal_mode=WAL")  # as ysim's engines open it (db.engine)
     finally:
@@ -196,9 +203,8 @@ def _copy_streamed(source_url: str, target_url: str, tick: int, marks: Mapping[s
 
 
 def _copied_tables() -> list[Table]:
-    """Parents before children (foreign keys hold after each table); llm_pending stays behind:
-    it holds only attempts of ticks not committed."""
-    return [t for t in Base.metadata.sorted_tables if t.name != "llm_pending"]
+    """Parents before children (foreign keys hold after each table), but those `LEFT_BEHIND`."""
+    return [t for t in Base.metadata.sorted_tables if t.name not in LEFT_BEHIND]
 
 
 def _move_sequences(target: Connection) -> None:

@@ -31,6 +31,7 @@ from db.models import (
     PostRow, PostTopicRow, ReactionRow, RecommendationRow, TickRow, VoteRow,
 )
 from db.platform_queries import post_topic_names
+from db.inbox import record_outcomes, take_inbox
 from db.interview_queries import add_interviews
 from db.memory_store import write_memories
 from db.row_ids import new_id
@@ -79,7 +80,16 @@ def write_tick(session: Session, *, run_id: int, tick: int, active_agents: int, 
     ledger_row.discarded_completion_tokens = discarded.completion_tokens
     add_rows(session, InterventionRow, [dict(run_id=run_id, tick=tick, position=position, settings=settings, note=note)
                                         for position, settings, note in interventions])
+    people = take_inbox(session, run_id, tick)  # what people submitted from ysim web, written with the tick
+    if people.result.intents or people.result.actions:
+        combined = BatchResult()  # the caller's result stays as it was (a retried tick passes it again)
+        combined.extend(result)
+        combined.extend(people.result)
+        result = combined
     written = write_results(session, run_id=run_id, tick=tick, result=result, feeds=feeds)
+    record_outcomes(session, run_id, tick, people)
+    if people.joined:
+        written.written["people_joined"] += people.joined
     marks: dict[str, int] = {}
     if memory is not None and memory.in_use:
         counts = write_memories(session, run_id, tick, result.intents, memory)

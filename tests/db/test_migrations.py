@@ -19,9 +19,9 @@ def schema_differences(url: str) -> list:
 
 def test_an_empty_database_migrates_to_exactly_the_models(db_url):
     assert upgrade(db_url) == (None, head_revision())
-    assert current_revision(db_url) == head_revision() == "0009"
+    assert current_revision(db_url) == head_revision() == "0010"
     assert schema_differences(db_url) == []
-    assert upgrade(db_url) == ("0009", "0009")  # idempotent
+    assert upgrade(db_url) == ("0010", "0010")  # idempotent
 
 
 def _old_run(url: str) -> None:
@@ -53,7 +53,7 @@ def test_an_older_database_keeps_its_run_after_the_upgrade(db_url, made_by):
             connection.execute(text("DROP TABLE alembic_version"))
         assert current_revision(db_url) is None
 
-    assert upgrade(db_url) == ("0001", "0009")
+    assert upgrade(db_url) == ("0001", "0010")
     assert schema_differences(db_url) == []
     stored = find_run(db_url)
     assert (stored.run_id, stored.seed, stored.ticks_committed, stored.next_tick) == (1, 7, 1, 1)

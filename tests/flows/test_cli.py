@@ -150,7 +150,7 @@ def test_a_run_of_an_older_ysim_resumes_after_the_upgrade(ray_session, llm_stub,
     code, _, err = ysim(capsys, "run", "--db", sqlite_url, "--llm-url", llm_stub.url, "--ticks", "3")
     assert code == 0 and "Resuming run 1 at tick 1 of 3" in err
     counts = status(capsys, sqlite_url)
-    assert (counts["ticks_committed"], counts["agents"]) == (3, 2) and current_revision(sqlite_url) == "0009"
+    assert (counts["ticks_committed"], counts["agents"]) == (3, 2) and current_revision(sqlite_url) == "0010"
 
 
 def test_db_upgrade_errors_are_one_line(tmp_path, capsys):
