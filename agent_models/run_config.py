@@ -71,6 +71,11 @@ class SimulationSettings(_Section):
     name: str = Field("ysim", description="A label for the run.")
     seed: int = Field(42, ge=-SQL_INTEGER_MAX - 1, le=SQL_INTEGER_MAX,
                       description="Seeds every random draw of the run.")
+    pace: float | None = Field(
+        None, gt=0, le=86_400,
+        description="Real seconds between the starts of two ticks, for runs with people in them (ysim web): a tick "
+                    "starts when they have passed, or as soon as a person asks for the next hour. None: as fast as "
+                    "the run goes.")
     ticks: int = Field(24, ge=1, le=SQL_INTEGER_MAX,
                        description="Total length in ticks; one tick is one simulated hour.")
     hourly_activity: dict[int, float] = Field(

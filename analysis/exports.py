@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from agent_models import HUMAN_CLASS
 from db import report_queries
 from db.table_export import ExportTable, Kind, export_tables, table_chunks
 from analysis.data import reading
@@ -107,7 +108,7 @@ def write_follow_graph(db_url: str, run_id: int, out_dir: Path) -> GraphFile:
     (follower -> followee, with the tick of the follow).
 
     Node attributes: `label` (the agent's name, which Gephi shows), `agent_class`, `rule_based`,
-    `is_page`, `leaning`, `age`, `gender`, `archetype`, `toxicity`, the two recommenders,
+    `human` (a person who joined from ysim web), `is_page`, `leaning`, `age`, `gender`, `archetype`, `toxicity`, the two recommenders,
     `joined_on` and `left_on`; an attribute the agent lacks is left out (GraphML has no null).
     """
     graph = nx.DiGraph()
@@ -123,6 +124,7 @@ def write_follow_graph(db_url: str, run_id: int, out_dir: Path) -> GraphFile:
 
 def _node_attributes(agent: dict[str, object]) -> dict[str, object]:
     attributes = {"label": agent.pop("name"), "rule_based": str(agent["agent_class"]).startswith("Fake"),
+                  "human": agent["agent_class"] == HUMAN_CLASS,
                   "is_page": bool(agent.pop("is_page")),
                   "content_rec_sys": agent.pop("content_rec_sys_name"),
                   "follow_rec_sys": agent.pop("follow_rec_sys_name")}

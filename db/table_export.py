@@ -25,6 +25,8 @@ from sqlalchemy.orm import Session
 from db.models import RunRow
 
 Kind = Literal["integer", "float", "boolean", "datetime", "json", "text"]
+# Columns no export carries: people's password hashes and invitation token hashes (ysim web).
+SECRET_COLUMNS = {"web_accounts": frozenset({"password_hash"}), "web_invites": frozenset({"token_hash"})}
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +49,7 @@ def export_tables(session: Session) -> list[ExportTable]:
     """The database's tables, by name."""
     metadata = MetaData()
     metadata.reflect(bind=session.connection())
-    return [ExportTable(table.name, tuple(ExportColumn(c.name, _kind(c.type)) for c in table.columns),
+    return [ExportTable(table.name, tuple(ExportColumn(c.name, _kind(c.type)) for c in _exported(table)),
                         _run_scope(table), table) for table in sorted(metadata.tables.values(), key=_name)]
 
 
@@ -56,7 +58,7 @@ def table_chunks(session: Session, export: ExportTable, run_id: int | None,
     """The rows of a table in primary-key order, `chunk_rows` at a time, in the order of its
     columns; only run `run_id`'s rows when it is given (see the module docstring)."""
     table = export.source
-    columns = [cast(c, Text).label(c.name) if _kind(c.type) == "json" else c for c in table.columns]
+    columns = [cast(c, Text).label(c.name) if _kind(c.type) == "json" else c for c in _exported(table)]
     statement = select(*columns).order_by(*(table.primary_key.columns or table.columns))
     condition = _run_condition(table, run_id) if run_id is not None else None
     if condition is not None:
@@ -64,6 +66,12 @@ def table_chunks(session: Session, export: ExportTable, run_id: int | None,
     result = session.execute(statement, execution_options={"stream_results": True, "yield_per": chunk_rows})
     for part in result.partitions(chunk_rows):
         yield [tuple(row) for row in part]
+
+
+def _exported(table: Table) -> list:
+    """The columns of `table` an export carries: all but its `SECRET_COLUMNS`."""
+    secret = SECRET_COLUMNS.get(table.name, frozenset())
+    return [c for c in table.columns if c.name not in secret]
 
 
 def _name(table: Table) -> str:

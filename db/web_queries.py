@@ -18,6 +18,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
+from agent_models.run_config import FeedSettings
+from db.content_recsys import CONTENT_RECOMMENDERS
+from db.converters import row_to_agent
+from db.feed_index import FeedContext
 from db.models import (
     AgentRow, FollowRow, HashtagRow, InterestRow, OpinionRow, PostHashtagRow, PostRow, ReactionRow, RecommendationRow,
     RunRow, TickRow,
@@ -101,6 +105,11 @@ def run_name(session: Session, run_id: int) -> str:
     return session.scalar(select(RunRow.name).where(RunRow.id == run_id)) or ""
 
 
+def run_config(session: Session, run_id: int) -> dict:
+    """The run's configuration as stored (ysim's format)."""
+    return session.scalar(select(RunRow.config).where(RunRow.id == run_id))
+
+
 def committed_range(session: Session, run_id: int) -> tuple[int, int] | None:
     """The first and last committed tick (None before the first commits)."""
     low, high = session.execute(select(func.min(TickRow.tick), func.max(TickRow.tick))
@@ -173,6 +182,20 @@ def served_feed(session: Session, run_id: int, tick: int, agent_id: int) -> Serv
     served_at, recommender, post_ids = row
     by_id = {card.post_id: card for card in _cards(session, run_id, tick, _rows(session, _by_id(post_ids)))}
     return ServedFeed(served_at, recommender, [by_id[i] for i in post_ids if i in by_id])
+
+
+def recommended_feed(session: Session, run_id: int, tick: int, agent_id: int, feeds: FeedSettings,
+                     seed: int) -> ServedFeed | None:
+    """What the agent's recommender serves it now, after `tick`: the feed it would read at the next
+    tick (a person's feed, computed as the tick's read phase computes an agent's; not logged)."""
+    row = session.get(AgentRow, agent_id)
+    if row is None or row.run_id != run_id:
+        return None
+    agent = row_to_agent(row)
+    name = agent.content_rec_sys_name
+    post_ids = CONTENT_RECOMMENDERS[name](session, [agent], FeedContext(run_id, tick + 1, feeds, seed))[agent_id]
+    by_id = {card.post_id: card for card in _cards(session, run_id, tick, _rows(session, _by_id(post_ids)))}
+    return ServedFeed(tick + 1, name, [by_id[i] for i in post_ids if i in by_id])
 
 
 def profile(session: Session, run_id: int, tick: int, agent_id: int) -> Profile | None:

@@ -767,34 +767,80 @@ def _runs_summary(variants: Sequence[Variant]) -> str:
     return f"{runs} ({kinds}, {min(counts)} to {max(counts)} seeds each)"
 
 
-@app.command()
+web_app = typer.Typer(help="The run's platform in a browser (docs/web.md).")
+app.add_typer(web_app, name="web")
+
+
+@web_app.callback(invoke_without_command=True)
 def web(
+    ctx: typer.Context,
     db: Annotated[str, typer.Option("--db", help="Database URL of the run.")] = "sqlite:///ysim.db",
     run_id: Annotated[Optional[int], typer.Option("--run", help="Run id (default: the database's latest run).")] = None,
-    host: Annotated[str, typer.Option("--host", help="Address to listen on; beyond loopback it needs --password.")] =
-    "127.0.0.1",
+    host: Annotated[str, typer.Option("--host", help="Address to listen on; beyond loopback it needs --password "
+                                                     "or invitations (members only).")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8080,
     password: Annotated[Optional[str], typer.Option(
         "--password", envvar="YSIM_WEB_PASSWORD", show_envvar=True,
-        help="Password every page asks for (HTTP Basic, any user name); needed beyond loopback.")] = None,
+        help="Password every page asks for (HTTP Basic, any user name).")] = None,
+    allow_signup: Annotated[bool, typer.Option(
+        "--allow-signup", help="Anyone may register as a person in the run (else only with `ysim web invite`).")] = False,
+    read_only: Annotated[bool, typer.Option("--read-only", help="Nobody registers, signs in or acts.")] = False,
+    rate_limit: Annotated[int, typer.Option("--rate-limit", min=1, help="Actions per minute per person.")] = 20,
+    max_chars: Annotated[int, typer.Option("--max-chars", min=1, max=100_000,
+                                           help="Longest post, comment or share a person may send.")] = 1000,
+    secret_key: Annotated[Optional[str], typer.Option(
+        "--secret-key", envvar="YSIM_WEB_SECRET", show_envvar=True,
+        help="Key that signs session cookies (default: a new one per start, which signs everyone out).")] = None,
 ) -> None:
     """The run's platform in a browser: timelines, the feeds agents were served, threads, profiles,
-    hashtags and search, as of any committed tick, following the run as it goes on (docs/web.md)."""
+    hashtags and search, as of any committed tick, following the run as it goes on; people may join
+    and act, through the inbox the run's ticks apply (docs/web.md)."""
+    if ctx.invoked_subcommand is not None:
+        return
     import uvicorn
 
     from db import display_url
     from web.app import create_app
+    from web.people import Access
     from web.security import ExposureError, check_exposure
 
+    if read_only and allow_signup:
+        raise UserError("--allow-signup: a --read-only site lets nobody register; give one of the two")
     try:
-        check_exposure(host, password)
+        members_only = check_exposure(host, password, allow_signup)
     except ExposureError as exc:
         raise UserError(str(exc)) from None
     chosen = _resolve_report_run(db, run_id, "--db", "--run")
-    guarded = "password required" if password else "no password"
-    print(f"ysim web: run {chosen} of {display_url(db)} on http://{host}:{port}/ ({guarded}); Ctrl-C stops it",
-          flush=True)
-    uvicorn.run(create_app(db, chosen, password), host=host, port=port, log_level="warning")
+    guarded = ("password required" if password else
+               "members only: register with a token from `ysim web invite`" if members_only else "no password")
+    people = ("read-only" if read_only else "anyone may join" if allow_signup else "people join by invitation")
+    print(f"ysim web: run {chosen} of {display_url(db)} on http://{host}:{port}/ ({guarded}; {people}); "
+          "Ctrl-C stops it", flush=True)
+    access = Access(read_only=read_only, allow_signup=allow_signup, members_only=members_only,
+                    actions_per_minute=rate_limit, max_chars=max_chars)
+    uvicorn.run(create_app(db, chosen, password, access=access, secret_key=secret_key), host=host, port=port,
+                log_level="warning")
+
+
+@web_app.command("invite")
+def web_invite(
+    db: Annotated[str, typer.Option("--db", help="Database URL of the run.")] = "sqlite:///ysim.db",
+    run_id: Annotated[Optional[int], typer.Option("--run", help="Run id (default: the database's latest run).")] = None,
+    count: Annotated[int, typer.Option("--count", min=1, max=10_000, help="How many invitations.")] = 1,
+    url: Annotated[str, typer.Option("--url", help="The site's address, for the links.")] = "http://127.0.0.1:8080",
+    note: Annotated[str, typer.Option("--note", help="A note kept with them (whom they are for).")] = "",
+) -> None:
+    """Invitations to join the run as a person: one link each, each usable once (only a hash is kept)."""
+    from db import session_factory
+    from db.people import create_invites
+
+    chosen = _resolve_report_run(db, run_id, "--db", "--run")
+    if len(note) > 200:
+        raise UserError(f"--note: {len(note)} characters; at most 200")
+    with session_factory(db).begin() as session:
+        tokens = create_invites(session, chosen, count, note)
+    for token in tokens:
+        print(f"{url.rstrip('/')}/signup?invite={token}")
 
 
 def _resolve_report_run(db_url: str, run_id: int | None, db_option: str, run_option: str) -> int:

@@ -60,6 +60,9 @@ def event_line(event: dict[str, Any]) -> str:
         return f"{tick_label(event['tick'])}: {event['phase']}"
     if kind == "member":  # a sweep's member (flows.sweep)
         return event["state"]
+    if kind == "paced":  # simulation.pace: the wait before a tick ended
+        why = "a person asked for the next hour" if event["by"] == "asked" else "its pace came round"
+        return f"{tick_label(event['tick'])}: starts ({why})"
     if kind == "budget":
         return (f"Stopped before tick {event['tick']}: {event['tokens_used']} tokens used, the budget "
                 f"(--max-tokens-total) is {event['budget']}. Committed ticks are kept; run again with a larger "

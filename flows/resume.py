@@ -3,7 +3,7 @@ and `advance` deployments) apply when the database already holds a run.
 
 A run resumes with the configuration it stored. Of the configuration given when it resumes:
 
-- `CHANGEABLE` fields are taken: where and how the run executes (its length, its database URL,
+- `CHANGEABLE` fields are taken: where and how the run executes (its length and pace, its database URL,
   the LLM server and how it is reached, the token budget, the Ray cluster and how work is cut
   into tasks). They change what runs where, not the rules the agents follow.
 - `IDENTITY` fields must match: another seed or starting population would silently continue a
@@ -33,10 +33,10 @@ IDENTITY = ("simulation.seed", "agents.count", "agents.population", "agents.foll
 # where tasks run and how agents are batched (batching never changes a run's database). Derived
 # from the sections, so that a setting added to them later is covered.
 _ANSWER_SHAPING = ("llm.temperature", "llm.max_tokens", "llm.structured_output")
-CHANGEABLE = ("simulation.ticks", "database.url",
+CHANGEABLE = ("simulation.ticks", "simulation.pace", "database.url",
               *(f"llm.{key}" for key in LLMSettings.model_fields if f"llm.{key}" not in _ANSWER_SHAPING),
               *(f"ray.{key}" for key in RaySettings.model_fields))
-CHANGEABLE_SUMMARY = "simulation.ticks, database.url, the LLM server (llm.url, model, key, timeouts, budget) and ray.*"
+CHANGEABLE_SUMMARY = "simulation.ticks, simulation.pace, database.url, the LLM server (llm.url, model, key, timeouts, budget) and ray.*"
 
 
 class ResumeError(ConfigError):

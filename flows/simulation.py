@@ -7,6 +7,7 @@ want to follow progress (the CLI's progress bar) register a listener with `liste
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from prefect import flow, get_run_logger
@@ -20,6 +21,7 @@ from flows.services import llm_endpoint
 from flows.tick import artifacts_in_background, tick_flow, without_tick_heartbeats
 from tasks import prepare_run
 from tasks.llm_concurrency import describe as describe_concurrency
+from tasks.pace import wait_for_pace
 from tasks.run_state import find_run, status, tokens_used
 
 __all__ = ["advance_flow", "listen", "simulation_flow"]
@@ -62,8 +64,14 @@ def _run_ticks(config: RunConfig) -> dict[str, Any]:
     tick_with_retries = tick_flow.with_options(retries=config.ray.tick_retries, retry_delay_seconds=1,
                                                task_runner=TaggedRayTaskRunner(gpu_share=config.ray.gpu_share))
     budget = config.llm.max_tokens_total
+    pace = config.simulation.pace
+    started = None
     with without_tick_heartbeats(), artifacts_in_background():
         for tick in range(run.next_tick, run.total_ticks):
+            if pace is not None and started is not None:  # people's time to act (ysim web) between ticks
+                tell({"event": "paced", "tick": tick,
+                      "by": wait_for_pace(config.database.url, run.run_id, started + pace)})
+            started = time.monotonic()
             if budget is not None and (used := tokens_used(config.database.url)) >= budget:
                 # A clean stop at a tick boundary: every committed tick stays, a larger budget resumes.
                 tell({"event": "budget", "tick": tick, "tokens_used": used, "budget": budget})

@@ -6,11 +6,13 @@ it, the latest committed tick, and the page then follows the run: `static/live.j
 its content in (no reload). A tick that is not committed answers 404 naming the committed range.
 Links keep the tick a page shows, so browsing an earlier state stays in it.
 
-Reads go through `db.web_queries`, one session per request; nothing is written.
+Reads go through `db.web_queries`, one session per request. People (web.people) register, sign
+in and submit what they do to the inbox; the run's ticks apply it. The web writes nothing else.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,11 +23,14 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
 from jinja2 import Environment, FileSystemLoader
 from sqlalchemy.orm import Session
 
 from db import session_factory, web_queries
-from web.security import Guard
+from agent_models import RunConfig
+from web.people import Access, PeopleSite, install, signed_in
+from web.security import SESSION_COOKIE, SESSION_MAX_AGE_S, Guard, csrf_token
 from web.text import linked
 
 HERE = Path(__file__).resolve().parent
@@ -60,10 +65,17 @@ class View:
         return f"{path}?{urlencode(query)}" if query else path
 
 
-def create_app(db_url: str, run_id: int, password: str | None = None, poll_ms: int = POLL_MS) -> FastAPI:
-    """The application over run `run_id` of `db_url`; `password`: HTTP Basic, any user name."""
+def create_app(db_url: str, run_id: int, password: str | None = None, poll_ms: int = POLL_MS,
+               access: Access | None = None, secret_key: str | None = None) -> FastAPI:
+    """The application over run `run_id` of `db_url`; `password`: HTTP Basic, any user name;
+    `access`: what people may do; `secret_key` signs session cookies (default: a new random key,
+    so a restart signs everyone out)."""
+    access = access or Access()
     app = FastAPI(title="ysim web", docs_url=None, redoc_url=None, openapi_url=None)
-    app.add_middleware(Guard, password=password)
+    app.add_middleware(Guard, password=password, members_only=access.members_only)
+    # Added after the Guard, so it wraps it: the Guard sees the session.
+    app.add_middleware(SessionMiddleware, secret_key=secret_key or secrets.token_urlsafe(32),
+                       session_cookie=SESSION_COOKIE, max_age=SESSION_MAX_AGE_S, same_site="strict")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, trim_blocks=True,
                             lstrip_blocks=True)
@@ -74,6 +86,14 @@ def create_app(db_url: str, run_id: int, password: str | None = None, poll_ms: i
     def reading() -> Iterator[Session]:
         with sessions() as session:
             yield session
+
+    @contextmanager
+    def writing() -> Iterator[Session]:  # only db.people's writes (accounts, invitations, the inbox)
+        with sessions.begin() as session:
+            yield session
+
+    with reading() as session:
+        config = RunConfig.model_validate(web_queries.run_config(session, run_id))
 
     def view_of(session: Session, tick: int | None) -> View:
         span = web_queries.committed_range(session, run_id)
@@ -91,9 +111,12 @@ def create_app(db_url: str, run_id: int, password: str | None = None, poll_ms: i
                **context: Any) -> HTMLResponse:
         # The query a page keeps when its tick changes (a search's words), and its latest-tick link.
         keep = [(key, value) for key, value in request.query_params.multi_items() if key not in ("tick", "before")]
+        person = signed_in(request, session, run_id)
         page = templates.get_template(name).render(
             view=view, run_name=web_queries.run_name(session, run_id), run_id=run_id, poll_ms=poll_ms, keep=keep,
-            latest_href=request.url.path + (f"?{urlencode(keep)}" if keep else ""), **context)
+            latest_href=request.url.path + (f"?{urlencode(keep)}" if keep else ""), person=person, access=access,
+            csrf=csrf_token(request), here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+            **context)
         return HTMLResponse(page, status_code=status)
 
     def missing(request: Request, session: Session, view: View, what: str) -> HTMLResponse:
@@ -163,6 +186,8 @@ def create_app(db_url: str, run_id: int, password: str | None = None, poll_ms: i
             agents = web_queries.search_agents(session, run_id, view.tick, words) if words and before is None else []
             return render("search.html", request, session, view, q=words, posts=posts, agents=agents,
                           more=_more(posts, view, "/search", q=words))
+
+    install(app, PeopleSite(run_id, config, access, reading, writing, render, view_of))
 
     @app.get("/api/latest")
     def latest() -> dict[str, int | None]:

@@ -89,7 +89,7 @@ def test_ysim_web_serves_the_run_on_loopback_and_follows_new_ticks(tmp_path, ysi
         run = prepare_run.fn(config)
         run_tick_inline(config, run.run_id, 0)
         base = ysim_web(url)
-        assert ysim_web.lines == [f"ysim web: run {run.run_id} of {url} on {base}/ (no password); Ctrl-C stops it"]
+        assert ysim_web.lines == [f"ysim web: run {run.run_id} of {url} on {base}/ (no password; people join by invitation); Ctrl-C stops it"]
         status, page = get(base + "/")
         assert status == 200 and 'data-follow="latest" data-latest="0"' in page
         assert json.loads(get(base + "/api/latest")[1]) == {"run_id": run.run_id, "first": 0, "latest": 0}
@@ -107,14 +107,19 @@ def test_a_password_set_from_the_environment_guards_the_site(tmp_path, ysim_web)
     base = ysim_web(url, password="open sesame")
     assert get(base + "/")[0] == 401
     assert get(base + "/", "open sesame")[0] == 200
-    assert ysim_web.lines == [f"ysim web: run 1 of {url} on {base}/ (password required); Ctrl-C stops it"]
+    assert ysim_web.lines == [f"ysim web: run 1 of {url} on {base}/ (password required; people join by invitation); "
+                              "Ctrl-C stops it"]
 
 
-def test_listening_beyond_loopback_needs_a_password(capsys, tmp_path):
-    code, out, err = ysim(capsys, "web", "--db", f"sqlite:///{tmp_path / 'run.db'}", "--host", "0.0.0.0")
+def test_open_signup_beyond_loopback_needs_a_password(capsys, tmp_path):
+    code, out, err = ysim(capsys, "web", "--db", f"sqlite:///{tmp_path / 'run.db'}", "--host", "0.0.0.0",
+                          "--allow-signup")
     assert code == 1 and out == ""
-    assert err.strip() == ("error: --host 0.0.0.0: serving beyond this machine needs --password (or "
-                           "YSIM_WEB_PASSWORD); loopback (127.0.0.1) needs none")
+    assert err.strip() == ("error: --host 0.0.0.0: --allow-signup beyond this machine needs --password (or "
+                           "YSIM_WEB_PASSWORD); without one, people register with tokens from `ysim web invite`")
+    code, out, err = ysim(capsys, "web", "--db", f"sqlite:///{tmp_path / 'run.db'}", "--read-only", "--allow-signup")
+    assert code == 1 and err.strip() == ("error: --allow-signup: a --read-only site lets nobody register; "
+                                         "give one of the two")
 
 
 def test_a_database_without_a_run_is_refused_in_one_line(capsys, tmp_path):

@@ -21,7 +21,13 @@
   const every = Number(body.dataset.pollMs) || 2000;
   let shown = Number(body.dataset.latest);
 
+  // A page where the person is typing is not swapped (their text would go): it catches up after.
+  function typing() {
+    return Array.from(document.querySelectorAll("#content textarea")).some((area) => area.value.trim() !== "");
+  }
+
   async function refresh() {
+    if (typing()) return;
     const answer = await fetch(body.dataset.api, { cache: "no-store", credentials: "same-origin" });
     if (!answer.ok) return;
     const { latest } = await answer.json();
