@@ -146,7 +146,7 @@ def test_a_run_of_an_older_ysim_resumes_after_the_upgrade(ray_session, llm_stub,
     upgrade(sqlite_url, "0001")  # the schema ysim 0.1 made, with its run: 1 of 4 ticks committed
     _old_run(sqlite_url)
     code, out, _ = ysim(capsys, "db", "upgrade", "--db", sqlite_url)
-    assert code == 0 and "upgraded from 0001 to revision 0009" in out
+    assert code == 0 and "upgraded from 0001 to revision 0010" in out
     code, _, err = ysim(capsys, "run", "--db", sqlite_url, "--llm-url", llm_stub.url, "--ticks", "3")
     assert code == 0 and "Resuming run 1 at tick 1 of 3" in err
     counts = status(capsys, sqlite_url)
