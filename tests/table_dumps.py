@@ -19,7 +19,7 @@ from db.models import Base
 WALL_CLOCK = frozenset({
     "runs.created_at", "ticks.committed_at", "llm_cache.created_at",
     "llm_calls.latency_ms", "llm_calls.wait_ms", "llm_pending.latency_ms", "llm_pending.wait_ms",
-    "interviews.asked_at",
+    "interviews.asked_at", "web_accounts.created_at", "web_invites.created_at", "inbox.submitted_at",
 })
 
 

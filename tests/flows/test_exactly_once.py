@@ -8,7 +8,9 @@ first, on the same database URL, and its database is dumped after each tick it c
 every kill the database equals that dump at the number of ticks committed so far: every table
 of the schema, every column but the wall-clock ones (tests/table_dumps.py), so the kill left
 nothing of its tick and the resume before it redid nothing; at the end it equals the whole
-uninterrupted run's. Moments are drawn from a seeded generator; the phase a kill
+uninterrupted run's. A person of ysim web has joined and sent a post, a follow and a
+comment (refused: its post is not visible yet) before the first tick: the tick that commits
+applies them once, with the same ids, in both runs. Moments are drawn from a seeded generator; the phase a kill
 landed in is read from `ysim run --verbose`, which prints each phase as it starts, and from the
 LLM stub's requests in flight. Half the kills hit only the `ysim` process (Ray's processes then
 exit by themselves, and a writer may still finish), half its whole process tree, as a crash
@@ -37,8 +39,10 @@ from sqlalchemy import select
 
 from db import dispose_engines, session_factory
 from db.models import Base, LLMPendingRow, TickRow
+from db.people import create_account, submit
 from flows import config_loader
 from flows.simulation import listen, simulation_flow
+from tasks import prepare_run
 from tests.conftest import reset_postgres
 from tests.table_dumps import compared_columns, dump_all
 
@@ -175,11 +179,27 @@ def committed_ticks(url: str) -> list[int]:
         return list(session.scalars(select(TickRow.tick).order_by(TickRow.tick)))
 
 
+def run_config(config: Path, url: str, llm_url: str):
+    """The configuration `ysim run --config config --db url --llm-url llm_url --ticks TICKS` builds."""
+    return config_loader.build(config_loader.load_file(config),
+                               {"simulation.ticks": TICKS, "database.url": url, "llm.url": llm_url})
+
+
+def prepared_with_a_person(cfg) -> None:
+    """The run prepared, and a person's join and actions waiting in the inbox for its first tick."""
+    run_id = prepare_run.fn(cfg).run_id
+    with session_factory(cfg.database.url).begin() as session:
+        account = create_account(session, run_id, "ada_person", "argon2-hash-stand-in", {"interests": ["rent"]})
+        for kind, payload in (("post", {"text": "a person's post #rent"}), ("follow", {"agent_id": 2}),
+                              ("comment", {"post_id": 1, "text": "too early"})):
+            submit(session, run_id, account.account_id, kind, payload)
+
+
 def reference_run(config: Path, url: str, llm_url: str) -> list[dict[str, list[tuple]]]:
     """Run the simulation uninterrupted, as `ysim run` builds its configuration; the database
     after each committed tick: [n] holds ticks 0 to n - 1 ([0]: the run prepared, no tick yet)."""
-    cfg = config_loader.build(config_loader.load_file(config),
-                              {"simulation.ticks": TICKS, "database.url": url, "llm.url": llm_url})
+    cfg = run_config(config, url, llm_url)
+    prepared_with_a_person(cfg)
     dumps = []
 
     def after(event: dict) -> None:  # sent before the next tick starts: the database holds n ticks
@@ -189,6 +209,8 @@ def reference_run(config: Path, url: str, llm_url: str) -> list[dict[str, list[t
     with listen(after):
         simulation_flow(cfg)
     assert [len(d["ticks"]) for d in dumps] == list(range(TICKS + 1))
+    assert [row[-2:] for row in dumps[1]["inbox"]] == [  # (applied_tick, outcome): the person's, at tick 0
+        (0, "written"), (0, "written"), (0, "written"), (0, "refused: post 1 is not visible")]
     return dumps
 
 
@@ -260,6 +282,7 @@ def test_a_run_killed_at_10_random_moments_resumes_to_the_same_database(backend,
     expected = reference_run(config, url, llm_stub.url)  # the uninterrupted run, tick by tick
     assert set(expected[0]) == set(Base.metadata.tables) >= IN_PROGRESS  # every table is compared
     remove_database(backend, url, path)
+    prepared_with_a_person(run_config(config, url, llm_stub.url))
     timings = {"reference": time.perf_counter() - started}
     env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "RAY_ADDRESS": ""}  # a local Ray of its own
 
