@@ -9,13 +9,15 @@ writes those intents with the agents' (the same rules: a comment on a post that 
 refused), and `record_outcomes` copies each action's status back to its submission. All of it
 commits with the tick's ledger row or not at all: a killed tick leaves the rows pending for its
 retry, a committed one is never applied again, and the web never writes the platform itself.
+A replay's copy of a run's submissions (db.people.copy_people) carries the tick each was applied
+at (`due_tick`), and waits for it, so the replay applies each where the original did.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from agent_models import ActionRecord, AgentDataError, BatchResult, CommentIntent, FollowIntent, PostIntent, ReactionIntent
@@ -48,7 +50,8 @@ def take_inbox(session: Session, run_id: int, tick: int) -> TakenInbox:
         select(InboxRow.id, InboxRow.kind, InboxRow.payload, WebAccountRow.id, WebAccountRow.username,
                WebAccountRow.agent_id)
         .join(WebAccountRow, WebAccountRow.id == InboxRow.account_id)
-        .where(InboxRow.run_id == run_id, InboxRow.applied_tick.is_(None)).order_by(InboxRow.id)).all()
+        .where(InboxRow.run_id == run_id, InboxRow.applied_tick.is_(None),
+               or_(InboxRow.due_tick.is_(None), InboxRow.due_tick <= tick)).order_by(InboxRow.id)).all()
     taken = TakenInbox()
     if not rows:
         return taken

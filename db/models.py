@@ -535,4 +535,5 @@ class InboxRow(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
     applied_tick: Mapped[int | None] = mapped_column(Integer)  # NULL: waiting for a tick
+    due_tick: Mapped[int | None] = mapped_column(Integer)  # a replay's copy: waits until the tick it was applied at
     outcome: Mapped[str | None] = mapped_column(Text)  # "written", or why the platform refused it

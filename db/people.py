@@ -134,5 +134,27 @@ def next_hour_requested(session: Session, run_id: int) -> bool:
         InboxRow.run_id == run_id, InboxRow.kind == "next_hour", InboxRow.applied_tick.is_(None)).limit(1)) is not None
 
 
+def copy_people(source: Session, source_run: int, target: Session, target_run: int) -> int:
+    """For a replay: run `source_run`'s accounts and the submissions its ticks applied, into
+    `target_run`, each submission due at the tick it was applied at (db.inbox); accounts get their
+    agents again when the replay applies their joins. Submissions never applied, and invitations,
+    stay behind. The number of submissions copied."""
+    accounts = source.scalars(select(WebAccountRow).where(WebAccountRow.run_id == source_run)
+                              .order_by(WebAccountRow.id)).all()
+    new_ids = {}
+    for account in accounts:
+        row = WebAccountRow(run_id=target_run, username=account.username, password_hash=account.password_hash,
+                            created_at=account.created_at)
+        target.add(row)
+        target.flush()
+        new_ids[account.id] = row.id
+    applied = source.scalars(select(InboxRow).where(InboxRow.run_id == source_run, InboxRow.applied_tick.is_not(None))
+                             .order_by(InboxRow.id)).all()
+    target.add_all(InboxRow(run_id=target_run, account_id=new_ids[r.account_id], kind=r.kind, payload=r.payload,
+                            submitted_at=r.submitted_at, due_tick=r.applied_tick) for r in applied)
+    target.flush()
+    return len(applied)
+
+
 def _account(row: WebAccountRow | None) -> Account | None:
     return None if row is None else Account(row.id, row.username, row.password_hash, row.agent_id)

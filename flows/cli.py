@@ -162,9 +162,14 @@ def replay(
         original = _source_run(source, db)
         overrides: dict[str, Any] = {"database.url": db, "llm.cache_only": llm_url is None,
                                      "llm.url": llm_url, "llm.model": llm_model}
-        forked = config_loader.with_values(original.config, config_loader.parse_set(set_values or []))
+        # As long as the original ran: its stored configuration keeps the length it started with, and
+        # a run resumed with more ticks (`ysim run --ticks N`) records the new length in the run row.
+        as_run = {**original.config, "simulation": {**original.config.get("simulation", {}),
+                                                    "ticks": original.total_ticks}}
+        forked = config_loader.with_values(as_run, config_loader.parse_set(set_values or []))
         cfg = config_loader.build(forked, overrides)
-        _copy_answers_or_resume(source, db, "replay", f"Replaying run {original.run_id} of {source}")
+        if _copy_answers_or_resume(source, db, "replay", f"Replaying run {original.run_id} of {source}"):
+            _seed_people(source, cfg)
     except (config_loader.ConfigError, DatabaseURLError, DatabaseUnavailableError) as exc:
         raise UserError(str(exc)) from None
     summary = _run_with_services(cfg, (verbose, quiet))
@@ -285,16 +290,26 @@ def _source_run(source: str, db: str) -> Any:
     return original
 
 
-def _copy_answers_or_resume(source: str, db: str, kind: str, starting: str) -> None:
-    """A new replay or fork gets the source's LLM response cache; one `db` already holds resumes."""
+def _copy_answers_or_resume(source: str, db: str, kind: str, starting: str) -> bool:
+    """A new replay or fork gets the source's LLM response cache (True); one `db` already holds resumes."""
     from tasks.run_state import find_run, seed_cache
 
     target = find_run(db)
     if target is None:
         copied = seed_cache(source, db)
         console.print(f"{starting} into {db} ({copied} cached answers).")
-    else:
-        console.print(f"Resuming the {kind} in {db} at tick {target.next_tick}.")
+        return True
+    console.print(f"Resuming the {kind} in {db} at tick {target.next_tick}.")
+    return False
+
+
+def _seed_people(source: str, cfg: Any) -> None:
+    """A replay applies what the source's people did at the ticks the source applied it."""
+    from tasks.run_state import seed_people
+
+    copied = seed_people(source, cfg)
+    if copied:
+        console.print(f"{copied} submissions of the source's people copied, each due at the tick it was applied at.")
 
 
 def _start_fork(source: str, db: str, at: int, cfg: Any, starting: str) -> bool:

@@ -26,7 +26,7 @@ from db import (
     CONTENT_RECOMMENDERS, FOLLOW_RECOMMENDERS, create_schema, display_url, get_engine, session_factory, sqlite_path,
     upgrade,
 )
-from db import queries
+from db import people, queries
 from db.llm_spend import spent
 from db.models import LLMCacheRow, RunRow
 from db.snapshot import copy_through
@@ -132,6 +132,18 @@ def seed_cache(source_url: str, target_url: str) -> int:
         known = set(target.scalars(select(LLMCacheRow.key)))
         queries.insert_rows(target, LLMCacheRow, [r for r in rows if r["key"] not in known])
     return len(rows)
+
+
+def seed_people(source_url: str, config: RunConfig) -> int:
+    """A new replay of `source_url`'s run at `config.database.url`: the run prepared, and the people
+    of ysim web who acted in the source copied with what its ticks applied, each due at its tick
+    (db.people.copy_people); the number of submissions copied."""
+    source_run = find_run(source_url)
+    if source_run is None:
+        return 0
+    target_run = prepare_run.fn(config)
+    with session_factory(source_url).begin() as source, session_factory(config.database.url).begin() as target:
+        return people.copy_people(source, source_run.run_id, target, target_run.run_id)
 
 
 def copy_run_through(source_url: str, target_url: str, tick: int, config: RunConfig) -> None:

@@ -45,6 +45,7 @@ def upgrade() -> None:
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("applied_tick", sa.Integer(), nullable=True),
+        sa.Column("due_tick", sa.Integer(), nullable=True),
         sa.Column("outcome", sa.Text(), nullable=True),
     )
     op.create_index("ix_inbox_run_applied", "inbox", ["run_id", "applied_tick"])
