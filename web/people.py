@@ -21,6 +21,7 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from agent_models import AgentDataError, RunConfig
@@ -154,9 +155,7 @@ def install(app: FastAPI, site: PeopleSite) -> None:
             check_password(password)
             persona = persona_from_form(values)
             person_agent(username.strip(), persona, site.config.agents, 0)  # the agent the tick will make
-            with site.writing() as session:
-                account = people.create_account(session, site.run_id, username.strip(), hash_password(password),
-                                                persona, invite or None)
+            account = _create_account(site, username.strip(), hash_password(password), persona, invite or None)
         except (PersonError, AgentDataError, people.NameTakenError, people.InviteError) as exc:
             return page(request, "signup.html", status=400, invite=invite[:100], values=values | {"username": username},
                         error=str(exc))
@@ -247,6 +246,20 @@ def install(app: FastAPI, site: PeopleSite) -> None:
     def act_next_hour(request: Request, csrf_token: FormText = "", back: FormText = "") -> RedirectResponse:
         account = acting(request, csrf_token)
         return submitted(request, account, "next_hour", {}, back)
+
+
+def _create_account(site: PeopleSite, username: str, password_hash: str, persona: dict[str, Any],
+                    invite: str | None) -> people.Account:
+    """The account and its join; a registration that lost a race for the name says so (the unique
+    constraint refused it after the check passed)."""
+    try:
+        with site.writing() as session:
+            return people.create_account(session, site.run_id, username, password_hash, persona, invite)
+    except IntegrityError:
+        with site.reading() as session:
+            if people.name_taken(session, site.run_id, username):
+                raise people.NameTakenError(f"username: {username!r} is taken") from None
+        raise
 
 
 def _sign_in(request: Request, account: people.Account) -> None:
