@@ -23,9 +23,14 @@ the figure is not "while a run advances" and the benchmark fails; whether the ru
 when they stopped is recorded (`run_going_throughout`).
 
     python bench/web.py [--agents 100000] [--ticks 4] [--advance 4] [--readers 50] [--seconds 30]
-                        [--think 1.0]
+                        [--think 1.0] [--run-nice N]
 
-Results: bench/results/web.json and the `web` entry of latest.json.
+With `--run-nice N` the advancing run runs at a lower priority (`nice -n N`, a deployment's choice
+on a machine the run fills): the site's figure then, and the run's pace (`run_ticks_per_min`,
+recorded with every run), to set beside the plain run's.
+
+Results: bench/results/web.json and the `web` entry of latest.json (`web_run_niced.json` and its
+entry with --run-nice).
 """
 
 from __future__ import annotations
@@ -58,10 +63,13 @@ KINDS = ("profile", "thread", "timeline")
 START_S = 120
 
 
-def ysim(*args: str, cwd: Path) -> subprocess.Popen:
+def ysim(*args: str, cwd: Path, nice: int = 0) -> subprocess.Popen:
+    """`ysim ARGS` in a process of its own; with `nice`, at that lower priority (its children too:
+    Ray's workers and the Prefect server it starts inherit it)."""
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "DO_NOT_TRACK": "1"}
     return subprocess.Popen([str(Path(sys.executable).parent / "ysim"), *args], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=(lambda: os.nice(nice)) if nice else None)
 
 
 def finished(process: subprocess.Popen, what: str) -> None:
@@ -148,6 +156,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--think", type=float, default=1.0, help="a reader's mean seconds on a page")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--run-nice", type=int, default=0, choices=range(20), metavar="0-19",
+                        help="start the advancing run at this lower priority (`nice`): the site's figure and the "
+                             "run's pace beside the plain run's, recorded as `web_run_niced`")
     add_results_dir(parser)
     args = parser.parse_args()
     rng = random.Random(args.seed)
@@ -170,7 +181,7 @@ def main() -> None:
             paths = targets(db_path, rng)
             # The same readers with nothing else running first: what the pages cost on their own.
             quiet = asyncio.run(read(base, paths, args.readers, args.seconds, args.think, args.seed + 1))
-            advancing = ysim("run", *common, "--ticks", str(args.ticks + args.advance), cwd=folder)
+            advancing = ysim("run", *common, "--ticks", str(args.ticks + args.advance), cwd=folder, nice=args.run_nice)
             first_new_tick(db_path, args.ticks, advancing)  # the run is going: Prefect and Ray are up
             before = committed(db_path)
             # Read for --seconds; where no tick has committed by then (a slow or loaded machine) read on,
@@ -204,9 +215,10 @@ def main() -> None:
     summary["quiet_errors"] = sum(1 for _, _, status in quiet if status != 200)
     details = {**summary, "by_kind": by_kind, "quiet_by_kind": quiet_by_kind, "readers": args.readers, "seconds": args.seconds, "think_s": args.think,
                "ticks_before": args.ticks, "advance": args.advance, "rows": rows, "build_s": round(built_s, 1),
-               "seconds_read": read_s,
+               "seconds_read": read_s, "run_nice": args.run_nice,
+               "run_ticks_per_min": round(during / read_s * 60, 2),
                "requests_per_s": round(len(samples) / read_s, 1)}
-    out = record("web", summary, details, args.results_dir)
+    out = record("web_run_niced" if args.run_nice else "web", summary, details, args.results_dir)
     print(json.dumps(details), flush=True)
     print(f"wrote {out}")
 
