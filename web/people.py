@@ -14,6 +14,7 @@ an agent.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -34,8 +35,14 @@ from web.security import CSRFError, check_csrf, csrf_token
 SIGN_IN_FAILURES = 10  # failed sign-ins per user name per `SIGN_IN_WINDOW_S`
 SIGN_IN_WINDOW_S = 600
 RATE_WINDOW_S = 60.0
-# A hash to compare against when the user name is unknown, so both answers take an Argon2 check.
-_UNKNOWN_USER_HASH = hash_password("no account has this password")
+
+
+@functools.cache
+def _unknown_user_hash() -> str:
+    """A hash to check against when the user name is unknown, so both answers take an Argon2 check
+    (made on first use, not at import)."""
+    return hash_password("no account has this password")
+
 
 FormText = Annotated[str, Form()]
 
@@ -178,7 +185,7 @@ def install(app: FastAPI, site: PeopleSite) -> None:
                                f"{sign_ins.retry_after(name.lower())} s.")
         with site.reading() as session:
             account = people.account_named(session, site.run_id, name)
-        matches = verify(account.password_hash if account else _UNKNOWN_USER_HASH, password)
+        matches = verify(account.password_hash if account else _unknown_user_hash(), password)
         if account is None or not matches:
             return page(request, "login.html", status=401, error="Wrong user name or password.", username=name)
         sign_ins.forget(name.lower())

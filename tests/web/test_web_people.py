@@ -204,7 +204,10 @@ def test_sign_in_checks_the_argon2_hash_and_exports_carry_no_secret(run):
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
     fresh = run.client()
     wrong = fresh.post("/login", data={"csrf_token": token(fresh, "/login"), "username": name, "password": "nope"})
-    assert wrong.status_code == 401
+    unknown = fresh.post("/login", data={"csrf_token": token(fresh, "/login"), "username": "nobody_here",
+                                         "password": PASSWORD})
+    assert wrong.status_code == unknown.status_code == 401  # the same answer: no telling which names exist
+    assert "Wrong user name or password." in wrong.text and "Wrong user name or password." in unknown.text
     right = fresh.post("/login", data={"csrf_token": token(fresh, "/login"), "username": name, "password": PASSWORD})
     assert right.status_code == 303 and f"@{name}" in fresh.get("/me").text
     with session_factory(run.url).begin() as session:
